@@ -1,0 +1,277 @@
+"""Environments: vectorized CartPole-v1, and exact tabular MDPs.
+
+CartPole is for practice: there is no exact gradient, but training is fast. The tabular MDPs
+are for truth: V, Q, the advantage, the discounted state visitation, J(theta) and the policy
+gradient are computed exactly by linear algebra, so an estimator can be compared with them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import Tensor
+
+__all__ = ["make_cartpole", "TabularMDP", "short_corridor", "two_state", "random_mdp", "softmax_policy"]
+
+
+def make_cartpole(num_envs: int = 8, max_episode_steps: int = 500):
+    """``num_envs`` copies of CartPole-v1 in one numpy-vectorized env.
+
+    It uses gymnasium's own vectorized CartPole (``vectorization_mode="vector_entry_point"``).
+    Its autoreset mode is NEXT_STEP: the step after an episode ends returns the first
+    observation of the next episode and ignores the action; the rollout collector drops
+    that step. An episode is truncated (not terminated) after ``max_episode_steps``.
+    """
+    if int(num_envs) != num_envs or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive integer, got {num_envs}")
+    return gym.make_vec(
+        "CartPole-v1",
+        num_envs=int(num_envs),
+        vectorization_mode="vector_entry_point",
+        max_episode_steps=int(max_episode_steps),
+    )
+
+
+def softmax_policy(theta: Tensor, features: Tensor) -> Tensor:
+    """pi(a|s) = softmax_a(theta . phi(s, a)) for features ``phi`` of shape [S, A, d]."""
+    return torch.softmax(features @ theta, dim=-1)
+
+
+@dataclass
+class TabularMDP:
+    """A finite MDP given by arrays, with exact solutions for any stochastic policy.
+
+    Attributes:
+        P: ``P[s, a, s']``, transition probabilities. A row may sum to less than 1: the
+            missing mass is the probability that the episode terminates after (s, a).
+        R: ``R[s, a]``, the expected reward of taking a in s.
+        mu: start distribution over states.
+        gamma: discount in [0, 1]. gamma = 1 is allowed when every policy terminates.
+        features: ``phi[s, a]`` (shape [S, A, d]) for a softmax policy
+            ``pi(a|s) = softmax_a(theta . phi(s, a))``. Defaults to one-hot (s, a).
+        name: a short label for plots and tables.
+
+    All exact quantities are float64 torch tensors, so they can be differentiated.
+    """
+
+    P: Tensor
+    R: Tensor
+    mu: Tensor
+    gamma: float
+    features: Tensor | None = None
+    name: str = "mdp"
+
+    def __post_init__(self):
+        f64 = torch.float64
+        self.P = torch.as_tensor(self.P, dtype=f64)
+        self.R = torch.as_tensor(self.R, dtype=f64)
+        self.mu = torch.as_tensor(self.mu, dtype=f64)
+        S, A = self.R.shape
+        if self.P.shape != (S, A, S):
+            raise ValueError(f"P must have shape [S, A, S] = {(S, A, S)}, got {tuple(self.P.shape)}")
+        if self.mu.shape != (S,):
+            raise ValueError(f"mu must have shape [S] = {(S,)}, got {tuple(self.mu.shape)}")
+        if (self.P < 0).any() or (self.P.sum(-1) > 1 + 1e-9).any():
+            raise ValueError("P[s, a, :] must be non-negative and sum to at most 1")
+        if (self.mu < 0).any() or abs(float(self.mu.sum()) - 1.0) > 1e-9:
+            raise ValueError("mu must be a probability distribution over states")
+        if not 0.0 <= float(self.gamma) <= 1.0:
+            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
+        if self.features is None:
+            self.features = torch.eye(S * A, dtype=f64).reshape(S, A, S * A)
+        self.features = torch.as_tensor(self.features, dtype=f64)
+        if self.features.shape[:2] != (S, A):
+            raise ValueError(f"features must have shape [S, A, d], got {tuple(self.features.shape)}")
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_states(self) -> int:
+        return self.R.shape[0]
+
+    @property
+    def n_actions(self) -> int:
+        return self.R.shape[1]
+
+    @property
+    def n_features(self) -> int:
+        return self.features.shape[-1]
+
+    def with_gamma(self, gamma: float) -> "TabularMDP":
+        """The same MDP with another discount."""
+        return TabularMDP(self.P, self.R, self.mu, gamma, self.features, self.name)
+
+    # ------------------------------------------------------------------ policy
+    def policy(self, theta: Tensor) -> Tensor:
+        """pi[s, a] of the softmax policy with parameters theta (shape [d])."""
+        return softmax_policy(torch.as_tensor(theta, dtype=torch.float64), self.features)
+
+    def _as_pi(self, pi_or_theta: Tensor) -> Tensor:
+        x = torch.as_tensor(pi_or_theta, dtype=torch.float64)
+        return x if x.dim() == 2 else self.policy(x)
+
+    # ------------------------------------------------------------------ exact values
+    def _solve(self, pi: Tensor, gamma: float) -> Tensor:
+        """(I - gamma P_pi)^-1, with P_pi[s, s'] = sum_a pi(a|s) P(s'|s,a)."""
+        P_pi = torch.einsum("sa,sat->st", pi, self.P)
+        eye = torch.eye(self.n_states, dtype=torch.float64)
+        M = eye - gamma * P_pi
+        if torch.linalg.matrix_rank(M) < self.n_states:
+            raise ValueError(
+                "the policy never terminates and gamma = 1: values are infinite; use gamma < 1"
+            )
+        return torch.linalg.inv(M)
+
+    def V(self, pi_or_theta: Tensor) -> Tensor:
+        """Exact V^pi(s) = E[sum_t gamma^t r_t | s_0 = s]."""
+        pi = self._as_pi(pi_or_theta)
+        r_pi = (pi * self.R).sum(-1)
+        return self._solve(pi, self.gamma) @ r_pi
+
+    def Q(self, pi_or_theta: Tensor) -> Tensor:
+        """Exact Q^pi(s, a) = R(s, a) + gamma sum_s' P(s'|s,a) V^pi(s')."""
+        pi = self._as_pi(pi_or_theta)
+        return self.R + self.gamma * self.P @ self.V(pi)
+
+    def advantage(self, pi_or_theta: Tensor) -> Tensor:
+        """Exact A^pi(s, a) = Q^pi(s, a) - V^pi(s)."""
+        pi = self._as_pi(pi_or_theta)
+        return self.Q(pi) - self.V(pi)[:, None]
+
+    def visitation(self, pi_or_theta: Tensor, discounted: bool = True) -> Tensor:
+        """State visitation ``d(s) = sum_t gamma^t Pr(s_t = s)`` (unnormalized).
+
+        With ``discounted=False`` it is the expected number of visits, sum_t Pr(s_t = s),
+        which is finite only in an episodic MDP.
+        """
+        pi = self._as_pi(pi_or_theta)
+        return self.mu @ self._solve(pi, self.gamma if discounted else 1.0)
+
+    def J(self, theta: Tensor) -> Tensor:
+        """The discounted objective J(theta) = sum_s mu(s) V^pi_theta(s)."""
+        return self.mu @ self.V(self.policy(theta))
+
+    def score(self, theta: Tensor) -> Tensor:
+        """grad_theta log pi(a|s) for every (s, a): shape [S, A, d].
+
+        For a softmax policy it is ``phi(s, a) - sum_b pi(b|s) phi(s, b)``.
+        """
+        pi = self.policy(theta)
+        mean_phi = torch.einsum("sa,sad->sd", pi, self.features)
+        return self.features - mean_phi[:, None, :]
+
+    def policy_gradient(self, theta: Tensor, discounted: bool = True) -> Tensor:
+        """The exact policy gradient by the policy gradient theorem.
+
+        ``discounted=True`` gives grad J(theta) = sum_s d_gamma(s) sum_a pi(a|s)
+        grad log pi(a|s) Q(s, a): what REINFORCE estimates when each term carries gamma^t.
+        ``discounted=False`` weights states by the undiscounted visit count instead: what
+        the usual estimator without gamma^t has as its mean. It is not the gradient of J
+        (nor of any function, in general).
+        """
+        theta = torch.as_tensor(theta, dtype=torch.float64)
+        pi = self.policy(theta)
+        d = self.visitation(pi, discounted=discounted)
+        q = self.Q(pi)
+        return torch.einsum("s,sa,sad,sa->d", d, pi, self.score(theta), q)
+
+    def autograd_gradient(self, theta: Tensor) -> Tensor:
+        """grad J(theta) by differentiating the exact J: a check on `policy_gradient`."""
+        theta = torch.as_tensor(theta, dtype=torch.float64).detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(self.J(theta), theta)
+        return g
+
+    # ------------------------------------------------------------------ sampling
+    def sample_episodes(self, theta: Tensor, n: int, generator: torch.Generator,
+                        max_steps: int = 1000) -> dict[str, Tensor]:
+        """Sample n episodes with the softmax policy, all at once.
+
+        Returns time-major tensors ``[T, n]``: ``s``, ``a``, ``r``, ``terminated``,
+        ``truncated``, ``s_next``, ``t`` (time within the episode) and ``valid`` (False
+        after an episode ended). An episode still running after ``max_steps`` is truncated.
+        Rewards are the expected rewards R[s, a].
+        """
+        pi = self.policy(theta)
+        S = self.n_states
+        # append an absorbing "terminated" column to P
+        p_end = (1.0 - self.P.sum(-1)).clamp(min=0.0)
+        P_ext = torch.cat([self.P, p_end[..., None]], dim=-1)
+        s = torch.multinomial(self.mu.expand(n, S), 1, generator=generator).squeeze(1)
+        alive = torch.ones(n, dtype=torch.bool)
+        rows: dict[str, list[Tensor]] = {k: [] for k in ("s", "a", "r", "terminated", "truncated", "s_next", "valid")}
+        for t in range(max_steps):
+            a = torch.multinomial(pi[s], 1, generator=generator).squeeze(1)
+            nxt = torch.multinomial(P_ext[s, a], 1, generator=generator).squeeze(1)
+            term = nxt == S
+            trunc = (~term) & torch.tensor(t == max_steps - 1)
+            rows["s"].append(s)
+            rows["a"].append(a)
+            rows["r"].append(self.R[s, a])
+            rows["terminated"].append(term & alive)
+            rows["truncated"].append(trunc & alive)
+            s_next = torch.where(term, torch.zeros_like(nxt), nxt)
+            rows["s_next"].append(s_next)
+            rows["valid"].append(alive.clone())
+            alive = alive & ~term
+            s = s_next
+            if not alive.any():
+                break
+        out = {k: torch.stack(v) for k, v in rows.items()}
+        out["r"] = out["r"] * out["valid"]
+        T = out["s"].shape[0]
+        out["t"] = torch.arange(T)[:, None].expand(T, n)
+        return out
+
+
+# ---------------------------------------------------------------------- ready-made MDPs
+def short_corridor(gamma: float = 0.9) -> TabularMDP:
+    """Sutton & Barto's short corridor with switched actions (Example 13.1).
+
+    Three non-terminal states in a row, reward -1 per step; in the middle state the actions
+    are reversed. All states share the same features, so the policy cannot tell them apart:
+    the best stochastic policy goes right with probability about 0.59 (for gamma = 1).
+    """
+    S, A = 3, 2  # actions: 0 = left, 1 = right
+    P = torch.zeros(S, A, S, dtype=torch.float64)
+    P[0, 0, 0] = 1.0  # left in state 0: bump into the wall
+    P[0, 1, 1] = 1.0
+    P[1, 0, 2] = 1.0  # reversed
+    P[1, 1, 0] = 1.0
+    P[2, 0, 1] = 1.0
+    # P[2, 1] sums to 0: reaching the goal terminates the episode
+    R = -torch.ones(S, A, dtype=torch.float64)
+    mu = torch.tensor([1.0, 0.0, 0.0], dtype=torch.float64)
+    phi = torch.tensor([[1.0, 0.0], [0.0, 1.0]], dtype=torch.float64).expand(S, A, 2).clone()
+    return TabularMDP(P, R, mu, gamma, phi, name="short corridor")
+
+
+def two_state(gamma: float = 0.9) -> TabularMDP:
+    """A two-state, two-action episodic MDP small enough to solve by hand.
+
+    In state 0, action 0 pays 1 and stays with probability 0.9 (terminates otherwise);
+    action 1 pays 0 and moves to state 1. In state 1, action 0 pays 2 and terminates;
+    action 1 pays 0.5 and stays with probability 0.8.
+    """
+    P = torch.zeros(2, 2, 2, dtype=torch.float64)
+    P[0, 0, 0] = 0.9
+    P[0, 1, 1] = 1.0
+    P[1, 1, 1] = 0.8
+    R = torch.tensor([[1.0, 0.0], [2.0, 0.5]], dtype=torch.float64)
+    mu = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    return TabularMDP(P, R, mu, gamma, name="two-state")
+
+
+def random_mdp(n_states: int = 5, n_actions: int = 3, gamma: float = 0.9, p_end: float = 0.1,
+               n_features: int | None = None, seed: int = 0) -> TabularMDP:
+    """A random episodic MDP: Dirichlet transitions, Gaussian rewards, termination
+    probability ``p_end`` after every step, one-hot or random Gaussian features."""
+    if not 0.0 < p_end <= 1.0:
+        raise ValueError(f"p_end must be in (0, 1], got {p_end}")
+    g = np.random.default_rng(seed)
+    P = g.dirichlet(np.ones(n_states), size=(n_states, n_actions)) * (1.0 - p_end)
+    R = g.normal(size=(n_states, n_actions))
+    mu = g.dirichlet(np.ones(n_states))
+    phi = None if n_features is None else g.normal(size=(n_states, n_actions, n_features))
+    return TabularMDP(P, R, mu, gamma, phi, name=f"random({n_states}x{n_actions})")

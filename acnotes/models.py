@@ -1,0 +1,97 @@
+"""Small policies and critics.
+
+``ActorCritic`` is an MLP with a policy head (logits over discrete actions) and, if asked,
+a critic head: ``V(s)`` (one number) or ``Q(s, .)`` (one number per action). The trunk is
+either shared by both heads (the classic 128-unit CartPole net) or separate.
+``TabularSoftmax`` is the linear softmax policy over state-action features that the exact
+tabular MDPs use.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["ActorCritic", "TabularSoftmax", "ACTIVATIONS"]
+
+ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
+
+
+def _mlp(sizes: list[int], activation: str) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        layers.append(ACTIVATIONS[activation]())
+    return nn.Sequential(*layers)
+
+
+class ActorCritic(nn.Module):
+    """Policy logits and an optional critic from one module.
+
+    Args:
+        obs_dim: size of an observation vector.
+        n_actions: number of discrete actions.
+        hidden: width of each hidden layer.
+        layers: number of hidden layers.
+        critic: ``None`` (policy only), ``"v"`` (state values) or ``"q"`` (action values).
+        shared: one trunk for both heads (True) or a separate trunk for each (False).
+        activation: ``"tanh"`` or ``"relu"``.
+    """
+
+    def __init__(self, obs_dim: int, n_actions: int, hidden: int = 64, layers: int = 2,
+                 critic: str | None = "v", shared: bool = False, activation: str = "tanh"):
+        super().__init__()
+        if critic not in (None, "v", "q"):
+            raise ValueError(f"critic must be None, 'v' or 'q', got {critic!r}")
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
+        sizes = [obs_dim] + [hidden] * layers
+        self.critic_kind = critic
+        self.shared = shared and critic is not None
+        self.n_actions = n_actions
+        self.actor_trunk = _mlp(sizes, activation)
+        self.critic_trunk = None if (critic is None or self.shared) else _mlp(sizes, activation)
+        self.pi_head = nn.Linear(sizes[-1], n_actions)
+        out = {None: 0, "v": 1, "q": n_actions}[critic]
+        self.critic_head = nn.Linear(sizes[-1], out) if out else None
+        # small initial logits: the first policy is close to uniform
+        with torch.no_grad():
+            self.pi_head.weight.mul_(0.01)
+            self.pi_head.bias.zero_()
+
+    def forward(self, obs: Tensor) -> tuple[Tensor, Tensor | None]:
+        """Return ``(logits, critic)``; critic is ``[..]`` for V, ``[.., A]`` for Q, or None."""
+        h = self.actor_trunk(obs)
+        logits = self.pi_head(h)
+        if self.critic_head is None:
+            return logits, None
+        hc = h if self.shared else self.critic_trunk(obs)
+        c = self.critic_head(hc)
+        return logits, (c.squeeze(-1) if self.critic_kind == "v" else c)
+
+    def logits(self, obs: Tensor) -> Tensor:
+        return self.pi_head(self.actor_trunk(obs))
+
+    def actor_parameters(self):
+        return list(self.actor_trunk.parameters()) + list(self.pi_head.parameters())
+
+    def critic_parameters(self):
+        if self.critic_head is None:
+            return []
+        trunk = [] if self.shared else list(self.critic_trunk.parameters())
+        return trunk + list(self.critic_head.parameters())
+
+
+class TabularSoftmax(nn.Module):
+    """pi(a|s) = softmax_a(theta . phi(s, a)) for fixed features ``phi`` of shape [S, A, d]."""
+
+    def __init__(self, features: Tensor, theta: Tensor | None = None):
+        super().__init__()
+        self.register_buffer("features", torch.as_tensor(features, dtype=torch.float64))
+        d = self.features.shape[-1]
+        init = torch.zeros(d, dtype=torch.float64) if theta is None else torch.as_tensor(theta, dtype=torch.float64)
+        self.theta = nn.Parameter(init.clone())
+
+    def forward(self, s: Tensor) -> Tensor:
+        """Logits of the states ``s`` (integer tensor of any shape): shape [..., A]."""
+        return self.features[s] @ self.theta

@@ -1,0 +1,176 @@
+"""Returns, TD errors, n-step targets and GAE as pure tensor functions.
+
+Every function takes time-major tensors of shape ``[T]`` or ``[T, N]`` (T steps of N
+parallel environments) and the two episode-end flags kept apart:
+
+* ``terminated[t]``: the episode really ended after step t (the pole fell). There is no
+  future, so nothing is bootstrapped: the continuation value is 0.
+* ``truncated[t]``: the episode was cut off after step t (CartPole-v1 stops at 500 steps).
+  The future exists but is not observed, so the continuation value is ``V(s_{t+1})``.
+
+``v_next[t]`` is always the value of the state that followed step t, ``s_{t+1}``. At a
+truncation that is the last state of the episode, not the first state of the next one.
+The last step of a batch that ended neither way is treated like a truncation: its
+return is bootstrapped from ``v_next[T-1]``.
+
+Notation (used the same way in the notebooks):
+
+    delta_t = r_t + gamma * (1 - terminated_t) * V(s_{t+1}) - V(s_t)
+    G_t     = r_t + gamma * (1 - done_t) * G_{t+1} + gamma * truncated_t * V(s_{t+1})
+    A_t     = delta_t + gamma * lambda * (1 - done_t) * A_{t+1}      (GAE)
+
+with ``done_t = terminated_t or truncated_t``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "reward_to_go",
+    "td_error",
+    "td_target",
+    "nstep_targets",
+    "gae",
+    "lambda_returns",
+    "discount_powers",
+]
+
+
+def _float(x: Tensor, like: Tensor) -> Tensor:
+    return torch.as_tensor(x, dtype=like.dtype, device=like.device)
+
+
+def _check_gamma(gamma: float) -> None:
+    if not 0.0 <= float(gamma) <= 1.0:
+        raise ValueError(f"gamma must be in [0, 1], got {gamma}")
+
+
+def td_target(r: Tensor, v_next: Tensor, terminated: Tensor, gamma: float) -> Tensor:
+    """One-step TD target ``y_t = r_t + gamma * (1 - terminated_t) * V(s_{t+1})``.
+
+    Truncation does not appear: at a time limit the target bootstraps from ``V(s_{t+1})``
+    like any other step. Detach ``v_next`` (or compute it under ``torch.no_grad``) before
+    regressing a critic onto this target. (Sutton & Barto, 2018, eq. 6.2.)
+    """
+    _check_gamma(gamma)
+    return r + gamma * (1.0 - _float(terminated, r)) * v_next
+
+
+def td_error(r: Tensor, v: Tensor, v_next: Tensor, terminated: Tensor, gamma: float) -> Tensor:
+    """TD error ``delta_t = r_t + gamma * (1 - terminated_t) * V(s_{t+1}) - V(s_t)``.
+
+    With the true V, ``E[delta_t | s_t, a_t] = A(s_t, a_t)``, which is why TD Actor-Critic
+    may use it in place of the advantage.
+    """
+    return td_target(r, v_next, terminated, gamma) - v
+
+
+def reward_to_go(
+    r: Tensor,
+    terminated: Tensor,
+    truncated: Tensor,
+    gamma: float,
+    v_next: Tensor | None = None,
+) -> Tensor:
+    """Discounted reward-to-go ``G_t = sum_{k>=0} gamma^k r_{t+k}``, up to the episode's end.
+
+    The sum restarts at every episode boundary (``terminated`` or ``truncated``). Where an
+    episode was truncated, or is still running at the end of the batch, the tail
+    ``gamma * V(s_{t+1})`` is added if ``v_next`` is given; without ``v_next`` the return
+    simply stops there (the Monte Carlo return of REINFORCE).
+    """
+    _check_gamma(gamma)
+    term = _float(terminated, r)
+    trunc = _float(truncated, r)
+    done = torch.clamp(term + trunc, max=1.0)
+    boot = trunc.clone() * (1.0 - term)
+    boot[-1] = 1.0 - term[-1]  # the batch ends: bootstrap unless the episode terminated
+    tail = torch.zeros_like(r) if v_next is None else boot * v_next
+    out = torch.empty_like(r)
+    g = torch.zeros_like(r[0])
+    for t in range(r.shape[0] - 1, -1, -1):
+        g = r[t] + gamma * ((1.0 - done[t]) * g + tail[t])
+        out[t] = g
+    return out
+
+
+def gae(
+    r: Tensor,
+    v: Tensor,
+    v_next: Tensor,
+    terminated: Tensor,
+    truncated: Tensor,
+    gamma: float,
+    lam: float,
+) -> Tensor:
+    """Generalized advantage estimate ``A_t = sum_k (gamma lambda)^k delta_{t+k}``.
+
+    The sum stops at the end of the episode (either flag) and at the end of the batch.
+    ``lam = 0`` gives the TD error; ``lam = 1`` gives ``G_t - V(s_t)`` with the return
+    bootstrapped at truncation. (Schulman et al., 2016, eq. 16.)
+    """
+    _check_gamma(gamma)
+    if not 0.0 <= float(lam) <= 1.0:
+        raise ValueError(f"lam must be in [0, 1], got {lam}")
+    delta = td_error(r, v, v_next, terminated, gamma)
+    done = torch.clamp(_float(terminated, r) + _float(truncated, r), max=1.0)
+    out = torch.empty_like(delta)
+    a = torch.zeros_like(delta[0])
+    for t in range(delta.shape[0] - 1, -1, -1):
+        a = delta[t] + gamma * lam * (1.0 - done[t]) * a
+        out[t] = a
+    return out
+
+
+def lambda_returns(r, v, v_next, terminated, truncated, gamma: float, lam: float) -> Tensor:
+    """The lambda-return ``G^lambda_t = A_t + V(s_t)``: the critic's target under GAE."""
+    return gae(r, v, v_next, terminated, truncated, gamma, lam) + v
+
+
+def nstep_targets(
+    r: Tensor,
+    v_next: Tensor,
+    terminated: Tensor,
+    truncated: Tensor,
+    gamma: float,
+    n: int,
+) -> Tensor:
+    """n-step target ``G^(n)_t = sum_{k<m} gamma^k r_{t+k} + gamma^m V(s_{t+m})``.
+
+    ``m = min(n, steps to the end of the episode or the batch)``. The bootstrap term is
+    dropped when the episode terminated within those m steps, and kept at a truncation.
+    ``n = 1`` is the TD target; ``n >= T`` gives the A2C target "up to t_max" steps.
+    """
+    _check_gamma(gamma)
+    if int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n}")
+    T = r.shape[0]
+    term = _float(terminated, r)
+    done = torch.clamp(term + _float(truncated, r), max=1.0)
+    out = torch.empty_like(r)
+    for t in range(T):
+        g = torch.zeros_like(r[0])
+        disc = torch.ones_like(r[0])
+        alive = torch.ones_like(r[0])  # 1 while still inside the episode of step t
+        boot = torch.zeros_like(r[0])
+        for k in range(min(n, T - t)):
+            s = t + k
+            g = g + alive * disc * r[s]
+            disc_next = disc * gamma
+            last = (k == n - 1) or (s == T - 1)
+            # bootstrap where the window stops: at its end, or at a truncation
+            stop_here = alive * done[s] if not last else alive
+            boot = boot + stop_here * disc_next * (1.0 - term[s]) * v_next[s]
+            alive = alive * (1.0 - done[s])
+            disc = disc_next
+        out[t] = g + boot
+    return out
+
+
+def discount_powers(t: Tensor, gamma: float) -> Tensor:
+    """``gamma ** t`` for the time index t within each episode (the factor REINFORCE needs
+    to be the gradient of the discounted objective, and that most code drops)."""
+    _check_gamma(gamma)
+    return torch.as_tensor(gamma, dtype=torch.float32) ** t.to(torch.float32)
