@@ -24,7 +24,7 @@ from . import envs, estimators
 from .models import ActorCritic
 from .rollout import Collector
 
-__all__ = ["Config", "History", "train", "PRESETS", "preset", "make_agent", "Agent"]
+__all__ = ["Config", "History", "train", "preset", "make_agent", "Agent"]
 
 
 @dataclass
@@ -110,26 +110,12 @@ class Config:
         return cls(**d)
 
 
-# Named settings. "blog-tdac" is the TD Actor-Critic of the blog post the series grew from,
-# with its bugs fixed: the critic regresses onto the TD *target*, truncation bootstraps.
-PRESETS: dict[str, Config] = {
-    "blog-tdac": Config(algo="tdac", lr=2e-4, gamma=0.98, n_envs=1, n_steps=5, hidden=128,
-                        layers=1, shared=True, activation="relu", reward_scale=0.01,
-                        critic_loss="smooth_l1", vf_coef=1.0, max_grad_norm=None),
-    "a2c": Config(algo="a2c", lr=2e-3, gamma=0.99, n_envs=16, n_steps=8, hidden=64,
-                  max_grad_norm=0.5, vf_coef=0.5),
-    "tdac": Config(algo="tdac", lr=2e-3, gamma=0.99, n_envs=16, n_steps=8, hidden=64,
-                   max_grad_norm=0.5, vf_coef=0.5),
-    "reinforce": Config(algo="reinforce", lr=2e-3, gamma=0.99, n_envs=8, hidden=64,
-                        max_grad_norm=None),
-}
-
-
 def preset(name: str, **changes) -> Config:
-    """A copy of the named preset, with any fields changed."""
+    """A copy of the named preset (see ``acnotes.presets``), with any fields changed."""
+    from .presets import PRESETS
     if name not in PRESETS:
         raise ValueError(f"preset must be one of {', '.join(PRESETS)}; got {name!r}")
-    return PRESETS[name].replace(**changes)
+    return Config(**PRESETS[name]).replace(**changes)
 
 
 # ---------------------------------------------------------------------------- History
