@@ -1,0 +1,61 @@
+# acnotes: everything runs inside ./.venv, created and filled on first use.
+#
+#   make lab         install, then open the notebook series in JupyterLab
+#   make test        install, then run the whole test suite, notebooks included (what CI runs)
+#   make test-fast   unit tests only: no notebooks, no browser, no long training runs
+#   make execute     re-execute every notebook in place, in reading order
+#   make bench       run the CartPole benchmark
+#   make clean       remove caches and build leftovers (keeps .venv; `make distclean` removes it)
+#
+# PyTorch is installed first, on its own, so that pip never pulls the multi-GB CUDA build:
+#   TORCH_SPEC   what to install (default torch==2.13.0)
+#   TORCH_INDEX  if set, the package index to take it from, e.g.
+#                make test TORCH_INDEX=https://download.pytorch.org/whl/cpu
+
+VENV        := .venv
+PY          := $(VENV)/bin/python
+STAMP       := $(VENV)/.installed
+TORCH_SPEC  ?= torch==2.13.0
+TORCH_INDEX ?=
+# Interpreter used to create the venv; empty means python3.11, else python3.
+BASE_PYTHON ?=
+
+.PHONY: venv lab test test-fast execute bench clean distclean
+
+venv: $(STAMP)
+
+$(PY):
+	@if [ -n "$(BASE_PYTHON)" ]; then py="$(BASE_PYTHON)"; \
+	elif command -v python3.11 >/dev/null 2>&1; then py=python3.11; \
+	else py=python3; fi; \
+	echo "creating $(VENV) with $$py"; \
+	$$py -m venv $(VENV)
+
+# Re-run the installation only when pyproject.toml changes (or the venv is new).
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install '$(TORCH_SPEC)' $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+	$(PY) -m pip install -e '.[dev]'
+	touch $(STAMP)
+
+lab: venv
+	$(VENV)/bin/jupyter lab notebooks/
+
+test: venv
+	$(PY) -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg tests notebooks
+
+test-fast: venv
+	$(PY) -m pytest -m "not browser and not slow" tests
+
+execute: venv
+	$(PY) -m acnotes.tools.execute notebooks
+
+bench: venv
+	$(PY) benchmarks/solve_cartpole.py
+
+clean:
+	rm -rf build dist .pytest_cache *.egg-info
+	find . -path ./$(VENV) -prune -o -type d \( -name __pycache__ -o -name .ipynb_checkpoints \) -print \
+		| xargs rm -rf
+
+distclean: clean
+	rm -rf $(VENV)
