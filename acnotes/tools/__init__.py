@@ -1,0 +1,1 @@
+"""Maintenance tools (not needed to use the package)."""
