@@ -10,6 +10,7 @@ message in the panel, and the panel stays usable.
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Callable, Sequence
 
 import ipywidgets as W
@@ -132,7 +133,9 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
         for i, s in enumerate(seeds):
             def cb(h, i=i):
                 progress((i + h.total_steps / cfg.total_steps) / len(seeds))
-            _, h = train(cfg.replace(seed=s), progress=False, callback=cb)
+            with warnings.catch_warnings():  # divergence is reported in the panel instead
+                warnings.simplefilter("ignore", RuntimeWarning)
+                _, h = train(cfg.replace(seed=s), progress=False, callback=cb)
             hists.append(h)
             if h.status == "diverged":
                 notes.append(f"seed {s} diverged: {h.message}")

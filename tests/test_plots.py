@@ -1,0 +1,51 @@
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+
+from acnotes import plots
+from acnotes.train import History
+
+
+def _hist(returns, steps):
+    return History(episode_returns=list(returns), episode_lengths=[1] * len(returns),
+                   episode_steps=list(steps), steps=[steps[-1]], time=[1.0])
+
+
+def test_curve_on_grid_is_rolling_mean_known_at_each_step():
+    h = _hist([10, 20, 30, 40], [5, 10, 15, 20])
+    grid = np.array([0, 5, 9, 10, 20, 100])
+    c = plots.curve_on_grid(h, grid, window=2)
+    # before the first episode: NaN; at step 10 the last two are 10, 20; after the end: last value
+    assert np.isnan(c[0])
+    np.testing.assert_allclose(c[1:], [10, 10, 15, 35, 35])
+
+
+def test_mean_and_band_uses_student_t():
+    curves = np.array([[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]])
+    mean, lo, hi = plots.mean_and_band(curves)
+    np.testing.assert_allclose(mean, [2.0, 3.0])
+    half = 4.303 * 2.0 / np.sqrt(3)  # t(2 dof) * sd / sqrt(n)
+    np.testing.assert_allclose(hi - mean, [half, half], rtol=1e-6)
+    np.testing.assert_allclose(mean - lo, [half, half], rtol=1e-6)
+
+
+def test_mean_and_band_single_seed_has_no_band_and_no_warning():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mean, lo, hi = plots.mean_and_band(np.array([[np.nan, 1.0]]))
+    assert np.isnan(mean[0]) and mean[1] == 1.0 and lo[1] == hi[1] == 1.0
+
+
+def test_learning_curves_draws_one_line_and_band_per_label():
+    runs = {"a": [_hist([1, 2, 3], [1, 2, 3]), _hist([2, 3, 4], [1, 2, 3])], "b": [_hist([5], [2])]}
+    fig = plots.learning_curves(runs, window=1, target=475)
+    ax = fig.axes[0]
+    labels = [l.get_label() for l in ax.get_lines()]
+    assert "a (2 seeds)" in labels and "b (1 seeds)" in labels
+    assert len(ax.collections) == 2  # one band each
+    matplotlib.pyplot.close(fig)
