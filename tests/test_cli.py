@@ -1,0 +1,78 @@
+"""The command line, run as a user would: `python -m acnotes ...` in a subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ENV = {**os.environ, "MPLBACKEND": "Agg"}
+
+
+def run(*args, check=True):
+    p = subprocess.run([sys.executable, "-m", "acnotes", *args], capture_output=True, text=True,
+                       env=ENV, timeout=300)
+    if check and p.returncode != 0:
+        raise AssertionError(f"exit {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
+    return p
+
+
+def test_every_option_of_every_command_has_help_text():
+    import argparse
+
+    from acnotes.__main__ import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert {"train", "evaluate"} <= set(sub.choices)
+    for name, p in sub.choices.items():
+        for action in p._actions:
+            assert action.help and action.help.strip(), f"{name} {action.option_strings or action.dest} has no help"
+    assert "--gamma" in run("train", "--help").stdout
+
+
+def test_train_writes_history_plot_and_agents_then_evaluate(tmp_path):
+    out = tmp_path / "run"
+    p = run("train", "--algo", "tdac", "--gamma", "0.98", "--lr", "1e-3", "--seeds", "0", "1",
+            "--steps", "1000", "--out", str(out), "--quiet", "--format", "csv")
+    assert "seed 0: done" in p.stdout and "seed 1: done" in p.stdout
+    for s in (0, 1):
+        rows = (out / f"history-seed{s}.csv").read_text().splitlines()
+        assert rows[0] == "episode,return,length,env_steps" and len(rows) > 5
+        assert (out / f"agent-seed{s}" / "config.json").exists()
+        assert (out / f"agent-seed{s}" / "weights.pt").exists()
+    assert (out / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["config"]["gamma"] == 0.98 and meta["seeds"] == [0, 1]
+
+    p = run("evaluate", str(out / "agent-seed0"), "--episodes", "3", "--seed", "1")
+    assert "mean return" in p.stdout and "over 3 episodes" in p.stdout
+    p = run("evaluate", str(out), "--episodes", "2", "--sample")
+    assert p.stdout.count("mean return") == 2 and "sampled" in p.stdout
+
+
+def test_train_json_history_and_preset(tmp_path):
+    out = tmp_path / "blog"
+    run("train", "--preset", "blog-tdac", "--steps", "300", "--out", str(out), "--quiet")
+    h = json.loads((out / "history-seed0.json").read_text())
+    assert h["config"]["lr"] == 2e-4 and h["config"]["reward_scale"] == 0.01
+    assert h["steps"][-1] >= 300
+
+
+@pytest.mark.parametrize("args, words", [
+    (["train", "--gamma", "1.5", "--out", "X"], "gamma must be in [0, 1]"),
+    (["train", "--lr", "0", "--out", "X"], "lr must be a finite number > 0"),
+    (["train", "--algo", "sarsa", "--out", "X"], "algo must be one of"),
+    (["train", "--steps", "0", "--out", "X"], "must be an integer >= 1"),
+    (["train", "--shared", "maybe", "--out", "X"], "expected true or false"),
+    (["evaluate", "NOWHERE"], "holds no saved agent"),
+    (["evaluate", "NOWHERE", "--episodes", "0"], "must be an integer >= 1"),
+])
+def test_bad_input_gives_a_clear_error_not_a_traceback(tmp_path, args, words):
+    args = [str(tmp_path / a) if a in ("X", "NOWHERE") else a for a in args]
+    p = run(*args, check=False)
+    assert p.returncode == 2
+    assert words in p.stderr
+    assert "Traceback" not in p.stderr
+    assert not (tmp_path / "X").exists()  # nothing half-written
