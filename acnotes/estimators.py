@@ -79,7 +79,10 @@ def _rtg(b, gamma):
 
 
 def _nstep(b, vals, gamma, n):
-    return R.nstep_targets(b.rewards, vals.v_next, b.terminated, b.truncated, gamma, n or b.rewards.shape[0])
+    T = b.rewards.shape[0]
+    if n is None or n >= T:  # "up to t_max": the bootstrapped return, computed in O(T)
+        return R.reward_to_go(b.rewards, b.terminated, b.truncated, gamma, v_next=vals.v_next)
+    return R.nstep_targets(b.rewards, vals.v_next, b.terminated, b.truncated, gamma, n)
 
 
 def _td(b, vals, gamma):
