@@ -74,9 +74,9 @@ class TabularMDP:
             raise ValueError(f"P must have shape [S, A, S] = {(S, A, S)}, got {tuple(self.P.shape)}")
         if self.mu.shape != (S,):
             raise ValueError(f"mu must have shape [S] = {(S,)}, got {tuple(self.mu.shape)}")
-        if (self.P < 0).any() or (self.P.sum(-1) > 1 + 1e-9).any():
+        if not ((self.P >= 0).all() and (self.P.sum(-1) <= 1 + 1e-9).all()):  # NaN fails too
             raise ValueError("P[s, a, :] must be non-negative and sum to at most 1")
-        if (self.mu < 0).any() or abs(float(self.mu.sum()) - 1.0) > 1e-9:
+        if not ((self.mu >= 0).all() and abs(float(self.mu.sum()) - 1.0) <= 1e-9):
             raise ValueError("mu must be a probability distribution over states")
         if not 0.0 <= float(self.gamma) <= 1.0:
             raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
