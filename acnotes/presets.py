@@ -13,10 +13,13 @@ PRESETS: dict[str, dict] = {
     "blog-tdac": dict(algo="tdac", lr=2e-4, gamma=0.98, n_envs=1, n_steps=5, hidden=128,
                       layers=1, shared=True, activation="relu", reward_scale=0.01,
                       critic_loss="smooth_l1", vf_coef=1.0, max_grad_norm=None),
-    "a2c": dict(algo="a2c", lr=2e-3, gamma=0.99, n_envs=16, n_steps=8, hidden=64,
-                max_grad_norm=0.5, vf_coef=0.5),
-    "tdac": dict(algo="tdac", lr=2e-3, gamma=0.99, n_envs=16, n_steps=8, hidden=64,
-                 max_grad_norm=0.5, vf_coef=0.5),
+    # Adam, no gradient clipping, separate 64-64 tanh nets; short rollouts of many envs.
+    "a2c": dict(algo="a2c", lr=2e-3, critic_lr=4e-3, gamma=0.99, n_envs=32, n_steps=4,
+                hidden=64, max_grad_norm=None, vf_coef=0.5),
+    # The one-step TD error is noisy: many envs per update, a faster critic, gamma 0.98,
+    # rewards scaled by 1/10 and the gradient norm clipped at 1 (fewer policy collapses).
+    "tdac": dict(algo="tdac", lr=1e-3, critic_lr=5e-3, gamma=0.98, n_envs=64, n_steps=2,
+                 hidden=64, max_grad_norm=1.0, reward_scale=0.1, vf_coef=0.5),
     "reinforce": dict(algo="reinforce", lr=2e-3, gamma=0.99, n_envs=8, hidden=64,
                       max_grad_norm=None),
 }
