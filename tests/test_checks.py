@@ -1,0 +1,370 @@
+"""The exercise checkers pass a correct solution and reject each named mistake with its hint.
+
+The solutions and mistakes below are written the way a student would write them (loops over
+t, plain torch), independently of the variants inside acnotes.checks.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from acnotes import checks
+from acnotes.checks import CheckFailed, NotImplementedYet
+
+
+def fails(checker, fn, *hint_parts):
+    """Run the checker, expect CheckFailed with 'expected', 'got' and every hint part."""
+    with pytest.raises(CheckFailed) as info:
+        checker(fn)
+    msg = str(info.value)
+    assert "expected" in msg and "got" in msg, msg
+    assert "hint:" in msg, msg
+    for part in hint_parts:
+        assert part in msg, f"{part!r} not in:\n{msg}"
+    return msg
+
+
+def passes(checker, fn, capsys, line):
+    checker(fn)
+    out = capsys.readouterr().out
+    assert out == line + "\n"
+
+
+# --------------------------------------------------------------------------- reward-to-go
+
+
+def rtg(r, terminated, truncated, gamma, reset=lambda te, tr: te | tr, forward=False, disc=None):
+    done = reset(terminated, truncated)
+    G = torch.zeros_like(r)
+    g = torch.zeros_like(r[0])
+    d = gamma if disc is None else disc
+    ts = range(r.shape[0]) if forward else reversed(range(r.shape[0]))
+    for t in ts:
+        if forward:
+            g = r[t] + d * g
+            G[t] = g
+            g = g * (~done[t])
+        else:
+            g = r[t] + d * g * (~done[t])
+            G[t] = g
+    return G
+
+
+def rtg_ok(r, terminated, truncated, gamma):
+    return rtg(r, terminated, truncated, gamma)
+
+
+def test_reward_to_go_passes(capsys):
+    passes(checks.reward_to_go, rtg_ok, capsys, "reward_to_go: all 7 checks passed.")
+
+
+@pytest.mark.parametrize("fn, hint", [
+    (lambda r, te, tr, g: rtg(r, te, tr, g, reset=lambda a, b: a & False), "carries over episode ends"),
+    (lambda r, te, tr, g: rtg(r, te, tr, g, reset=lambda a, b: a), "only where terminated"),
+    (lambda r, te, tr, g: rtg(r, te, tr, g, forward=True), "forwards in time"),
+    (lambda r, te, tr, g: rtg(r, te, tr, g, disc=1.0), "not discounted"),
+], ids=["no-reset", "truncation-continues", "forward", "no-gamma"])
+def test_reward_to_go_mistakes(fn, hint):
+    fails(checks.reward_to_go, fn, hint)
+
+
+def test_reward_to_go_numpy_accepted_with_note(capsys):
+    checks.reward_to_go(lambda r, te, tr, g: rtg_ok(r, te, tr, g).numpy())
+    out = capsys.readouterr().out
+    assert out.startswith("reward_to_go: all 7 checks passed. Note: returned a numpy array")
+
+
+def test_reward_to_go_stub():
+    def my_rtg(r, terminated, truncated, gamma):
+        raise NotImplementedError("Exercise 1.1: loop backwards")
+    with pytest.raises(NotImplementedYet) as info:
+        checks.reward_to_go(my_rtg)
+    assert isinstance(info.value, NotImplementedError) and isinstance(info.value, CheckFailed)
+    msg = str(info.value)
+    assert "not implemented yet: replace the `raise NotImplementedError` in `my_rtg`" in msg
+    assert "Exercise 1.1: loop backwards" in msg
+
+
+def test_in_place_modification_is_reported():
+    def sneaky(r, te, tr, g):
+        G = r  # no copy
+        for t in reversed(range(r.shape[0] - 1)):
+            G[t] = G[t] + g * G[t + 1] * (~(te[t] | tr[t]))
+        return G
+    fails(checks.reward_to_go, sneaky, "modified its input `r` in place")
+
+
+def test_exception_in_student_code_names_the_case():
+    def broken(r, te, tr, g):
+        return r[:, 0] * g  # fails on [T]
+    msg = fails(checks.reward_to_go, broken)
+    assert "case: [T] = [5]" in msg and "IndexError" in msg
+
+
+@pytest.mark.parametrize("fn, hint", [
+    (lambda r, te, tr, g: None, "forget the `return`"),
+    (lambda r, te, tr, g: rtg_ok(r, te, tr, g)[:-1], "one value per step"),
+    (lambda r, te, tr, g: rtg_ok(r, te, tr, g).unsqueeze(-1), "trailing dimension"),
+    (lambda r, te, tr, g: te.long(), "floating point"),
+    (lambda r, te, tr, g: rtg_ok(r, te, tr, g).float() if r.dtype == torch.float64 else rtg_ok(r, te, tr, g),
+     "keep the inputs' dtype"),
+    (lambda r, te, tr, g: rtg_ok(r, te, tr, g) * torch.where(te, torch.nan, 1.0), "NaN"),
+], ids=["none", "short", "extra-dim", "int", "dtype", "nan"])
+def test_output_problems(fn, hint):
+    fails(checks.reward_to_go, fn, hint)
+
+
+def test_not_a_function():
+    with pytest.raises(CheckFailed, match="without calling it"):
+        checks.reward_to_go(torch.zeros(3))
+
+
+# --------------------------------------------------------------------------- TD error
+
+
+def td(r, v, v_next, terminated, truncated, gamma):
+    return r + gamma * (1 - terminated.to(r.dtype)) * v_next - v
+
+
+def test_td_error_passes(capsys):
+    passes(checks.td_error, td, capsys, "td_error: all 6 checks passed.")
+
+
+@pytest.mark.parametrize("fn, hint", [
+    (lambda r, v, vn, te, tr, g: r + g * vn - v, "bootstrap at a termination"),
+    (lambda r, v, vn, te, tr, g: r + g * (1 - (te | tr).to(r.dtype)) * vn - v, "at a truncation"),
+    (lambda r, v, vn, te, tr, g: -td(r, v, vn, te, tr, g), "wrong sign"),
+    (lambda r, v, vn, te, tr, g: r + (1 - te.to(r.dtype)) * vn - v, "gamma is missing"),
+], ids=["bootstrap-at-termination", "done-stops-bootstrap", "sign", "no-gamma"])
+def test_td_error_mistakes(fn, hint):
+    fails(checks.td_error, fn, hint)
+
+
+# --------------------------------------------------------------------------- GAE
+
+
+def my_gae(r, v, v_next, terminated, truncated, gamma, lam,
+           delta_done=False, reset=True, factor=None, delta_gamma=None):
+    te = terminated.to(r.dtype)
+    done = (terminated | truncated).to(r.dtype)
+    dg = gamma if delta_gamma is None else delta_gamma
+    delta = r + dg * (1 - (done if delta_done else te)) * v_next - v
+    k = gamma * lam if factor is None else factor
+    A = torch.zeros_like(r)
+    a = torch.zeros_like(r[0])
+    for t in reversed(range(r.shape[0])):
+        a = delta[t] + k * (1 - done[t] if reset else 1) * a
+        A[t] = a
+    return A
+
+
+def test_gae_passes(capsys):
+    passes(checks.gae, my_gae, capsys, "gae: all 8 checks passed.")
+
+
+@pytest.mark.parametrize("fn, hint", [
+    (lambda r, v, vn, te, tr, g, l: my_gae(r, v, vn, te, tr, g, l, reset=False), "carries over episode ends"),
+    (lambda r, v, vn, te, tr, g, l: my_gae(r, v, vn, te, tr, g, l, delta_done=True), "drops the bootstrap at a truncation"),
+    (lambda r, v, vn, te, tr, g, l: my_gae(r, v, vn, te, tr, g, l, factor=g), "lam is missing"),
+    (lambda r, v, vn, te, tr, g, l: my_gae(r, v, vn, te, tr, g, l, factor=l), "gamma is missing"),
+    (lambda r, v, vn, te, tr, g, l: my_gae(r, v, vn, te, tr, g, l, delta_gamma=l), "swapped"),
+], ids=["no-reset", "done-in-delta", "no-lam", "only-lam", "swapped"])
+def test_gae_mistakes(fn, hint):
+    fails(checks.gae, fn, hint)
+
+
+# --------------------------------------------------------------------------- REINFORCE loss
+
+
+def rl(logits, actions, G, valid, n_episodes, logp=None, sign=-1.0, mask=True, divide="episodes"):
+    if logp is None:
+        logp = torch.log_softmax(logits, dim=-1)
+    lp = logp.gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+    terms = lp * G * (valid if mask else 1)
+    if divide == "episodes":
+        return sign * terms.sum() / n_episodes
+    return sign * terms.mean()
+
+
+def test_reinforce_loss_passes(capsys):
+    passes(checks.reinforce_loss, rl, capsys, "reinforce_loss: all 4 checks passed.")
+
+
+@pytest.mark.parametrize("fn, hint", [
+    (lambda lg, a, G, m, n: rl(lg, a, G, m, n, sign=1.0), "wrong sign"),
+    (lambda lg, a, G, m, n: rl(lg, a, G, m, n, logp=torch.softmax(lg, -1)), "probability pi(a_t|s_t) instead"),
+    (lambda lg, a, G, m, n: rl(lg, a, G, m, n, logp=torch.log(torch.softmax(lg, -1))), "torch.log_softmax"),
+    (lambda lg, a, G, m, n: rl(lg, a, G, m, n, divide="all"), "mean over all T * N"),
+    (lambda lg, a, G, m, n: rl(lg, a, G, m, n, mask=False), "invalid steps are counted"),
+], ids=["sign", "prob", "log-of-softmax", "mean", "no-mask"])
+def test_reinforce_loss_mistakes(fn, hint):
+    fails(checks.reinforce_loss, fn, hint)
+
+
+def test_reinforce_loss_rejects_numpy_and_item():
+    fails(checks.reinforce_loss, lambda *a: rl(*a).detach().numpy(), "numpy drops the gradient")
+    fails(checks.reinforce_loss, lambda *a: rl(*a).item(), ".item()")
+
+
+# --------------------------------------------------------------------------- critic loss
+
+
+def cl(q_sa, r, v_next, terminated, gamma, detach=True, term=True, half=0.5, reduce="mean"):
+    y = r + gamma * (1 - terminated.to(r.dtype) if term else 1) * v_next
+    if detach:
+        y = y.detach()
+    e = half * (q_sa - y) ** 2
+    return e.mean() if reduce == "mean" else e.sum()
+
+
+def test_critic_loss_passes(capsys):
+    passes(checks.critic_loss, cl, capsys, "critic_loss: all 6 checks passed.")
+
+
+@pytest.mark.parametrize("fn, hint", [
+    (lambda q, r, vn, te, g: cl(q, r, vn, te, g, detach=False), "target is not detached"),
+    (lambda q, r, vn, te, g: cl(q, r, vn, te, g, term=False), "bootstrap at a termination"),
+    (lambda q, r, vn, te, g: cl(q, r, vn, te, g, half=1.0), "0.5 * (q_sa - y)^2"),
+    (lambda q, r, vn, te, g: F.mse_loss(q, (r + g * (1 - te.to(r.dtype)) * vn).detach()), "F.mse_loss has no 0.5"),
+    (lambda q, r, vn, te, g: cl(q, r, vn, te, g, reduce="sum"), "you summed over the steps"),
+], ids=["not-detached", "bootstrap-at-termination", "no-half", "mse_loss", "sum"])
+def test_critic_loss_mistakes(fn, hint):
+    fails(checks.critic_loss, fn, hint)
+
+
+# --------------------------------------------------------------------------- A2C loss
+
+
+def a2c(logits, actions, v, target, valid, vf_coef, detach_adv=True, detach_target=True,
+        sign=-1.0, reduce="mean"):
+    lp = torch.log_softmax(logits, -1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+    adv = target - v
+    if detach_adv:
+        adv = adv.detach()
+    tg = target.detach() if detach_target else target
+    m = valid.to(v.dtype)
+    div = m.sum() if reduce == "mean" else 1.0
+    actor = sign * (lp * adv * m).sum() / div
+    critic = vf_coef * (0.5 * (v - tg) ** 2 * m).sum() / div
+    return actor, critic
+
+
+def test_a2c_loss_passes(capsys):
+    passes(checks.a2c_loss, a2c, capsys, "a2c_loss: all 3 checks passed.")
+
+
+@pytest.mark.parametrize("fn, hint", [
+    (lambda *a: a2c(*a, detach_adv=False), "advantage is not detached"),
+    (lambda *a: a2c(*a, sign=1.0), "wrong sign of the actor loss"),
+    (lambda *a: a2c(*a, detach_target=False), "target is not detached in the critic loss"),
+    (lambda *a: a2c(*a, reduce="sum"), "you summed over the steps"),
+    (lambda *a: a2c(*a)[::-1], "swapped"),
+], ids=["adv-not-detached", "sign", "target-not-detached", "sum", "swapped"])
+def test_a2c_loss_mistakes(fn, hint):
+    fails(checks.a2c_loss, fn, hint)
+
+
+def test_a2c_loss_wrong_return_type():
+    fails(checks.a2c_loss, lambda *a: a2c(*a)[0], "return actor_loss, critic_loss")
+
+
+# --------------------------------------------------------------------------- baseline lemma
+
+
+def bl(pi_s, score_s, b, n, generator):
+    a = torch.multinomial(pi_s, n, replacement=True, generator=generator)
+    return (score_s[a] * b).mean(0)
+
+
+def test_baseline_lemma_passes(capsys):
+    passes(checks.baseline_lemma_mc, bl, capsys,
+           "baseline_lemma_mc: all 5 checks passed (statistical, fixed seeds, tolerance 4 "
+           "standard errors).")
+
+
+def test_baseline_lemma_loop_version_passes():
+    def loop(pi_s, score_s, b, n, generator):
+        total = torch.zeros(score_s.shape[1], dtype=score_s.dtype)
+        for _ in range(n):
+            a = torch.multinomial(pi_s, 1, generator=generator)[0]
+            total += score_s[a] * b
+        return total / n
+    checks.baseline_lemma_mc(loop)
+
+
+@pytest.mark.parametrize("fn, hint", [
+    (lambda pi, sc, b, n, g: bl(pi, sc, 1.0, n, g), "did not multiply by b"),
+    (lambda pi, sc, b, n, g: (pi[torch.multinomial(pi, n, True, generator=g)].unsqueeze(-1) * b).mean(0).expand(sc.shape[1]).clone(),
+     None),
+    (lambda pi, sc, b, n, g: pi * b, "one number per action"),
+    (lambda pi, sc, b, n, g: (sc[torch.multinomial(pi, 1, generator=g)].expand(n, -1) * b).mean(0),
+     "same action"),
+    (lambda pi, sc, b, n, g: (pi @ sc) * b, "not a Monte Carlo estimate"),
+    (lambda pi, sc, b, n, g: (sc * b).mean(0), "sample the actions from pi_s"),
+    (lambda pi, sc, b, n, g: (sc[torch.multinomial(pi, n, True)] * b).mean(0), "generator"),
+    (lambda pi, sc, b, n, g: (sc[torch.multinomial(pi, n, True, generator=g)] * b).sum(0), "divide by n"),
+], ids=["no-b", "pi-instead-of-score", "per-action", "same-action", "exact", "uniform", "no-generator", "sum"])
+def test_baseline_lemma_mistakes(fn, hint):
+    if hint is None:
+        fails(checks.baseline_lemma_mc, fn)
+    else:
+        fails(checks.baseline_lemma_mc, fn, hint)
+
+
+def test_baseline_lemma_stub():
+    def est(pi_s, score_s, b, n, generator):
+        raise NotImplementedError("Exercise 3.1: sample, then average")
+    with pytest.raises(NotImplementedError, match="not implemented yet"):
+        checks.baseline_lemma_mc(est)
+
+
+# --------------------------------------------------------------------------- experiments
+
+
+@pytest.mark.parametrize("answer", [16, 16.0, "16", 10, 25])
+def test_batch_size_experiment_accepts(answer, capsys):
+    checks.batch_size_experiment(answer)
+    assert capsys.readouterr().out.startswith("batch_size_experiment: right.")
+
+
+@pytest.mark.parametrize("answer, hint", [
+    (4, "ratio of the standard deviations"),
+    (1 / 16, "inverse ratio"),
+    ("1/16", "inverse ratio"),
+    (256, "square of 16"),
+    (60, "difference of the batch sizes"),
+])
+def test_batch_size_experiment_rejects(answer, hint):
+    with pytest.raises(CheckFailed) as info:
+        checks.batch_size_experiment(answer)
+    msg = str(info.value)
+    assert "expected a factor between 8 and 32" in msg and "got" in msg and hint in msg
+
+
+def test_batch_size_experiment_not_a_number():
+    with pytest.raises(CheckFailed, match="expected a number"):
+        checks.batch_size_experiment("sixteen")
+
+
+def test_gamma_experiment(capsys):
+    checks.gamma_experiment("grows")
+    assert capsys.readouterr().out.startswith("gamma_experiment: right.")
+    with pytest.raises(CheckFailed, match="hint"):
+        checks.gamma_experiment("shrinks")
+
+
+def test_claim(capsys):
+    checks.claim("unbiased", True, "max error 0.0012")
+    assert capsys.readouterr().out == "unbiased: max error 0.0012: ok\n"
+    with pytest.raises(CheckFailed, match="claim failed: unbiased"):
+        checks.claim("unbiased", False, "max error 0.5")
+
+
+def test_success_output_is_deterministic(capsys):
+    for _ in range(2):
+        checks.gae(my_gae)
+        checks.baseline_lemma_mc(bl)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == lines[2] and lines[1] == lines[3]
