@@ -5,12 +5,26 @@
 
 Modules: ``envs`` (CartPole and exact tabular MDPs), ``returns`` (returns, TD errors,
 n-step targets, GAE), ``estimators`` (Psi_t per algorithm, losses), ``models``,
-``rollout``, ``train`` (loop, Config, History, Agent).
+``rollout``, ``train`` (loop, Config, History, Agent). Loaded on first use, since they
+pull in matplotlib, ipywidgets or the Jupyter stack: ``variance`` (bias and variance of the
+estimators), ``plots``, ``widgets`` (the notebook panels), ``checks`` (exercise checkers),
+``exercises`` (student notebooks).
 """
 
 from . import envs, estimators, models, returns, rollout, train
 from .train import Agent, Config, History
 
 __version__ = "0.1.0"
+
+_LAZY = {"variance", "plots", "widgets", "checks", "exercises"}
+
+
+def __getattr__(name: str):
+    """``acn.plots`` and the like import their module the first time they are used."""
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'acnotes' has no attribute {name!r}")
 
 __all__ = ["envs", "estimators", "models", "returns", "rollout", "train", "Agent", "Config", "History"]

@@ -46,8 +46,11 @@ def _add_config_options(p: argparse.ArgumentParser) -> None:
         default = f.default
         kind = {"bool": _bool, "int": int, "float": float, "str": str,
                 "int | None": _optional(int), "float | None": _optional(float)}[str(f.type)]
+        text = f.metadata.get("help", "")
+        if "(default:" not in text:  # some help texts say what None means themselves
+            text += f" (default: {default})"
         p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=None,
-                       metavar=f.name.upper(), help=f"{f.metadata.get('help', '')} (default: {default})")
+                       metavar=f.name.upper(), help=text)
 
 
 def _config_from_args(args):
