@@ -69,7 +69,7 @@ def learning_curves(runs: Mapping[str, Sequence[History]], window: int = 20, poi
             continue
         curves = np.stack([curve_on_grid(h, grid, window) for h in hs])
         mean, lo, hi = mean_and_band(curves)
-        (line,) = ax.plot(grid, mean, label=f"{label} ({len(hs)} seeds)")
+        (line,) = ax.plot(grid, mean, label=f"{label} ({len(hs)} seed{'' if len(hs) == 1 else 's'})")
         ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
     if target is not None:
         ax.axhline(target, color="grey", linestyle=":", linewidth=1)

@@ -49,7 +49,7 @@ class Panel(W.VBox):
     def __init__(self, draw: Callable, controls: dict[str, W.ValueWidget], auto: bool = True):
         self._draw = draw
         self.controls = controls
-        self.progress = W.FloatProgress(value=0.0, min=0.0, max=1.0, description="working",
+        self.progress = W.FloatProgress(value=0.0, min=0.0, max=1.0, description="progress",
                                         layout=W.Layout(width="60%"))
         self.message = W.HTML(value="")
         self.output = W.Output()

@@ -45,6 +45,6 @@ def test_learning_curves_draws_one_line_and_band_per_label():
     fig = plots.learning_curves(runs, window=1, target=475)
     ax = fig.axes[0]
     labels = [l.get_label() for l in ax.get_lines()]
-    assert "a (2 seeds)" in labels and "b (1 seeds)" in labels
+    assert "a (2 seeds)" in labels and "b (1 seed)" in labels
     assert len(ax.collections) == 2  # one band each
     matplotlib.pyplot.close(fig)
