@@ -19,3 +19,18 @@ def test_unknown_attribute_is_an_attribute_error():
 
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         acnotes.nope  # noqa: B018
+
+
+def test_readme_python_example_runs(tmp_path):
+    """The README's Python example runs as printed (in a scratch folder)."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    blocks = readme.split("```python\n")[1:]
+    assert blocks, "README.md has no ```python example"
+    code = blocks[0].split("```")[0].replace("total_steps=50_000", "total_steps=2_000")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert (tmp_path / "runs" / "a2c").is_dir()
+    assert "tensor([" in out.stdout
