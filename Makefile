@@ -3,7 +3,9 @@
 #   make lab         install, then open the notebook series in JupyterLab
 #   make test        install, then run the whole test suite, notebooks included (what CI runs)
 #   make test-fast   unit tests only: no notebooks, no browser, no long training runs
+#   make test-browser  only the browser tests (JupyterLab in headless Chromium)
 #   make execute     re-execute every notebook in place, in reading order
+#   make exercises   write the student notebooks to student/ (solutions replaced by stubs)
 #   make bench       run the CartPole benchmark
 #   make clean       remove caches and build leftovers (keeps .venv; `make distclean` removes it)
 #
@@ -20,7 +22,7 @@ TORCH_INDEX ?=
 # Interpreter used to create the venv; empty means python3.11, else python3.
 BASE_PYTHON ?=
 
-.PHONY: venv lab test test-fast execute bench clean distclean
+.PHONY: venv lab test test-fast test-browser execute exercises bench clean distclean
 
 venv: $(STAMP)
 
@@ -46,8 +48,14 @@ test: venv
 test-fast: venv
 	$(PY) -m pytest -m "not browser and not slow" tests
 
+test-browser: venv
+	$(PY) -m pytest -m browser tests
+
 execute: venv
 	$(PY) -m acnotes.tools.execute notebooks
+
+exercises: venv
+	$(PY) -m acnotes exercises student
 
 bench: venv
 	$(PY) benchmarks/solve_cartpole.py
