@@ -41,6 +41,7 @@ and much larger for a biased one. ``bias_p`` is the p-value of Hotelling's test 
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import math
@@ -73,6 +74,10 @@ __all__ = [
     "sweep_batch_size",
     "sweep_gamma",
     "sweep_lambda",
+    "plot",
+    "plot_sweep",
+    "panel",
+    "add_cli",
 ]
 
 ESTIMATOR_NAMES: tuple[str, ...] = tuple(E.ESTIMATORS)
@@ -791,3 +796,279 @@ def sweep_lambda(target, lams: Iterable[float] = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0
                  estimators: Sequence[str] | str = ("gae",), **kwargs) -> VarianceTable:
     """GAE's bias-variance dial: lambda = 0 is TD-AC, lambda = 1 is REINFORCE + baseline."""
     return sweep(target, "lam", lams, theta, estimators=estimators, **kwargs)
+
+
+# ============================================================================ pictures
+_SWEEP_LABELS = {"B": "batch size B (episodes per estimate)", "gamma": "gamma", "lam": "lambda (GAE)",
+                 "K": "K", "n": "n", "critic_noise": "critic noise"}
+
+
+def plot(table: VarianceTable, ax=None, title: str | None = None, log: bool | None = None,
+         dpi: int = 80):
+    """The MSE of each row split into its two parts: variance (solid) and bias^2 (hatched)
+    stacked, so each bar's height is MSE = bias^2 + variance. ``log``: a logarithmic axis
+    (default: only when the bars span more than a factor 30). Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    if not len(table):
+        raise ValueError("the table is empty: nothing to plot")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=dpi)
+    else:
+        fig = ax.figure
+    names = [r["estimator"] for r in table]
+    var = np.array(table.column("variance"), dtype=float)
+    bias_sq = np.array(table.column("bias_sq"), dtype=float)
+    x = np.arange(len(names))
+    ax.bar(x, var, color="C0", label="variance = tr Cov")
+    ax.bar(x, bias_sq, bottom=var, color="C3", hatch="//", alpha=0.7, label="bias$^2$")
+    ax.set_xticks(x, names, rotation=25, ha="right", fontsize="small")
+    mse = var + bias_sq
+    if log is None:
+        pos = mse[mse > 0]
+        log = bool(len(pos)) and pos.max() > 30 * pos.min()
+    if log:
+        ax.set_yscale("log")
+    ax.set_ylabel("MSE = bias$^2$ + variance")
+    r0 = table[0]
+    ax.set_title(title or f"{table.meta.get('env', '')}: K={r0['K']}, B={r0['B']}, "
+                          f"gamma={r0['gamma']:g}, lam={r0['lam']:g}", fontsize="medium")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    return fig
+
+
+def plot_sweep(table: VarianceTable, param: str | None = None, column: str = "variance", ax=None,
+               title: str | None = None, dpi: int = 80):
+    """``column`` against the swept ``param`` (default: ``table.meta["sweep"]``), one line per
+    estimator. For B both axes are logarithmic, with the 1/B line through the first point
+    of the first estimator. Returns the Figure."""
+    import matplotlib.pyplot as plt
+
+    param = param or table.meta.get("sweep")
+    if param not in _SWEEPABLE:
+        raise ValueError(f"param must be one of {', '.join(_SWEEPABLE)}; got {param!r}")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=dpi)
+    else:
+        fig = ax.figure
+    names = list(dict.fromkeys(table.column("estimator")))
+    for name in names:
+        rows = sorted(table.select(estimator=name).rows, key=lambda r: r[param])
+        ax.plot([r[param] for r in rows], [r[column] for r in rows], "o-", label=name)
+    if param == "B" and names:
+        rows = sorted(table.select(estimator=names[0]).rows, key=lambda r: r["B"])
+        b = np.array([r["B"] for r in rows], dtype=float)
+        ax.plot(b, rows[0][column] * b[0] / b, "k--", lw=1, label="1/B")
+        ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set(xlabel=_SWEEP_LABELS.get(param, param), ylabel=column)
+    ax.set_title(title or f"{table.meta.get('env', table[0]['env'] if len(table) else '')}: "
+                          f"{column} against {param}", fontsize="medium")
+    ax.legend(fontsize="small", ncol=2)
+    ax.grid(alpha=0.3, which="both")
+    fig.tight_layout()
+    return fig
+
+
+def panel(mdp: TabularMDP, theta: Tensor | None = None, K: int = 300, B: int = 16,
+          gamma: float | None = None, lam: float = 0.95, critic_noise: float = 0.0,
+          estimators: Sequence[str] | str | None = None, seed: int = 0, auto: bool = True):
+    """An interactive ``acnotes.widgets.Panel``: sliders "gamma", "lambda" and "B"; every
+    change re-measures all estimators on the tabular ``mdp`` (K estimates) and redraws
+    ``plot``. ``panel.table`` holds the last table. K = 300 redraws in about a second."""
+    import ipywidgets as W
+
+    from .widgets import Panel, gamma_slider
+
+    names = _check_estimators(estimators)
+    gamma = float(mdp.gamma if gamma is None else _check_unit("gamma", gamma))
+    controls = {
+        "gamma": gamma_slider(gamma),
+        "lambda": W.FloatSlider(value=_check_unit("lam", lam), min=0.0, max=1.0, step=0.05,
+                                description="lambda", readout_format=".2f", continuous_update=False),
+        "B": W.IntSlider(value=_check_int("B", B), min=1, max=64, description="B",
+                         continuous_update=False),
+    }
+
+    def draw(values, progress):
+        table = measure_tabular(mdp, theta if theta is not None else torch.zeros(mdp.n_features),
+                                names, K=K, B=int(values["B"]), gamma=float(values["gamma"]),
+                                lam=float(values["lambda"]), critic_noise=critic_noise, seed=seed)
+        p.table = table
+        progress(1.0)
+        return plot(table)
+
+    p = Panel(draw, controls, auto=False)
+    p.table = None
+    if auto:
+        p.redraw()
+    return p
+
+
+# ============================================================================ command line
+TARGETS = ("short_corridor", "two_state", "random_mdp", "cartpole")
+_SWEEP_PARAM = {"batch": "B", "gamma": "gamma", "lambda": "lam"}
+_SWEEP_DEFAULTS = {"batch": (1, 4, 16, 64), "gamma": (0.5, 0.8, 0.9, 0.95, 0.99),
+                   "lambda": (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)}
+
+
+def _arg_type(kind: type, ok: Callable, what: str) -> Callable[[str], float]:
+    """An argparse ``type=``: ``kind(s)`` when ``ok`` of it holds, else a one-line error."""
+    import argparse
+
+    def parse(s: str):
+        try:
+            v = kind(s)
+        except ValueError:
+            v = None
+        if v is None or not ok(v):
+            raise argparse.ArgumentTypeError(f"expected {what}, got {s!r}")
+        return v
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+_arg_int = _arg_type(int, lambda v: v >= 1, "an integer >= 1")
+_arg_steps = _arg_type(int, lambda v: v >= 0, "an integer >= 0")
+_arg_unit = _arg_type(float, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
+_arg_nonneg = _arg_type(float, lambda v: math.isfinite(v) and v >= 0.0, "a finite number >= 0")
+
+
+def _target(args):
+    """The MDP and theta, or the CartPole agent, that ``args`` describe."""
+    from . import envs
+
+    if args.target != "cartpole":
+        mdp = getattr(envs, args.target)(**({} if args.gamma is None else {"gamma": args.gamma}))
+        theta = torch.zeros(mdp.n_features, dtype=torch.float64)
+        if args.policy_seed is not None:
+            theta = torch.randn(mdp.n_features, dtype=torch.float64,
+                                generator=torch.Generator().manual_seed(args.policy_seed))
+        return mdp, theta
+    from .train import Agent, make_agent, preset, train
+
+    if args.agent:
+        return Agent.load(args.agent), None
+    cfg = preset(args.preset, seed=args.seed, total_steps=max(args.train_steps, 1))
+    if args.train_steps:
+        agent, h = train(cfg, progress=False)
+        print(f"trained {args.preset} for {h.total_steps} env steps ({h.status})")
+        return agent, None
+    return Agent(make_agent(cfg), cfg), None
+
+
+def _cmd(args) -> int:
+    parser = args._parser
+    cartpole = args.target == "cartpole"
+    table_path = Path(args.table) if args.table else (Path(args.out) / "variance.csv" if args.out else None)
+    plot_path = Path(args.plot) if args.plot else (Path(args.out) / "variance.png" if args.out else None)
+    if table_path is not None and table_path.suffix not in (".csv", ".json"):
+        parser.error(f"--table must end in .csv or .json, got {table_path.name!r}")
+    if plot_path is not None and plot_path.suffix != ".png":
+        parser.error(f"--plot must end in .png, got {plot_path.name!r}")
+    if cartpole and args.critic_noise:
+        parser.error("--critic-noise is for tabular targets only (CartPole critics are networks)")
+    if not cartpole and (args.agent or args.train_steps):
+        parser.error("--agent and --train-steps are for --target cartpole only")
+    if args.values is not None and args.sweep is None:
+        parser.error("--values needs --sweep {batch,gamma,lambda}")
+    values = None
+    if args.sweep:
+        raw = args.values or [str(v) for v in _SWEEP_DEFAULTS[args.sweep]]
+        check = _arg_int if args.sweep == "batch" else _arg_unit
+        try:
+            values = [check(v) for v in raw]
+        except Exception as e:  # argparse.ArgumentTypeError
+            parser.error(f"--values for --sweep {args.sweep}: {e}")
+    for p in (table_path, plot_path):
+        if p is not None:
+            p.parent.mkdir(parents=True, exist_ok=True)
+
+    target, theta = _target(args)
+    kw = dict(K=args.K, B=args.B, lam=args.lam, n=args.n, seed=args.seed, estimators=args.estimators)
+    if cartpole:
+        kw["gamma"] = args.gamma
+    else:
+        kw["critic_noise"] = args.critic_noise
+    t0 = time.perf_counter()
+    if args.sweep:
+        table = sweep(target, _SWEEP_PARAM[args.sweep], values, theta, **kw)
+    else:
+        table = measure(target, theta, **kw)
+    print(table)
+    print(f"({time.perf_counter() - t0:.1f} s)")
+    if table_path is not None:
+        (table.to_json if table_path.suffix == ".json" else table.to_csv)(table_path)
+        print(f"wrote {table_path}")
+    if plot_path is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        fig = plot_sweep(table) if args.sweep else plot(table)
+        fig.savefig(plot_path, dpi=100)
+        print(f"wrote {plot_path}")
+    return 0
+
+
+def add_cli(subparsers) -> None:
+    """Register ``python -m acnotes variance``."""
+    from .presets import PRESETS
+
+    p = subparsers.add_parser(
+        "variance",
+        help="measure the bias and variance of policy-gradient estimators",
+        description="K independent gradient estimates of B episodes each, per estimator, at one "
+                    "fixed policy; variance, bias and MSE against the exact gradient (tabular "
+                    "MDPs) or a large separate batch (CartPole). Prints the table; writes it "
+                    "(CSV or JSON) and a plot (PNG) when asked.",
+        epilog="examples:\n"
+               "  python -m acnotes variance --target short_corridor -K 500 -B 16 --out runs/var\n"
+               "  python -m acnotes variance --sweep batch --values 1 4 16 64 --table var.json --plot var.png\n"
+               "  python -m acnotes variance --target cartpole --train-steps 10000 -K 100 -B 4 --out runs/cp",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--target", choices=TARGETS, default="short_corridor",
+                   help="where to measure: a tabular MDP of acnotes.envs (exact gradient) or "
+                        "cartpole (default: short_corridor)")
+    p.add_argument("--estimators", nargs="+", choices=ESTIMATOR_NAMES, default=None, metavar="NAME",
+                   help=f"estimators to measure, from: {', '.join(ESTIMATOR_NAMES)} (default: all; "
+                        f"on CartPole all that the policy's critic allows)")
+    p.add_argument("-K", type=_arg_int, default=500, metavar="K",
+                   help="number of independent estimates (default: 500)")
+    p.add_argument("-B", type=_arg_int, default=16, metavar="B",
+                   help="episodes per estimate (default: 16)")
+    p.add_argument("--gamma", type=_arg_unit, default=None,
+                   help="discount in [0, 1] (default: the MDP's own, 0.9; on CartPole the agent's)")
+    p.add_argument("--lam", type=_arg_unit, default=0.95, help="GAE lambda in [0, 1] (default: 0.95)")
+    p.add_argument("--n", type=_arg_int, default=5, help="n of A2C's n-step return (default: 5)")
+    p.add_argument("--critic-noise", type=_arg_nonneg, default=0.0, metavar="X",
+                   help="tabular only: relative error of the critic, |V_w - V| / |V| (default: 0, "
+                        "the exact critic)")
+    p.add_argument("--policy-seed", type=int, default=None, metavar="S",
+                   help="tabular only: random policy parameters theta ~ N(0, 1) from this seed "
+                        "(default: theta = 0, the uniform policy)")
+    p.add_argument("--sweep", choices=sorted(_SWEEP_PARAM), default=None,
+                   help="measure once per value of B (batch), gamma or lambda, and plot the "
+                        "variance against it (default: one measurement)")
+    p.add_argument("--values", nargs="+", default=None, metavar="V",
+                   help="the values of the sweep (default: batch 1 4 16 64; gamma 0.5 0.8 0.9 "
+                        "0.95 0.99; lambda 0 0.25 0.5 0.75 0.9 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the episodes (default: 0)")
+    p.add_argument("--agent", metavar="DIR", default=None,
+                   help="cartpole only: a saved agent (python -m acnotes train --out ...) to "
+                        "measure (default: a fresh --preset network)")
+    p.add_argument("--preset", choices=sorted(PRESETS), default="a2c",
+                   help="cartpole only: the network and settings when no --agent is given "
+                        "(default: a2c)")
+    p.add_argument("--train-steps", type=_arg_steps, default=0, metavar="N",
+                   help="cartpole only: train the --preset network this many env steps "
+                        "before measuring (default: 0, the initial policy)")
+    p.add_argument("--out", metavar="DIR", default=None,
+                   help="write DIR/variance.csv and DIR/variance.png (created if needed)")
+    p.add_argument("--table", metavar="FILE", default=None,
+                   help="write the table here instead: .csv or .json by the extension")
+    p.add_argument("--plot", metavar="FILE", default=None,
+                   help="write the plot here instead (.png)")
+    p.set_defaults(func=_cmd, _parser=p)

@@ -279,3 +279,58 @@ def test_cartpole_measurement_runs(nets):
         V.measure(pol, estimators=["qac"], K=2, B=1, ref_episodes=4)
     with pytest.raises(ValueError, match="K"):
         V.measure(pol, K=0)
+
+
+# ---------------------------------------------------------------------------- pictures and panel
+def test_plot_stacks_bias_squared_on_variance(exact, noisy):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig = V.plot(noisy)
+    ax = fig.axes[0]
+    bars = ax.patches
+    n = len(noisy)
+    heights = [b.get_height() for b in bars]
+    tops = [b.get_y() + b.get_height() for b in bars[n:]]
+    np.testing.assert_allclose(heights[:n], noisy.column("variance"))
+    np.testing.assert_allclose(tops, noisy.column("mse"), rtol=1e-9)
+    assert ax.get_yscale() == "linear" and V.plot(exact, log=True).axes[0].get_yscale() == "log"
+    with pytest.raises(ValueError, match="empty"):
+        V.plot(V.VarianceTable())
+    plt.close("all")
+
+
+def test_plot_sweep_of_B_draws_the_one_over_B_line(mdp):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    table = V.sweep_batch_size(mdp, (1, 4, 16), theta=THETA, K=50, estimators=["reinforce", "tdac"])
+    ax = V.plot_sweep(table).axes[0]
+    labels = [line.get_label() for line in ax.lines]
+    assert labels == ["reinforce", "tdac", "1/B"]
+    x, y = ax.lines[2].get_data()
+    np.testing.assert_allclose(np.asarray(y) * np.asarray(x), y[0] * x[0])
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    with pytest.raises(ValueError, match="param must be one of"):
+        V.plot_sweep(table, param="seed")
+    plt.close("all")
+
+
+def test_panel_has_gamma_lambda_and_B_sliders_and_redraws(mdp):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    p = V.panel(mdp, THETA, K=20, B=4, critic_noise=0.1)
+    assert set(p.controls) == {"gamma", "lambda", "B"}
+    assert [w.description for w in p.controls.values()] == ["gamma", "lambda", "B"]
+    assert p.table["gae"]["B"] == 4 and p.figure is not None
+    p.controls["B"].value = 8
+    p.controls["lambda"].value = 0.5
+    p.controls["gamma"].value = 0.95
+    row = p.table["gae"]
+    assert (row["B"], row["lam"], row["gamma"], row["K"]) == (8, 0.5, 0.95, 20)
+    assert "done in" in p.message.value
