@@ -16,10 +16,10 @@ PRESETS: dict[str, dict] = {
     # Adam, no gradient clipping, separate 64-64 tanh nets; short rollouts of many envs.
     "a2c": dict(algo="a2c", lr=2e-3, critic_lr=4e-3, gamma=0.99, n_envs=32, n_steps=4,
                 hidden=64, max_grad_norm=None, vf_coef=0.5),
-    # The one-step TD error is noisy: many envs per update, gamma 0.98, grad norm clipped at 1.
-    # Actor lr 5e-4, 10x slower than the critic: the policy waits for V (lr 1e-3 collapsed seed 2).
-    # Rewards scaled by 1/20 keep V and delta small; an entropy bonus or gamma 0.99 did worse.
-    "tdac": dict(algo="tdac", lr=5e-4, critic_lr=5e-3, gamma=0.98, n_envs=64, n_steps=2,
+    # The one-step TD error is noisy: gamma 0.98, grad norm clipped at 1, rewards scaled by 1/20
+    # (V and delta stay small), an actor 12x slower than the critic (the policy waits for V).
+    # Chosen on seeds 0-29: all solved, median 128k steps (64 envs with lr 5e-4 failed 2 of them).
+    "tdac": dict(algo="tdac", lr=4e-4, critic_lr=5e-3, gamma=0.98, n_envs=32, n_steps=2,
                  hidden=64, max_grad_norm=1.0, reward_scale=0.05, vf_coef=0.5),
     "reinforce": dict(algo="reinforce", lr=2e-3, gamma=0.99, n_envs=8, hidden=64,
                       max_grad_norm=None),
