@@ -257,14 +257,15 @@ _JS_HELPERS = r"""
       });
       return out;
     },
-    // Panels: the innermost .widget-vbox holding a "gamma" slider, an "lr" slider and an Output.
+    // Panels: the innermost .widget-vbox holding a "gamma" slider, another slider and an Output
+    // (training panels: gamma and lr; the variance panel: gamma, lambda and B).
     findPanels() {
       const sliders = Array.from(document.querySelectorAll('.widget-hslider'));
       const boxes = new Set();
       sliders.filter(s => labelOf(s) === 'gamma').forEach(s => {
         let b = s.parentElement;
         while (b && !(b.classList.contains('widget-vbox') && b.querySelector('.widget-output')
-                      && Array.from(b.querySelectorAll('.widget-hslider')).some(x => labelOf(x) === 'lr')))
+                      && b.querySelectorAll('.widget-hslider').length >= 2))
           b = b.parentElement;
         if (b) boxes.add(b);
       });
@@ -278,6 +279,7 @@ _JS_HELPERS = r"""
         const msg = b.querySelector('.widget-html .widget-html-content');
         return {index: i, cell: cs.indexOf(cell), has_img: !!img,
                 message: msg ? msg.innerText : '',
+                sliders: Array.from(b.querySelectorAll('.widget-hslider')).map(labelOf),
                 labels: Array.from(b.querySelectorAll('.widget-label')).map(l => l.textContent.trim())};
       });
     },
@@ -586,7 +588,12 @@ def run_notebook(context, server: LabServer, name: str, nb_path: Path | None, ti
             res.panels = nb.panels()
         for p in res.panels:
             first_src = nb.page.evaluate("(i) => window.__acn.imgSrc(i)", p["index"])
-            for label, key in keys:
+            # the keys' sliders; in a panel without one of them (the variance panel has no
+            # "lr"), the next slider of the panel that no key names
+            spare = [lab for lab in p["sliders"] if lab not in dict(keys)]
+            moves = [(lab if lab in p["sliders"] else spare.pop(0), key) for lab, key in keys
+                     if lab in p["sliders"] or spare]
+            for label, key in moves:
                 mv = nb.move_slider(p["index"], label, key, timeout=slider_timeout)
                 res.moves.append(mv)
                 if re.search(r"\b(Error|Not run):", mv.message):
