@@ -799,6 +799,15 @@ def sweep_lambda(target, lams: Iterable[float] = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0
 
 
 # ============================================================================ pictures
+def _figure(ax, dpi: int):
+    """``(figure, ax)``: a new 6.4 x 3.4 inch figure when ``ax`` is None, else ``ax``'s own."""
+    if ax is not None:
+        return ax.figure, ax
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=(6.4, 3.4), dpi=dpi)
+
+
 _SWEEP_LABELS = {"B": "batch size B (episodes per estimate)", "gamma": "gamma", "lam": "lambda (GAE)",
                  "K": "K", "n": "n", "critic_noise": "critic noise"}
 
@@ -808,14 +817,9 @@ def plot(table: VarianceTable, ax=None, title: str | None = None, log: bool | No
     """The MSE of each row split into its two parts: variance (solid) and bias^2 (hatched)
     stacked, so each bar's height is MSE = bias^2 + variance. ``log``: a logarithmic axis
     (default: only when the bars span more than a factor 30). Returns the Figure."""
-    import matplotlib.pyplot as plt
-
     if not len(table):
         raise ValueError("the table is empty: nothing to plot")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=dpi)
-    else:
-        fig = ax.figure
+    fig, ax = _figure(ax, dpi)
     names = [r["estimator"] for r in table]
     var = np.array(table.column("variance"), dtype=float)
     bias_sq = np.array(table.column("bias_sq"), dtype=float)
@@ -844,15 +848,10 @@ def plot_sweep(table: VarianceTable, param: str | None = None, column: str = "va
     """``column`` against the swept ``param`` (default: ``table.meta["sweep"]``), one line per
     estimator. For B both axes are logarithmic, with the 1/B line through the first point
     of the first estimator. Returns the Figure."""
-    import matplotlib.pyplot as plt
-
     param = param or table.meta.get("sweep")
     if param not in _SWEEPABLE:
         raise ValueError(f"param must be one of {', '.join(_SWEEPABLE)}; got {param!r}")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=dpi)
-    else:
-        fig = ax.figure
+    fig, ax = _figure(ax, dpi)
     names = list(dict.fromkeys(table.column("estimator")))
     for name in names:
         rows = sorted(table.select(estimator=name).rows, key=lambda r: r[param])
@@ -883,6 +882,7 @@ def panel(mdp: TabularMDP, theta: Tensor | None = None, K: int = 300, B: int = 1
     from .widgets import Panel, gamma_slider
 
     names = _check_estimators(estimators)
+    theta = torch.zeros(mdp.n_features, dtype=torch.float64) if theta is None else theta
     gamma = float(mdp.gamma if gamma is None else _check_unit("gamma", gamma))
     controls = {
         "gamma": gamma_slider(gamma),
@@ -893,9 +893,9 @@ def panel(mdp: TabularMDP, theta: Tensor | None = None, K: int = 300, B: int = 1
     }
 
     def draw(values, progress):
-        table = measure_tabular(mdp, theta if theta is not None else torch.zeros(mdp.n_features),
-                                names, K=K, B=int(values["B"]), gamma=float(values["gamma"]),
-                                lam=float(values["lambda"]), critic_noise=critic_noise, seed=seed)
+        table = measure_tabular(mdp, theta, names, K=K, B=int(values["B"]),
+                                gamma=float(values["gamma"]), lam=float(values["lambda"]),
+                                critic_noise=critic_noise, seed=seed)
         p.table = table
         progress(1.0)
         return plot(table)
@@ -916,8 +916,6 @@ _SWEEP_DEFAULTS = {"batch": (1, 4, 16, 64), "gamma": (0.5, 0.8, 0.9, 0.95, 0.99)
 
 def _arg_type(kind: type, ok: Callable, what: str) -> Callable[[str], float]:
     """An argparse ``type=``: ``kind(s)`` when ``ok`` of it holds, else a one-line error."""
-    import argparse
-
     def parse(s: str):
         try:
             v = kind(s)
@@ -981,7 +979,7 @@ def _cmd(args) -> int:
         check = _arg_int if args.sweep == "batch" else _arg_unit
         try:
             values = [check(v) for v in raw]
-        except Exception as e:  # argparse.ArgumentTypeError
+        except argparse.ArgumentTypeError as e:
             parser.error(f"--values for --sweep {args.sweep}: {e}")
     for p in (table_path, plot_path):
         if p is not None:
