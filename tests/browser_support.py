@@ -588,11 +588,16 @@ def run_notebook(context, server: LabServer, name: str, nb_path: Path | None, ti
             res.panels = nb.panels()
         for p in res.panels:
             first_src = nb.page.evaluate("(i) => window.__acn.imgSrc(i)", p["index"])
-            # the keys' sliders; in a panel without one of them (the variance panel has no
-            # "lr"), the next slider of the panel that no key names
+            # the keys' sliders; where a panel lacks one (the variance panel has no "lr"), the
+            # next of its sliders that no key names
             spare = [lab for lab in p["sliders"] if lab not in dict(keys)]
-            moves = [(lab if lab in p["sliders"] else spare.pop(0), key) for lab, key in keys
-                     if lab in p["sliders"] or spare]
+            moves = []
+            for label, key in keys:
+                if label not in p["sliders"]:
+                    if not spare:
+                        continue
+                    label = spare.pop(0)
+                moves.append((label, key))
             for label, key in moves:
                 mv = nb.move_slider(p["index"], label, key, timeout=slider_timeout)
                 res.moves.append(mv)
