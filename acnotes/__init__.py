@@ -11,8 +11,10 @@ estimators), ``plots``, ``widgets`` (the notebook panels), ``checks`` (exercise 
 ``exercises`` (student notebooks).
 """
 
-from . import envs, estimators, models, returns, rollout, train
-from .train import Agent, Config, History
+from . import agent, config, envs, estimators, history, models, returns, rollout, train
+from .agent import Agent
+from .config import Config
+from .history import History
 
 __version__ = "0.1.0"
 

@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from .train import History
+from ..history import History
 
 __all__ = ["curve_on_grid", "mean_and_band", "learning_curves"]
 

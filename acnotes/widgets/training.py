@@ -17,8 +17,10 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 from IPython.display import display
 
-from . import plots
-from .train import Config, History, preset as _preset, train
+from .. import plots
+from ..config import Config, preset as _preset
+from ..history import History
+from ..train import train
 
 __all__ = ["Panel", "learning_panel", "gamma_slider", "lr_slider"]
 

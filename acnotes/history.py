@@ -1,0 +1,86 @@
+"""``History``: what happened during a training run, per update and per episode."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["History"]
+
+
+@dataclass
+class History:
+    """What happened during a run.
+
+    Per update: ``steps`` (env steps so far), ``time`` (wall seconds so far),
+    ``actor_loss``, ``critic_loss``, ``grad_norm``. Per finished episode:
+    ``episode_returns``, ``episode_lengths``, ``episode_steps`` (env steps when it ended).
+    ``status`` is "done", "target reached", "diverged" or "interrupted".
+    """
+
+    config: dict = field(default_factory=dict)
+    steps: list[int] = field(default_factory=list)
+    time: list[float] = field(default_factory=list)
+    actor_loss: list[float] = field(default_factory=list)
+    critic_loss: list[float] = field(default_factory=list)
+    grad_norm: list[float] = field(default_factory=list)
+    episode_returns: list[float] = field(default_factory=list)
+    episode_lengths: list[int] = field(default_factory=list)
+    episode_steps: list[int] = field(default_factory=list)
+    status: str = "running"
+    message: str = ""
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps[-1] if self.steps else 0
+
+    @property
+    def wall_time(self) -> float:
+        return self.time[-1] if self.time else 0.0
+
+    def rolling_return(self, window: int = 100) -> np.ndarray:
+        """Mean return of the last ``window`` episodes (fewer at the start), per episode."""
+        r = np.asarray(self.episode_returns, dtype=float)
+        if r.size == 0:
+            return r
+        c = np.cumsum(np.insert(r, 0, 0.0))
+        i = np.arange(1, r.size + 1)
+        lo = np.maximum(0, i - window)
+        return (c[i] - c[lo]) / (i - lo)
+
+    def solved_at(self, threshold: float = 475.0, window: int = 100) -> tuple[int, float] | None:
+        """(env steps, wall seconds) when the mean of the last ``window`` episodes first
+        reached ``threshold`` with at least ``window`` episodes played; None if never."""
+        roll = self.rolling_return(window)
+        ok = np.flatnonzero((roll >= threshold) & (np.arange(roll.size) >= window - 1))
+        if ok.size == 0:
+            return None
+        step = self.episode_steps[ok[0]]
+        k = int(np.searchsorted(self.steps, step))
+        secs = self.time[min(k, len(self.time) - 1)] if self.time else float("nan")
+        return step, secs
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def save(self, path: str | Path) -> Path:
+        """Write JSON (``.json``) or, for ``.csv``, one row per episode."""
+        path = Path(path)
+        if path.suffix == ".csv":
+            with open(path, "w") as f:
+                f.write("episode,return,length,env_steps\n")
+                for i, (r, n, s) in enumerate(zip(self.episode_returns, self.episode_lengths, self.episode_steps)):
+                    f.write(f"{i},{r:g},{n},{s}\n")
+        elif path.suffix == ".json":
+            path.write_text(json.dumps(self.to_dict()))
+        else:
+            raise ValueError(f"history file must end in .json or .csv, got {path.name!r}")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> "History":
+        return cls(**json.loads(Path(path).read_text()))
