@@ -77,9 +77,7 @@ class Agent:
         if int(episodes) != episodes or episodes < 1:
             raise ValueError(f"episodes must be an integer >= 1, got {episodes}")
         env = envs.make_cartpole(int(episodes))
-        col = Collector(env, self.model.logits, seed=seed)
-        if greedy:
-            col._act = lambda obs: self.model.logits(obs).argmax(-1)
+        col = Collector(env, self.model.logits, seed=seed, greedy=greedy)
         with torch.no_grad():
             col.episodes()
         env.close()

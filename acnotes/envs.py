@@ -9,30 +9,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import gymnasium as gym
 import numpy as np
 import torch
 from torch import Tensor
 
+from .cartpole import CartPoles
+
 __all__ = ["make_cartpole", "TabularMDP", "short_corridor", "two_state", "random_mdp", "softmax_policy"]
 
 
-def make_cartpole(num_envs: int = 8, max_episode_steps: int = 500):
-    """``num_envs`` copies of CartPole-v1 in one numpy-vectorized env.
+def make_cartpole(num_envs: int = 8, max_episode_steps: int = 500, members: int = 1):
+    """``num_envs`` copies of CartPole-v1 in one numpy-vectorized env (``acnotes.cartpole``).
 
-    It uses gymnasium's own vectorized CartPole (``vectorization_mode="vector_entry_point"``).
-    Its autoreset mode is NEXT_STEP: the step after an episode ends returns the first
-    observation of the next episode and ignores the action; the rollout collector drops
-    that step. An episode is truncated (not terminated) after ``max_episode_steps``.
+    With ``members=K`` it holds K*num_envs copies, K independently seeded groups of
+    ``num_envs`` (a population). Autoreset mode is NEXT_STEP: the step after an episode
+    ends returns the first observation of the next episode and ignores the action; the
+    rollout collector drops that step. An episode is truncated (not terminated) after
+    ``max_episode_steps``.
     """
-    if int(num_envs) != num_envs or num_envs < 1:
+    if isinstance(num_envs, bool) or int(num_envs) != num_envs or num_envs < 1:
         raise ValueError(f"num_envs must be a positive integer, got {num_envs}")
-    return gym.make_vec(
-        "CartPole-v1",
-        num_envs=int(num_envs),
-        vectorization_mode="vector_entry_point",
-        max_episode_steps=int(max_episode_steps),
-    )
+    return CartPoles(members, int(num_envs), max_episode_steps)
 
 
 def softmax_policy(theta: Tensor, features: Tensor) -> Tensor:

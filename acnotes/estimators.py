@@ -21,9 +21,10 @@ and they differ only in ``Psi_t`` (and in the critic they learn to compute it):
 uses ``w_t = 1`` (``discount_actor=False``), which is not the gradient of any objective in
 general but has lower variance and works well in practice.
 
-An ``Estimator`` is a plain record of those choices. The critic's values arrive in a
-``Values`` record that the training loop (or the variance lab) computes; Psi_t and the
-critic target are computed from it, with the critic's values detached.
+Each row is one named function, ``psi, target = a2c(batch, values, gamma=..., n=...)``,
+registered with ``@estimator``. The critic's values arrive in a ``Values`` record (built
+by ``values``); Psi_t and the critic target are computed from it, with the critic's
+values detached.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from . import returns as R
+from . import returns
 
-__all__ = ["Values", "Estimator", "ESTIMATORS", "get", "actor_loss", "critic_loss", "log_prob"]
+__all__ = ["Values", "Estimator", "ESTIMATORS", "estimator", "values", "get", "actor_loss", "critic_loss",
+           "entropy", "log_prob", "per_member"]
 
 
 @dataclass
@@ -57,12 +59,13 @@ class Values:
 
 @dataclass(frozen=True)
 class Estimator:
-    """One row of the table: how to get Psi_t and what the critic regresses onto.
+    """One row of the table: a named function that computes Psi_t and the critic's target.
 
-    ``psi(batch, values, gamma, lam, n)`` returns Psi_t (no gradient).
-    ``target(batch, values, gamma, lam, n)`` returns the critic's target (no gradient), or
-    None when there is no critic. ``critic`` is None, "v" or "q". ``episodic`` estimators
-    need whole episodes (REINFORCE's return cannot be cut).
+    ``compute(batch, values, *, gamma, lam, n)`` returns ``(psi, target)``: Psi_t and what
+    the critic regresses onto (None without a critic), both without gradient. ``critic``
+    is None, "v" or "q". ``episodic`` estimators need whole episodes (REINFORCE's return
+    cannot be cut). ``gamma`` and ``lam`` may be numbers or tensors that broadcast against
+    the batch (one value per env, for a population).
     """
 
     name: str
@@ -70,67 +73,99 @@ class Estimator:
     psi_formula: str
     critic: str | None
     episodic: bool
-    psi: Callable[..., Tensor]
-    target: Callable[..., Tensor | None]
+    compute: Callable[..., tuple[Tensor, Tensor | None]]
 
+    def psi(self, batch, values: "Values", gamma, lam, n) -> Tensor:
+        """Psi_t alone (positional form, as the variance lab calls it)."""
+        return self.compute(batch, values, gamma=gamma, lam=lam, n=n)[0]
 
-def _rtg(b, gamma):
-    return R.reward_to_go(b.rewards, b.terminated, b.truncated, gamma)
-
-
-def _nstep(b, vals, gamma, n):
-    T = b.rewards.shape[0]
-    if n is None or n >= T:  # "up to t_max": the bootstrapped return, computed in O(T)
-        return R.reward_to_go(b.rewards, b.terminated, b.truncated, gamma, v_next=vals.v_next)
-    return R.nstep_targets(b.rewards, vals.v_next, b.terminated, b.truncated, gamma, n)
-
-
-def _td(b, vals, gamma):
-    return R.td_target(b.rewards, vals.v_next, b.terminated, gamma)
-
-
-def _gae(b, vals, gamma, lam):
-    return R.gae(b.rewards, vals.v.detach(), vals.v_next, b.terminated, b.truncated, gamma, lam)
+    def target(self, batch, values: "Values", gamma, lam, n) -> Tensor | None:
+        """The critic's target alone."""
+        return self.compute(batch, values, gamma=gamma, lam=lam, n=n)[1]
 
 
 ESTIMATORS: dict[str, Estimator] = {}
 
 
-def _register(e: Estimator) -> Estimator:
-    ESTIMATORS[e.name] = e
-    return e
+def estimator(*, label: str, psi_formula: str, critic: str | None, episodic: bool = False):
+    """Register the decorated function as the estimator named after it."""
+    def register(fn):
+        name = fn.__name__.rstrip("_")
+        ESTIMATORS[name] = Estimator(name, label, psi_formula, critic, episodic, fn)
+        return fn
+    return register
 
 
-_register(Estimator(
-    "reinforce", "REINFORCE", "G_t", None, True,
-    psi=lambda b, vals, gamma, lam, n: _rtg(b, gamma),
-    target=lambda b, vals, gamma, lam, n: None,
-))
-_register(Estimator(
-    "reinforce_baseline", "REINFORCE + baseline", "G_t - V(s_t)", "v", True,
-    psi=lambda b, vals, gamma, lam, n: _rtg(b, gamma) - vals.v.detach(),
-    target=lambda b, vals, gamma, lam, n: _rtg(b, gamma),
-))
-_register(Estimator(
-    "qac", "Q Actor-Critic", "Q_w(s_t, a_t)", "q", False,
-    psi=lambda b, vals, gamma, lam, n: vals.q.detach(),
-    target=lambda b, vals, gamma, lam, n: _td(b, vals, gamma),
-))
-_register(Estimator(
-    "a2c", "A2C", "G^(n)_t - V(s_t)", "v", False,
-    psi=lambda b, vals, gamma, lam, n: _nstep(b, vals, gamma, n) - vals.v.detach(),
-    target=lambda b, vals, gamma, lam, n: _nstep(b, vals, gamma, n),
-))
-_register(Estimator(
-    "tdac", "TD Actor-Critic", "r_t + gamma V(s_{t+1}) - V(s_t)", "v", False,
-    psi=lambda b, vals, gamma, lam, n: _td(b, vals, gamma) - vals.v.detach(),
-    target=lambda b, vals, gamma, lam, n: _td(b, vals, gamma),
-))
-_register(Estimator(
-    "gae", "GAE(lambda)", "sum_k (gamma lambda)^k delta_{t+k}", "v", False,
-    psi=lambda b, vals, gamma, lam, n: _gae(b, vals, gamma, lam),
-    target=lambda b, vals, gamma, lam, n: _gae(b, vals, gamma, lam) + vals.v.detach(),
-))
+def _reward_to_go(b, gamma, v_next=None):
+    return returns.reward_to_go(b.rewards, b.terminated, b.truncated, gamma, v_next=v_next)
+
+
+def _td_target(b, vals, gamma):
+    return returns.td_target(b.rewards, vals.v_next, b.terminated, gamma)
+
+
+@estimator(label="REINFORCE", psi_formula="G_t", critic=None, episodic=True)
+def reinforce(b, vals, *, gamma, **_):
+    """Psi_t = G_t, the Monte Carlo return to the end of the episode (not bootstrapped)."""
+    return _reward_to_go(b, gamma), None
+
+
+@estimator(label="REINFORCE + baseline", psi_formula="G_t - V(s_t)", critic="v", episodic=True)
+def reinforce_baseline(b, vals, *, gamma, **_):
+    """Psi_t = G_t - V(s_t); V regresses onto G_t."""
+    g = _reward_to_go(b, gamma)
+    return g - vals.v.detach(), g
+
+
+@estimator(label="Q Actor-Critic", psi_formula="Q_w(s_t, a_t)", critic="q")
+def qac(b, vals, *, gamma, **_):
+    """Psi_t = Q_w(s_t, a_t); Q regresses onto the (expected SARSA) TD target."""
+    return vals.q.detach(), _td_target(b, vals, gamma)
+
+
+@estimator(label="A2C", psi_formula="G^(n)_t - V(s_t)", critic="v")
+def a2c(b, vals, *, gamma, n, **_):
+    """Psi_t = G^(n)_t - V(s_t), the n-step advantage; V regresses onto G^(n)_t.
+
+    With n at least the batch length, G^(n)_t is the return bootstrapped at the batch's
+    end ("up to t_max" in Mnih et al., 2016), computed in O(T)."""
+    if n is None or n >= b.rewards.shape[0]:
+        g = _reward_to_go(b, gamma, v_next=vals.v_next)
+    else:
+        g = returns.nstep_targets(b.rewards, vals.v_next, b.terminated, b.truncated, gamma, n)
+    return g - vals.v.detach(), g
+
+
+@estimator(label="TD Actor-Critic", psi_formula="r_t + gamma V(s_{t+1}) - V(s_t)", critic="v")
+def tdac(b, vals, *, gamma, **_):
+    """Psi_t = delta_t = r_t + gamma V(s_{t+1}) - V(s_t); V regresses onto the TD target."""
+    y = _td_target(b, vals, gamma)
+    return y - vals.v.detach(), y
+
+
+@estimator(label="GAE(lambda)", psi_formula="sum_k (gamma lambda)^k delta_{t+k}", critic="v")
+def gae(b, vals, *, gamma, lam, **_):
+    """Psi_t = A^GAE_t; V regresses onto the lambda-return A^GAE_t + V(s_t)."""
+    a = returns.gae(b.rewards, vals.v.detach(), vals.v_next, b.terminated, b.truncated, gamma, lam)
+    return a, a + vals.v.detach()
+
+
+def values(critic: str | None, batch, logits_all: Tensor, crit: Tensor | None) -> Values:
+    """The critic's ``Values`` from one forward pass over s_0..s_T (``T+1`` rows in time).
+
+    ``next_obs[t] = obs[t+1]`` for every valid step (NEXT_STEP autoreset), so V(s_{t+1})
+    is the next row. V(s_t) and Q(s_t, a_t) keep their gradient; V(s_{t+1}) is detached.
+    For a Q critic, V(s_{t+1}) is the expected SARSA value sum_a pi(a|s_{t+1}) Q(s_{t+1}, a).
+    """
+    T = batch.obs.shape[0]
+    if critic is None:
+        return Values()
+    if critic == "v":
+        return Values(v=crit[:T], v_next=crit.detach()[1:])
+    q = crit[:T].gather(-1, batch.actions.unsqueeze(-1)).squeeze(-1)
+    with torch.no_grad():
+        v_all = (torch.softmax(logits_all, dim=-1) * crit).sum(-1)
+    return Values(q=q, v_next=v_all[1:])
 
 
 def get(name: str) -> Estimator:
@@ -146,26 +181,37 @@ def log_prob(logits: Tensor, actions: Tensor) -> Tensor:
     return torch.log_softmax(logits, dim=-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
 
 
+def per_member(x: Tensor, members: int | None) -> Tensor:
+    """Sum of ``x`` [T, K*N] over time and over each member's N envs: shape [K]. With
+    ``members=None``, the sum of everything (a scalar): one network, no member axis."""
+    if members is None:
+        return x.sum()
+    return x.reshape(x.shape[0], members, -1).sum((0, 2))
+
+
 def actor_loss(logp: Tensor, psi: Tensor, valid: Tensor, weight: Tensor | None = None,
-               n_episodes: int | None = None) -> Tensor:
+               n_episodes: int | Tensor | None = None, members: int | None = None) -> Tensor:
     """Surrogate loss whose gradient is minus the policy-gradient estimate.
 
     ``L = -(1/M) sum_{t valid} w_t * log pi(a_t|s_t) * Psi_t`` with Psi_t detached.
     M is the number of episodes when given (the gradient of J per episode, as REINFORCE
     derives it: sum over time, mean over episodes), else the number of valid steps.
+    With ``members=K`` the batch holds K members' envs side by side and the result is
+    the K losses, one per member (``n_episodes`` then has one count per member).
     """
     psi = psi.detach()
     terms = logp * psi if weight is None else logp * psi * weight
     terms = torch.where(valid, terms, torch.zeros_like(terms))
-    m = n_episodes if n_episodes is not None else valid.sum().clamp(min=1)
-    return -terms.sum() / m
+    m = n_episodes if n_episodes is not None else per_member(valid, members).clamp(min=1)
+    return -per_member(terms, members) / m
 
 
-def critic_loss(pred: Tensor, target: Tensor, valid: Tensor, kind: str = "mse") -> Tensor:
+def critic_loss(pred: Tensor, target: Tensor, valid: Tensor, kind: str = "mse",
+                members: int | None = None) -> Tensor:
     """Mean over valid steps of (pred - target)^2 / 2, or the smooth-L1 (Huber) loss.
 
     The target is detached: the critic moves towards it, the target does not move
-    towards the critic (a semi-gradient, as in TD(0)).
+    towards the critic (a semi-gradient, as in TD(0)). ``members``: as in ``actor_loss``.
     """
     target = target.detach()
     if kind == "mse":
@@ -175,4 +221,12 @@ def critic_loss(pred: Tensor, target: Tensor, valid: Tensor, kind: str = "mse") 
     else:
         raise ValueError(f"critic_loss must be 'mse' or 'smooth_l1', got {kind!r}")
     err = torch.where(valid, err, torch.zeros_like(err))
-    return err.sum() / valid.sum().clamp(min=1)
+    return per_member(err, members) / per_member(valid, members).clamp(min=1)
+
+
+def entropy(logits: Tensor, valid: Tensor, members: int | None = None) -> Tensor:
+    """Mean over valid steps of the policy's entropy H = -sum_a pi(a|s_t) log pi(a|s_t)."""
+    logp_all = torch.log_softmax(logits, -1)
+    h = -(logp_all.exp() * logp_all).sum(-1)
+    h = torch.where(valid, h, torch.zeros_like(h))
+    return per_member(h, members) / per_member(valid, members).clamp(min=1)

@@ -17,7 +17,8 @@ class History:
     """What happened during a run.
 
     Per update: ``steps`` (env steps so far), ``time`` (wall seconds so far),
-    ``actor_loss``, ``critic_loss``, ``grad_norm``. Per finished episode:
+    ``actor_loss``, ``critic_loss``, ``grad_norm`` (before clipping), ``entropy`` (the
+    policy's mean entropy over the batch). Per finished episode:
     ``episode_returns``, ``episode_lengths``, ``episode_steps`` (env steps when it ended).
     ``status`` is "done", "target reached", "diverged" or "interrupted".
     """
@@ -28,6 +29,7 @@ class History:
     actor_loss: list[float] = field(default_factory=list)
     critic_loss: list[float] = field(default_factory=list)
     grad_norm: list[float] = field(default_factory=list)
+    entropy: list[float] = field(default_factory=list)
     episode_returns: list[float] = field(default_factory=list)
     episode_lengths: list[int] = field(default_factory=list)
     episode_steps: list[int] = field(default_factory=list)

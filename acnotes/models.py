@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["ActorCritic", "TabularSoftmax", "ACTIVATIONS"]
+__all__ = ["ActorCritic", "Population", "TabularSoftmax", "ACTIVATIONS"]
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -95,3 +95,75 @@ class TabularSoftmax(nn.Module):
     def forward(self, s: Tensor) -> Tensor:
         """Logits of the states ``s`` (integer tensor of any shape): shape [..., A]."""
         return self.features[s] @ self.theta
+
+
+class Population(nn.Module):
+    """K ``ActorCritic`` networks of one shape, stacked: every parameter has a leading
+    member axis, and one batched matrix product (``torch.baddbmm``) runs all K at once.
+
+    ``Population.stack(nets)`` copies K networks in; ``member(k)`` copies one back out as an
+    ``ActorCritic``. Inputs and outputs are member-major: ``obs`` is [K, B, d], the logits
+    [K, B, A], the critic [K, B] (V) or [K, B, A] (Q). A Linear layer ``y = x W^T + b`` of
+    member k becomes ``y[k] = b[k] + x[k] @ W[k]^T`` for all k in one call.
+    """
+
+    def __init__(self, template: ActorCritic, members: int):
+        super().__init__()
+        self.template = {"obs_dim": template.actor_trunk[0].in_features, "n_actions": template.n_actions,
+                         "hidden": template.pi_head.in_features,
+                         "layers": sum(isinstance(m, nn.Linear) for m in template.actor_trunk),
+                         "critic": template.critic_kind, "shared": template.shared,
+                         "activation": "tanh" if isinstance(template.actor_trunk[1], nn.Tanh) else "relu"}
+        self.members = members
+        self.critic_kind = template.critic_kind
+        self.shared = template.shared
+        self.act = torch.tanh if self.template["activation"] == "tanh" else torch.relu
+        self.names = [n for n, _ in template.named_parameters()]
+        for n, p in template.named_parameters():
+            shape = (members,) + tuple(p.shape[::-1] if p.dim() == 2 else (1,) + tuple(p.shape))
+            self.register_parameter(n.replace(".", "_"), nn.Parameter(torch.empty(shape, dtype=p.dtype)))
+        self._actor = {id(p) for p in template.actor_parameters()}
+        self.is_actor = [id(p) in self._actor for p in template.parameters()]
+        del self._actor
+
+    @classmethod
+    def stack(cls, nets: list[ActorCritic]) -> "Population":
+        pop = cls(nets[0], len(nets))
+        with torch.no_grad():
+            for name, p in zip(pop.names, pop.parameters()):
+                for k, net in enumerate(nets):
+                    q = net.get_parameter(name)
+                    p[k].copy_(q.T if q.dim() == 2 else q[None])
+        return pop
+
+    def member(self, k: int) -> ActorCritic:
+        """Member k as a plain ``ActorCritic`` (a copy)."""
+        with torch.random.fork_rng(devices=[]):  # its random init is overwritten: leave the global RNG alone
+            net = ActorCritic(**self.template)
+        with torch.no_grad():
+            for name, p in zip(self.names, self.parameters()):
+                q = net.get_parameter(name)
+                q.copy_(p[k].T if q.dim() == 2 else p[k, 0])
+        return net
+
+    def _mlp(self, prefix: str, x: Tensor) -> Tensor:
+        i = 0
+        while hasattr(self, f"{prefix}_{i}_weight"):
+            x = self.act(torch.baddbmm(getattr(self, f"{prefix}_{i}_bias"), x, getattr(self, f"{prefix}_{i}_weight")))
+            i += 2
+        return x
+
+    def _linear(self, prefix: str, x: Tensor) -> Tensor:
+        return torch.baddbmm(getattr(self, f"{prefix}_bias"), x, getattr(self, f"{prefix}_weight"))
+
+    def forward(self, obs: Tensor) -> tuple[Tensor, Tensor | None]:
+        h = self._mlp("actor_trunk", obs)
+        logits = self._linear("pi_head", h)
+        if self.critic_kind is None:
+            return logits, None
+        hc = h if self.shared else self._mlp("critic_trunk", obs)
+        c = self._linear("critic_head", hc)
+        return logits, (c.squeeze(-1) if self.critic_kind == "v" else c)
+
+    def logits(self, obs: Tensor) -> Tensor:
+        return self._linear("pi_head", self._mlp("actor_trunk", obs))

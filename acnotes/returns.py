@@ -1,7 +1,9 @@
 """Returns, TD errors, n-step targets and GAE as pure tensor functions.
 
 Every function takes time-major tensors of shape ``[T]`` or ``[T, N]`` (T steps of N
-parallel environments) and the two episode-end flags kept apart:
+parallel environments) and the two episode-end flags kept apart. ``gamma`` and ``lam`` are
+numbers, or tensors of shape ``[N]`` when the envs belong to a population whose members
+each have their own:
 
 * ``terminated[t]``: the episode really ended after step t (the pole fell). There is no
   future, so nothing is bootstrapped: the continuation value is 0.
@@ -42,9 +44,15 @@ def _float(x: Tensor, like: Tensor) -> Tensor:
     return torch.as_tensor(x, dtype=like.dtype, device=like.device)
 
 
-def _check_gamma(gamma: float) -> None:
-    if not 0.0 <= float(gamma) <= 1.0:
-        raise ValueError(f"gamma must be in [0, 1], got {gamma}")
+def _check_unit(name: str, x) -> None:
+    """``x`` (a number, or a tensor of them: one per env of a population) lies in [0, 1]."""
+    v = torch.as_tensor(x, dtype=torch.float64)
+    if not bool(((v >= 0.0) & (v <= 1.0)).all()):
+        raise ValueError(f"{name} must be in [0, 1], got {x}")
+
+
+def _check_gamma(gamma) -> None:
+    _check_unit("gamma", gamma)
 
 
 def td_target(r: Tensor, v_next: Tensor, terminated: Tensor, gamma: float) -> Tensor:
@@ -112,8 +120,7 @@ def gae(
     bootstrapped at truncation. (Schulman et al., 2016, eq. 16.)
     """
     _check_gamma(gamma)
-    if not 0.0 <= float(lam) <= 1.0:
-        raise ValueError(f"lam must be in [0, 1], got {lam}")
+    _check_unit("lam", lam)
     delta = td_error(r, v, v_next, terminated, gamma)
     done = torch.clamp(_float(terminated, r) + _float(truncated, r), max=1.0)
     out = torch.empty_like(delta)

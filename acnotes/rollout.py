@@ -14,6 +14,7 @@ A ``Batch`` is time-major: ``obs[t, i]`` is what env i showed at step t, and
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -48,33 +49,50 @@ class EpisodeLog:
     returns: list[float] = field(default_factory=list)
     lengths: list[int] = field(default_factory=list)
     end_steps: list[int] = field(default_factory=list)
+    members: list[int] = field(default_factory=list)
 
 
 class Collector:
     """Steps a vector env with a policy and returns Batches.
 
     Args:
-        env: a gymnasium vector env with discrete actions (NEXT_STEP autoreset).
+        env: a vector env with discrete actions and NEXT_STEP autoreset (``make_cartpole``).
         policy: a function from an observation tensor [N, d] to logits [N, A].
-        seed: seeds the first reset of the env and the action sampler.
+        seed: seeds the first reset of the env and the action sampler. For a population
+            env (``make_cartpole(n, members=K)``), a sequence of K seeds, one per member:
+            member k's envs and actions then depend on ``seed[k]`` only.
+        greedy: take the most probable action instead of sampling (for evaluation).
         reward_scale: rewards are multiplied by it before learning (episode returns are
-            logged unscaled).
+            logged unscaled); one number, or one per member.
 
     ``steps(T)`` continues where the last call stopped: episodes run across batches.
     ``episodes()`` resets every env and runs until each has finished one whole episode.
-    ``env_steps`` counts every env transition simulated, autoreset steps included.
+    ``env_steps`` counts the env transitions simulated per member (N per step), autoreset
+    steps included. ``log`` records every finished episode; ``log.members[i]`` says whose.
+    ``active`` (K booleans) says which members still act: a stopped member's envs take
+    action 0 and its episodes are no longer logged.
     """
 
-    def __init__(self, env, policy, seed: int = 0, reward_scale: float = 1.0):
+    def __init__(self, env, policy, seed: int | Sequence[int] = 0, reward_scale: float | Sequence[float] = 1.0,
+                 greedy: bool = False):
         self.env = env
         self.policy = policy
-        self.reward_scale = float(reward_scale)
+        self.greedy = bool(greedy)
+        seeds = [seed] if isinstance(seed, (int, np.integer)) else list(seed)
+        self.members = len(seeds)
         self.n = env.num_envs
-        self.gen = torch.Generator().manual_seed(int(seed))
-        self._seed = int(seed)
+        if self.members < 1 or self.n % self.members:
+            raise ValueError(f"{self.n} envs cannot be split among {self.members} members")
+        self.per_member = self.n // self.members
+        scale = np.broadcast_to(np.asarray(reward_scale, dtype=np.float32), (self.members,))
+        self.reward_scale = torch.from_numpy(np.repeat(scale, self.per_member))
+        self.gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        self._seeds = [int(s) for s in seeds]
+        self._member_of = np.repeat(np.arange(self.members), self.per_member)
+        self.active = np.ones(self.members, dtype=bool)
         self._obs = None
         self._first_reset = True
-        self.env_steps = 0
+        self.member_steps = np.zeros(self.members, dtype=np.int64)
         self.log = EpisodeLog()
         self._ep_ret = np.zeros(self.n)
         self._ep_len = np.zeros(self.n, dtype=np.int64)
@@ -82,7 +100,8 @@ class Collector:
 
     def reset(self) -> Tensor:
         if self._first_reset:
-            obs, _ = self.env.reset(seed=self._seed)
+            seed = self._seeds[0] if self.members == 1 else self._seeds
+            obs, _ = self.env.reset(seed=seed)
             self._first_reset = False
         else:
             obs, _ = self.env.reset()
@@ -92,76 +111,92 @@ class Collector:
         self._skip[:] = False
         return self._obs
 
-    @torch.no_grad()
-    def _act(self, obs: Tensor) -> Tensor:
-        probs = torch.softmax(self.policy(obs), dim=-1)
-        return torch.multinomial(probs, 1, generator=self.gen).squeeze(-1)
+    @property
+    def env_steps(self) -> int:
+        """Env transitions simulated per member so far (the most of any member)."""
+        return int(self.member_steps.max())
 
-    def _step(self, actions: Tensor, active: np.ndarray | None = None):
+    @torch.no_grad()
+    def _act(self, obs: Tensor, acting: np.ndarray) -> Tensor:
+        """Sample a_t ~ pi(.|s_t); member k draws from its own generator, if it acts."""
+        logits = self.policy(obs)
+        if self.greedy:
+            return logits.argmax(-1)
+        probs = torch.softmax(logits, dim=-1)
+        if self.members == 1:
+            return torch.multinomial(probs, 1, generator=self.gens[0]).squeeze(-1)
+        n = self.per_member
+        out = torch.zeros(self.n, dtype=torch.long)
+        for k in np.flatnonzero(acting):
+            out[k * n:(k + 1) * n] = torch.multinomial(probs[k * n:(k + 1) * n], 1, generator=self.gens[k]).squeeze(-1)
+        return out
+
+    def _step(self, actions: Tensor, acting: np.ndarray, unfinished: np.ndarray | None = None):
+        """One env step. Members not ``acting`` are paused: their envs do not move."""
+        running = acting[self._member_of]
+        if hasattr(self.env, "running"):
+            self.env.running = running
+        elif not running.all():
+            raise ValueError("pausing members needs a population env (acnotes.envs.make_cartpole)")
         nobs, r, term, trunc, _ = self.env.step(actions.numpy())
-        self.env_steps += self.n
-        valid = ~self._skip if active is None else ~self._skip & active
+        self.member_steps[acting] += self.per_member
+        valid = ~self._skip & running
+        if unfinished is not None:
+            valid &= unfinished
         done = (term | trunc) & valid
         self._ep_ret += r * valid
         self._ep_len += valid
         for i in np.flatnonzero(done):
+            k = int(self._member_of[i])
             self.log.returns.append(float(self._ep_ret[i]))
             self.log.lengths.append(int(self._ep_len[i]))
-            self.log.end_steps.append(self.env_steps)
+            self.log.end_steps.append(int(self.member_steps[k]))
+            self.log.members.append(k)
         t = self._ep_len - 1
         self._ep_ret[done] = 0.0
         self._ep_len[done] = 0
-        self._skip = done
+        self._skip = np.where(running, done, self._skip)
         return nobs, r, term & valid, trunc & valid, valid, t
 
     def steps(self, T: int) -> Batch:
         """Collect T steps from every env, continuing the running episodes."""
         if self._obs is None:
             self.reset()
-        obs_l, act_l, rew_l, term_l, trunc_l, valid_l, t_l = [], [], [], [], [], [], []
         obs = self._obs
-        obs_l.append(obs)
+        rows = [obs]
         for _ in range(T):
-            a = self._act(obs)
-            nobs, r, term, trunc, valid, t = self._step(a)
+            a = self._act(obs, self.active)
+            nobs, r, term, trunc, valid, t = self._step(a, self.active)
             obs = torch.from_numpy(np.asarray(nobs, dtype=np.float32))
-            obs_l.append(obs)
-            act_l.append(a)
-            rew_l.append(r)
-            term_l.append(term)
-            trunc_l.append(trunc)
-            valid_l.append(valid)
-            t_l.append(t)
+            rows.append((obs, a, r, term, trunc, valid, t))
         self._obs = obs
-        return self._batch(obs_l, act_l, rew_l, term_l, trunc_l, valid_l, t_l)
+        return self._batch(rows)
 
     def episodes(self, max_steps: int = 100_000) -> Batch:
         """Reset all envs and collect until each has finished one episode.
 
-        Steps of an env after its episode ended are marked invalid. Used by REINFORCE,
-        whose return G_t needs the whole episode.
+        Steps of an env after its episode ended are marked invalid; a member whose envs
+        have all finished is paused until the others finish. Used by REINFORCE, whose
+        return G_t needs the whole episode.
         """
         obs = self.reset()
-        finished = np.zeros(self.n, dtype=bool)
-        obs_l, act_l, rew_l, term_l, trunc_l, valid_l, t_l = [obs], [], [], [], [], [], []
+        finished = ~self.active[self._member_of]
+        rows = [obs]
         for _ in range(max_steps):
-            a = self._act(obs)
-            nobs, r, term, trunc, valid, t = self._step(a, active=~finished)
+            acting = ~finished.reshape(self.members, self.per_member).all(axis=1)
+            a = self._act(obs, acting)
+            nobs, r, term, trunc, valid, t = self._step(a, acting, unfinished=~finished)
             finished |= term | trunc
             obs = torch.from_numpy(np.asarray(nobs, dtype=np.float32))
-            obs_l.append(obs)
-            act_l.append(a)
-            rew_l.append(r)
-            term_l.append(term)
-            trunc_l.append(trunc)
-            valid_l.append(valid)
-            t_l.append(t)
+            rows.append((obs, a, r, term, trunc, valid, t))
             if finished.all():
                 break
         self._obs = None  # the next call starts from a reset
-        return self._batch(obs_l, act_l, rew_l, term_l, trunc_l, valid_l, t_l)
+        return self._batch(rows)
 
-    def _batch(self, obs_l, act_l, rew_l, term_l, trunc_l, valid_l, t_l) -> Batch:
+    def _batch(self, rows) -> Batch:
+        obs_l = [rows[0]] + [row[0] for row in rows[1:]]
+        act_l, rew_l, term_l, trunc_l, valid_l, t_l = zip(*(row[1:] for row in rows[1:]))
         obs = torch.stack(obs_l)
         valid = torch.from_numpy(np.stack(valid_l))
         rewards = torch.from_numpy(np.stack(rew_l).astype(np.float32)) * self.reward_scale

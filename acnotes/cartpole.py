@@ -1,0 +1,144 @@
+"""CartPole-v1 for a population: K members x N copies in one numpy-vectorized env.
+
+``CartPoles(members=K, envs_per_member=N)`` simulates K*N carts at once, ordered member by
+member (copy j of member k is env ``k*N + j``). Each member has its own random generator for
+the start states, seeded from its own seed, so member k's copies behave exactly like a
+``CartPoles(members=1, envs_per_member=N)`` seeded with the same seed, whatever the other
+members do. With one member it reproduces gymnasium's vectorized CartPole-v1 (tested).
+
+The dynamics are those of CartPole-v1 (Barto, Sutton & Anderson, 1983; the corrected
+equations of Florian, 2007) with an explicit Euler step of 0.02 s: the episode *terminates*
+when |x| > 2.4 or |theta| > 12 degrees and is *truncated* after ``max_episode_steps``.
+Autoreset mode is NEXT_STEP: the step after an episode ends ignores the action, returns the
+first observation of the next episode, reward 0 and both flags False.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+__all__ = ["CartPoles"]
+
+GRAVITY = 9.8
+MASS_CART = 1.0
+MASS_POLE = 0.1
+HALF_LENGTH = 0.5          # half the pole's length
+FORCE = 10.0
+TAU = 0.02                 # seconds per step
+X_LIMIT = 2.4
+THETA_LIMIT = 12 * 2 * math.pi / 360
+START_LOW, START_HIGH = -0.05, 0.05
+
+
+class CartPoles(VectorEnv):
+    """K members x N copies of CartPole-v1 (see the module docstring).
+
+    Args:
+        members: K, the number of independently seeded groups.
+        envs_per_member: N, the copies of each member.
+        max_episode_steps: the time limit (truncation), 500 for CartPole-v1.
+
+    ``reset(seed=s)`` seeds member k with ``s[k]`` (a sequence of K seeds) or, for one
+    member, with the integer ``s``.
+    """
+
+    metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
+
+    def __init__(self, members: int = 1, envs_per_member: int = 8, max_episode_steps: int = 500):
+        for name, v in (("members", members), ("envs_per_member", envs_per_member),
+                        ("max_episode_steps", max_episode_steps)):
+            if isinstance(v, bool) or int(v) != v or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        self.members = int(members)
+        self.envs_per_member = int(envs_per_member)
+        self.num_envs = self.members * self.envs_per_member
+        self.max_episode_steps = int(max_episode_steps)
+        high = np.array([2 * X_LIMIT, np.inf, 2 * THETA_LIMIT, np.inf], dtype=np.float32)
+        self.single_observation_space = spaces.Box(-high, high, dtype=np.float32)
+        self.single_action_space = spaces.Discrete(2)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self.state = None                                   # [4, K*N], float64
+        self.steps = np.zeros(self.num_envs, dtype=np.int32)
+        self.prev_done = np.zeros(self.num_envs, dtype=bool)
+        self.running = np.ones(self.num_envs, dtype=bool)   # False: paused, the env does not move
+        self._rngs: list[np.random.Generator] = []
+
+    def _member_seeds(self, seed) -> list:
+        if seed is None:
+            return [None] * self.members
+        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+            if self.members != 1:
+                raise ValueError(f"reset(seed=...) needs one seed per member ({self.members}), got one integer")
+            return [int(seed)]
+        seeds = list(seed)
+        if len(seeds) != self.members:
+            raise ValueError(f"reset(seed=...) needs one seed per member ({self.members}), got {len(seeds)}")
+        return [int(s) for s in seeds]
+
+    def _starts(self, k: int, n: int) -> np.ndarray:
+        """``n`` start states of member k, shape [4, n], from member k's generator."""
+        return self._rngs[k].uniform(low=START_LOW, high=START_HIGH, size=(4, n))
+
+    def reset(self, *, seed: int | Sequence[int] | None = None, options=None):
+        if seed is not None or not self._rngs:
+            # the same generator gymnasium makes from an integer seed
+            self._rngs = [np.random.Generator(np.random.PCG64(np.random.SeedSequence(s)))
+                          for s in self._member_seeds(seed)]
+        N = self.envs_per_member
+        self.state = np.concatenate([self._starts(k, N) for k in range(self.members)], axis=1)
+        self.steps[:] = 0
+        self.prev_done[:] = False
+        return self.state.T.astype(np.float32), {}
+
+    def step(self, actions):
+        if self.state is None:
+            raise RuntimeError("call reset() before step()")
+        a = np.asarray(actions)
+        if a.shape != (self.num_envs,) or not np.isin(a, (0, 1)).all():
+            raise ValueError(f"actions must be {self.num_envs} values in {{0, 1}}, got {a!r}")
+        old = self.state
+        x, x_dot, theta, theta_dot = self.state
+        force = np.where(a == 1, FORCE, -FORCE)
+        cos, sin = np.cos(theta), np.sin(theta)
+        total_mass = MASS_POLE + MASS_CART
+        pole_ml = MASS_POLE * HALF_LENGTH
+        temp = (force + pole_ml * np.square(theta_dot) * sin) / total_mass
+        theta_acc = (GRAVITY * sin - cos * temp) / (
+            HALF_LENGTH * (4.0 / 3.0 - MASS_POLE * np.square(cos) / total_mass))
+        x_acc = temp - pole_ml * theta_acc * cos / total_mass
+        x, x_dot = x + TAU * x_dot, x_dot + TAU * x_acc
+        theta, theta_dot = theta + TAU * theta_dot, theta_dot + TAU * theta_acc
+        self.state = np.stack((x, x_dot, theta, theta_dot))
+        terminated = (x < -X_LIMIT) | (x > X_LIMIT) | (theta < -THETA_LIMIT) | (theta > THETA_LIMIT)
+        run = self.running
+        paused = not run.all()
+        if paused:  # a paused env keeps its state, its step count and its pending reset
+            self.state[:, ~run] = old[:, ~run]
+            terminated &= run
+        self.steps += run
+        truncated = (self.steps >= self.max_episode_steps) & run
+        reward = run.astype(np.float32)
+
+        # NEXT_STEP autoreset: envs whose episode ended on the previous step start anew
+        restart = self.prev_done & run
+        if restart.any():
+            N = self.envs_per_member
+            for k in np.unique(np.flatnonzero(restart) // N):
+                idx = k * N + np.flatnonzero(restart[k * N:(k + 1) * N])
+                self.state[:, idx] = self._starts(k, idx.size)
+            self.steps[restart] = 0
+            reward[restart] = 0.0
+            terminated[restart] = False
+            truncated[restart] = False
+        self.prev_done = np.where(run, terminated | truncated, self.prev_done) if paused else terminated | truncated
+        return self.state.T.astype(np.float32), reward, terminated, truncated, {}
+
+    def close(self, **kwargs):
+        self.state = None

@@ -1,0 +1,90 @@
+"""Adam and RMSprop for a population: elementwise updates on stacked parameters.
+
+Both optimizers act on each number separately, so one optimizer over tensors with a
+leading member axis is K independent optimizers, each with its own state, provided that
+the loss is a sum over members and that clipping is done per member. Here each member
+also has its own learning rates: ``lr[k]`` for the actor's parameters and ``critic_lr[k]``
+for the critic's. The formulas are those of ``torch.optim.Adam`` and ``torch.optim.RMSprop``
+with their defaults (Kingma & Ba, 2015; Tieleman & Hinton, 2012).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+__all__ = ["PopulationOptimizer", "member_grad_norms", "clip_per_member"]
+
+
+def _per_member(x: Tensor, p: Tensor) -> Tensor:
+    """[K] -> [K, 1, ..., 1], broadcastable against the stacked parameter ``p``."""
+    return x.reshape((-1,) + (1,) * (p.dim() - 1))
+
+
+def member_grad_norms(params: Sequence[Tensor]) -> Tensor:
+    """The gradient norm of each member over all its parameters: shape [K]."""
+    sq = [p.grad.reshape(p.shape[0], -1).square().sum(1) for p in params]
+    return torch.stack(sq).sum(0).sqrt()
+
+
+def clip_per_member(params: Sequence[Tensor], max_norm: Tensor) -> Tensor:
+    """Scale member k's gradient so that its norm is at most ``max_norm[k]`` (inf: no
+    clipping), as ``torch.nn.utils.clip_grad_norm_`` does for one network. Returns the
+    norms before clipping, shape [K]."""
+    norms = member_grad_norms(params)
+    coef = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    coef = torch.where(torch.isfinite(max_norm), coef, torch.ones_like(coef))
+    for p in params:
+        p.grad.mul_(_per_member(coef, p))
+    return norms
+
+
+class PopulationOptimizer:
+    """Adam (``kind="adam"``) or RMSprop (``kind="rmsprop"``) over stacked parameters.
+
+    Args:
+        params: the stacked parameters, each [K, ...].
+        is_actor: for each parameter, True if it belongs to the actor (learning rate
+            ``lr``), False for the critic (``critic_lr``).
+        lr, critic_lr: K learning rates each.
+
+    ``step(active)`` updates only the members where ``active`` is True; the others keep
+    their parameters.
+    """
+
+    def __init__(self, params: Sequence[Tensor], is_actor: Sequence[bool], lr: Tensor, critic_lr: Tensor,
+                 kind: str = "adam"):
+        if kind not in ("adam", "rmsprop"):
+            raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {kind!r}")
+        self.params = list(params)
+        self.kind = kind
+        self.lrs = [_per_member(lr if a else critic_lr, p).to(p.dtype) for p, a in zip(self.params, is_actor)]
+        self.t = 0
+        self.m = [torch.zeros_like(p) for p in self.params] if kind == "adam" else None
+        self.v = [torch.zeros_like(p) for p in self.params]
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self, active: Tensor) -> None:
+        self.t += 1
+        for i, p in enumerate(self.params):
+            on = _per_member(active, p)
+            g = torch.where(on, p.grad, torch.zeros_like(p.grad))  # a stopped member's NaN stays out
+            lr = self.lrs[i] * on
+            if self.kind == "adam":
+                b1, b2, eps = 0.9, 0.999, 1e-8
+                self.m[i].lerp_(g, 1 - b1)
+                self.v[i].mul_(b2).addcmul_(g, g, value=1 - b2)
+                step_size = lr / (1 - b1 ** self.t)
+                denom = (self.v[i].sqrt() / math.sqrt(1 - b2 ** self.t)).add_(eps)
+                p.addcdiv_(self.m[i] * -step_size, denom)
+            else:
+                alpha, eps = 0.99, 1e-5
+                self.v[i].mul_(alpha).addcmul_(g, g, value=1 - alpha)
+                p.addcdiv_(g * -lr, self.v[i].sqrt().add_(eps))
