@@ -73,18 +73,28 @@ class PopulationOptimizer:
     @torch.no_grad()
     def step(self, active: Tensor) -> None:
         self.t += 1
-        for i, p in enumerate(self.params):
-            on = _per_member(active, p)
-            g = torch.where(on, p.grad, torch.zeros_like(p.grad))  # a stopped member's NaN stays out
-            lr = self.lrs[i] * on
-            if self.kind == "adam":
-                b1, b2, eps = 0.9, 0.999, 1e-8
-                self.m[i].lerp_(g, 1 - b1)
-                self.v[i].mul_(b2).addcmul_(g, g, value=1 - b2)
-                step_size = lr / (1 - b1 ** self.t)
-                denom = (self.v[i].sqrt() / math.sqrt(1 - b2 ** self.t)).add_(eps)
-                p.addcdiv_(self.m[i] * -step_size, denom)
-            else:
-                alpha, eps = 0.99, 1e-5
-                self.v[i].mul_(alpha).addcmul_(g, g, value=1 - alpha)
-                p.addcdiv_(g * -lr, self.v[i].sqrt().add_(eps))
+        ps = self.params
+        if bool(active.all()):
+            gs, lrs = [p.grad for p in ps], self.lrs
+        else:  # a stopped member keeps its parameters; its NaN gradient stays out of the state
+            ons = [_per_member(active, p) for p in ps]
+            gs = [torch.where(on, p.grad, torch.zeros_like(p.grad)) for on, p in zip(ons, ps)]
+            lrs = [lr * on for lr, on in zip(self.lrs, ons)]
+        if self.kind == "adam":
+            b1, b2, eps = 0.9, 0.999, 1e-8
+            torch._foreach_lerp_(self.m, gs, 1 - b1)
+            torch._foreach_mul_(self.v, b2)
+            torch._foreach_addcmul_(self.v, gs, gs, value=1 - b2)
+            bc1, bc2_sqrt = 1 - b1 ** self.t, math.sqrt(1 - b2 ** self.t)
+            denom = torch._foreach_sqrt(self.v)
+            torch._foreach_div_(denom, bc2_sqrt)
+            torch._foreach_add_(denom, eps)
+            numer = torch._foreach_mul(self.m, [lr / -bc1 for lr in lrs])
+        else:
+            alpha, eps = 0.99, 1e-5
+            torch._foreach_mul_(self.v, alpha)
+            torch._foreach_addcmul_(self.v, gs, gs, value=1 - alpha)
+            denom = torch._foreach_sqrt(self.v)
+            torch._foreach_add_(denom, eps)
+            numer = torch._foreach_mul(gs, [-lr for lr in lrs])
+        torch._foreach_addcdiv_(ps, numer, denom)
