@@ -5,10 +5,10 @@
 
 Modules: ``envs`` (CartPole and exact tabular MDPs), ``returns`` (returns, TD errors,
 n-step targets, GAE), ``estimators`` (Psi_t per algorithm, losses), ``models``,
-``rollout``, ``train`` (loop, Config, History, Agent). Loaded on first use, since they
-pull in matplotlib, ipywidgets or the Jupyter stack: ``variance`` (bias and variance of the
-estimators), ``plots``, ``widgets`` (the notebook panels), ``checks`` (exercise checkers),
-``exercises`` (student notebooks).
+``rollout``, ``train`` (loop, Config, History, Agent). Loaded on first use: ``variance``
+(bias and variance of the estimators), and, since they pull in matplotlib, ipywidgets or
+the Jupyter stack, ``plots``, ``widgets`` (the notebook panels), ``checks`` (exercise
+checkers), ``exercises`` (student notebooks).
 """
 
 from . import agent, config, envs, estimators, history, models, returns, rollout, train

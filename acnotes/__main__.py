@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 # module names whose add_cli(subparsers) registers a command; missing ones are skipped
-COMMANDS = ["acnotes.variance", "acnotes.exercises"]
+COMMANDS = ["acnotes.cli.variance", "acnotes.exercises"]
 
 
 def _bool(s: str) -> bool:

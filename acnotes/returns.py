@@ -176,8 +176,9 @@ def nstep_targets(
     return out
 
 
-def discount_powers(t: Tensor, gamma: float) -> Tensor:
+def discount_powers(t: Tensor, gamma: float, dtype: torch.dtype = torch.float32) -> Tensor:
     """``gamma ** t`` for the time index t within each episode (the factor REINFORCE needs
-    to be the gradient of the discounted objective, and that most code drops)."""
+    to be the gradient of the discounted objective, and that most code drops), in ``dtype``
+    (float32 for networks; float64 for the exact tabular computations)."""
     _check_gamma(gamma)
-    return torch.as_tensor(gamma, dtype=torch.float32) ** t.to(torch.float32)
+    return torch.as_tensor(gamma, dtype=dtype) ** t.to(dtype)

@@ -65,7 +65,7 @@ def per_estimate_speed(model, K: int, B: int, gamma: float) -> dict:
     batch = V.cartpole_pool(model, K, B, seed=0)
     est = E.get("gae")
     v = (lambda o: model(o)[1]) if getattr(model, "critic_kind", None) == "v" else (lambda o: o[..., 0] * 0)
-    vals = V._cartpole_values(est, batch, model.logits, v, None)
+    vals = V.critic_values(est.critic, batch, v=v)
     psi = est.psi(batch, vals, gamma, 0.95, 5)
     out = {}
     for method in ("vmap", "loop"):

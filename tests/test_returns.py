@@ -237,6 +237,8 @@ def test_discount_powers():
     assert_close(R.discount_powers(t, 0.5), torch.tensor([[1.0, 0.5], [0.25, 0.125]]))
     assert_close(R.discount_powers(t, 1.0), torch.ones(2, 2))
     assert_close(R.discount_powers(t, 0.0), torch.tensor([[1.0, 0.0], [0.0, 0.0]]))
+    w = R.discount_powers(t, 0.9, dtype=torch.float64)
+    assert w.dtype == torch.float64 and abs(float(w[1, 1]) - 0.9 ** 3) < 1e-15  # not float32 (1e-8 off)
 
 
 # ----------------------------------------------------------------------------- bad arguments

@@ -28,6 +28,7 @@ import torch
 import acnotes.envs as envs
 from acnotes import estimators as E
 from acnotes import variance as V
+from acnotes.variance.tabular import tabular_psi
 from acnotes.models import ActorCritic
 
 THETA = torch.tensor([0.5, -0.3, 0.2, 0.4], dtype=torch.float64)
@@ -171,7 +172,7 @@ def test_closed_form_score_matches_autograd_of_actor_loss(mdp):
     eps = mdp.sample_episodes(THETA, 12, torch.Generator().manual_seed(5))
     crit = V.tabular_critic(mdp, THETA, noise=0.1, seed=0)
     for name in ("reinforce", "qac", "gae"):
-        psi = V._tabular_psi(mdp, THETA, eps, E.get(name), crit, mdp.gamma, 0.9, 3)
+        psi = tabular_psi(mdp, THETA, eps, E.get(name), crit, mdp.gamma, 0.9, 3)
         for disc in (True, False):
             a = V.tabular_gradients(mdp, THETA, eps, psi, 3, disc, method="score")
             b = V.tabular_gradients(mdp, THETA, eps, psi, 3, disc, method="autograd")
@@ -215,7 +216,7 @@ def test_sweeps_of_gamma_and_lambda(mdp):
 
 # ------------------------------------------------------------------------- bad inputs
 @pytest.mark.parametrize("kwargs, word", [
-    (dict(K=0), "K"), (dict(K=2.5), "K"), (dict(B=0), "B"), (dict(B=True), "B"),
+    (dict(K=0), "K"), (dict(K=1), "K must be an integer >= 2"), (dict(K=2.5), "K"), (dict(B=0), "B"), (dict(B=True), "B"),
     (dict(gamma=1.5), "gamma"), (dict(lam=-0.1), "lam"), (dict(n=0), "n"),
     (dict(critic_noise=-1.0), "critic_noise"), (dict(estimators=["sarsa"]), "estimators"),
     (dict(estimators=[]), "estimators"),
@@ -248,7 +249,7 @@ def test_torch_func_per_estimate_gradients_equal_a_loop_of_backward(nets, discou
     Kc, Bc = 6, 3
     batch = V.cartpole_pool(pol, Kc, Bc, seed=0)
     est = E.get("gae")
-    vals = V._cartpole_values(est, batch, pol.logits, lambda o: pol(o)[1], None)
+    vals = V.critic_values(est.critic, batch, v=lambda o: pol(o)[1])
     psi = est.psi(batch, vals, 0.99, 0.95, 5)
     fast = V.cartpole_gradients(pol, batch, psi, Kc, Bc, 0.99, discount_actor, method="vmap",
                                 chunk_steps=50)  # several vmap groups
@@ -288,7 +289,9 @@ def test_plot_stacks_bias_squared_on_variance(exact, noisy):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig = V.plot(noisy)
+    from acnotes import plots
+
+    fig = plots.variance_bars(noisy)
     ax = fig.axes[0]
     bars = ax.patches
     n = len(noisy)
@@ -296,9 +299,9 @@ def test_plot_stacks_bias_squared_on_variance(exact, noisy):
     tops = [b.get_y() + b.get_height() for b in bars[n:]]
     np.testing.assert_allclose(heights[:n], noisy.column("variance"))
     np.testing.assert_allclose(tops, noisy.column("mse"), rtol=1e-9)
-    assert ax.get_yscale() == "linear" and V.plot(exact, log=True).axes[0].get_yscale() == "log"
+    assert ax.get_yscale() == "linear" and plots.variance_bars(exact, log=True).axes[0].get_yscale() == "log"
     with pytest.raises(ValueError, match="empty"):
-        V.plot(V.VarianceTable())
+        plots.variance_bars(V.VarianceTable())
     plt.close("all")
 
 
@@ -308,15 +311,17 @@ def test_plot_sweep_of_B_draws_the_one_over_B_line(mdp):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from acnotes import plots
+
     table = V.sweep_batch_size(mdp, (1, 4, 16), theta=THETA, K=50, estimators=["reinforce", "tdac"])
-    ax = V.plot_sweep(table).axes[0]
+    ax = plots.variance_sweep(table).axes[0]
     labels = [line.get_label() for line in ax.lines]
     assert labels == ["reinforce", "tdac", "1/B"]
     x, y = ax.lines[2].get_data()
     np.testing.assert_allclose(np.asarray(y) * np.asarray(x), y[0] * x[0])
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     with pytest.raises(ValueError, match="param must be one of"):
-        V.plot_sweep(table, param="seed")
+        plots.variance_sweep(table, param="seed")
     plt.close("all")
 
 
@@ -324,7 +329,9 @@ def test_panel_has_gamma_lambda_and_B_sliders_and_redraws(mdp):
     import matplotlib
 
     matplotlib.use("Agg")
-    p = V.panel(mdp, THETA, K=20, B=4, critic_noise=0.1)
+    from acnotes import widgets
+
+    p = widgets.variance_panel(mdp, THETA, K=20, B=4, critic_noise=0.1)
     assert set(p.controls) == {"gamma", "lambda", "B"}
     assert [w.description for w in p.controls.values()] == ["gamma", "lambda", "B"]
     assert p.table["gae"]["B"] == 4 and p.figure is not None
@@ -334,3 +341,34 @@ def test_panel_has_gamma_lambda_and_B_sliders_and_redraws(mdp):
     row = p.table["gae"]
     assert (row["B"], row["lam"], row["gamma"], row["K"]) == (8, 0.5, 0.95, 20)
     assert "done in" in p.message.value
+
+
+# ---------------------------------------------------------------------------- one job per module
+def test_one_estimate_is_refused_everywhere(nets):
+    """K = 1 would print variance 0 and bias ratio inf as if they were results."""
+    with pytest.raises(ValueError, match="single estimate"):
+        V.gradient_stats(torch.ones(1, 3), torch.zeros(3))
+    with pytest.raises(ValueError, match="single estimate"):
+        V.measure(nets[0], K=1, B=1)
+    with pytest.raises(ValueError, match="single estimate"):
+        V.sweep(envs.two_state(), "K", [4, 1], B=1)
+
+
+def test_the_computing_modules_import_no_plotting_and_no_widgets():
+    """``import acnotes.variance`` (every module of it) loads neither matplotlib nor ipywidgets:
+    the figures live in acnotes.plots, the panel in acnotes.widgets."""
+    import pkgutil
+    import subprocess
+    import sys
+
+    import acnotes.variance
+
+    mods = [f"acnotes.variance.{m.name}" for m in pkgutil.iter_modules(acnotes.variance.__path__)]
+    assert {"acnotes.variance." + m for m in ("stats", "table", "tabular", "cartpole")} <= set(mods)
+    code = ("import sys, importlib\n"
+            f"for m in {mods!r}: importlib.import_module(m)\n"
+            "loaded = {m.split('.')[0] for m in sys.modules}\n"
+            "print(sorted(loaded & {'matplotlib', 'ipywidgets', 'IPython'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"

@@ -75,7 +75,8 @@ def test_every_option_has_help():
 
 BAD = [
     (["--estimators", "reinforce", "foo"], "invalid choice: 'foo'"),
-    (["-K", "0"], "argument -K: expected an integer >= 1"),
+    (["-K", "0"], "argument -K: expected an integer >= 2"),
+    (["-K", "1"], "argument -K: expected an integer >= 2 (one estimate has no variance), got '1'"),
     (["-B", "two"], "argument -B: expected an integer >= 1"),
     (["--gamma", "1.5"], "argument --gamma: expected a number in [0, 1]"),
     (["--lam", "-0.1"], "argument --lam: expected a number in [0, 1]"),

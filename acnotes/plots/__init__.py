@@ -1,8 +1,10 @@
-"""Every figure of the series, one module per topic: ``learning`` (learning curves).
+"""Every figure of the series, one module per topic: ``learning`` (learning curves) and
+``variance`` (bias and variance of the gradient estimators).
 
 Plotting functions return a matplotlib Figure and never switch the backend.
 """
 
 from .learning import curve_on_grid, learning_curves, mean_and_band
+from .variance import variance_bars, variance_sweep
 
-__all__ = ["curve_on_grid", "mean_and_band", "learning_curves"]
+__all__ = ["curve_on_grid", "mean_and_band", "learning_curves", "variance_bars", "variance_sweep"]
