@@ -35,14 +35,18 @@ from .optim import PopulationOptimizer, clip_per_member
 from .rollout import Collector
 
 __all__ = ["Config", "History", "Agent", "preset", "make_agent", "train", "train_population",
-           "update_losses", "losses", "STRUCTURAL", "RUNAWAY"]
+           "update_losses", "losses", "STRUCTURAL", "RUNAWAY", "SATURATED"]
 
 # Settings that fix the shape of the computation: equal for every member of a population.
 STRUCTURAL = ("algo", "n_envs", "n_steps", "nstep", "hidden", "layers", "shared", "activation",
               "critic_loss", "optimizer", "discount_actor", "total_steps", "threads")
-# A member whose parameter norm grows beyond RUNAWAY times its initial norm has diverged,
-# even if every number is still finite (Adam with lr 0.1 does this on CartPole).
+# Divergence without NaN. A member has diverged, even if every number is still finite, when
+# its parameter norm grows beyond RUNAWAY times its initial norm (Adam with lr 1e6 does this),
+# or when its policy saturates: a mean entropy below SATURATED nats means pi(a|s) is 0 or 1 to
+# float precision, so grad log pi is about 0 and the policy can no longer learn (Adam with
+# lr 0.1 on CartPole ends there, pushing the cart one way, with returns near 9).
 RUNAWAY = 100.0
+SATURATED = 1e-6
 
 
 def losses(forward: Callable, batch, *, algo: str, gamma, lam, n: int | None, discount_actor: bool = False,
@@ -279,6 +283,9 @@ def train_population(configs: Sequence[Config], progress: bool = True,
                 run.log_update(col, updated, a.detach(), c.detach(), g, e.detach())
                 for k in np.flatnonzero(updated & grown.numpy()):
                     run.diverge(col, k, f"the weights grew past {RUNAWAY:g} times their initial norm")
+                for k in np.flatnonzero(col.active & (e.detach() < SATURATED).numpy()):
+                    run.diverge(col, k, f"the policy saturated (mean entropy {e[k].item():.1e} nats: pi(a|s) is "
+                                        f"0 or 1, so it can no longer learn)")
                 run.finish_members(col)
                 if bar is not None:
                     _show(bar, run.hists, col)
