@@ -23,6 +23,47 @@ def test_learning_panel_retrains_when_a_slider_moves():
     assert p.message.value.startswith("done in")
 
 
+def test_learning_panel_memoizes_and_keeps_earlier_settings():
+    p = widgets.learning_panel("a2c", preset="a2c", total_steps=640, seeds=(0, 1, 2),
+                               controls=("gamma", "lr", "lambda", "critic_lr", "entropy", "n_steps"))
+    assert len(p.histories) == 3 and [h.config["seed"] for h in p.histories] == [0, 1, 2]
+    first = p.histories
+    p.controls["gamma"].value = 0.9
+    second = p.histories
+    assert second is not first and len(p.trail) == 2
+    legend = [t.get_text() for t in p.figure.axes[0].get_legend().get_texts()]
+    assert any("gamma=0.99" in t for t in legend) and any("gamma=0.9," in t for t in legend)
+    p.controls["gamma"].value = 0.99
+    assert p.histories is first  # memoized: the same Histories, not a new run
+    assert len(p.results) == 2
+    p.clear_button.click()
+    assert len(p.trail) == 1
+    assert len(p.figure.axes[0].get_legend().get_texts()) == 1
+    p.controls["lambda"].value = 0.5
+    assert p.histories[0].config["lam"] == pytest.approx(0.5)
+    p.controls["n_steps"].value = 8
+    assert p.histories[0].config["n_steps"] == 8
+
+
+def test_learning_panel_rejects_unknown_controls():
+    with pytest.raises(ValueError, match="unknown control"):
+        widgets.learning_panel("a2c", controls=("gamma", "momentum"), auto=False)
+
+
+def test_interrupt_stops_every_seed_and_says_so(monkeypatch):
+    import acnotes.widgets.training as T
+    real = T.train_population
+
+    def interrupted(cfgs, progress=False, callback=None):
+        def stop(hists):
+            raise KeyboardInterrupt
+        return real(cfgs, progress=progress, callback=stop)
+
+    monkeypatch.setattr(T, "train_population", interrupted)
+    p = widgets.learning_panel("a2c", preset="a2c", total_steps=640, seeds=(0, 1))
+    assert "Interrupted" in p.message.value and p.results == {}
+
+
 def test_panel_reports_bad_values_and_stays_usable():
     calls = []
 
@@ -55,6 +96,6 @@ def test_diverging_run_is_reported_in_the_panel():
                                reward_scale=1e30)
     p.redraw()
     assert p.histories[0].status == "diverged"
-    assert "diverged" in p.message.value
+    assert "1 of 1 seeds diverged" in p.message.value
     p.controls["gamma"].value = 0.95  # still usable
     assert p.histories[0].config["gamma"] == pytest.approx(0.95)

@@ -51,25 +51,35 @@ def mean_and_band(curves: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.nda
 
 
 def learning_curves(runs: Mapping[str, Sequence[History]], window: int = 20, points: int = 200,
-                    ax=None, title: str | None = None, target: float | None = None):
+                    ax=None, title: str | None = None, target: float | None = None,
+                    faded: Mapping[str, Sequence[History]] | None = None):
     """Plot mean return over seeds, with a 95% band, against env steps.
 
     ``runs`` maps a label (an algorithm, a setting) to the Histories of its seeds.
+    ``faded`` maps labels of earlier settings to theirs: drawn as thin, pale mean curves
+    without band, so that a new setting can be compared with the old ones.
     Returns the Figure. The band is a confidence interval of the mean over seeds, so
     with 2 seeds it is wide: that is honest, not a bug.
     """
+    faded = dict(faded or {})
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=80)
     else:
         fig = ax.figure
-    last = max((h.total_steps for hs in runs.values() for h in hs), default=0)
+    everything = list(runs.values()) + list(faded.values())
+    last = max((h.total_steps for hs in everything for h in hs), default=0)
     grid = np.linspace(0, max(last, 1), points)
+    for label, hs in faded.items():
+        if hs:
+            mean, _, _ = mean_and_band(np.stack([curve_on_grid(h, grid, window) for h in hs]))
+            ax.plot(grid, mean, linewidth=1, alpha=0.45, label=label)
     for label, hs in runs.items():
         if not hs:
             continue
         curves = np.stack([curve_on_grid(h, grid, window) for h in hs])
         mean, lo, hi = mean_and_band(curves)
-        (line,) = ax.plot(grid, mean, label=f"{label} ({len(hs)} seed{'' if len(hs) == 1 else 's'})")
+        (line,) = ax.plot(grid, mean, linewidth=2,
+                          label=f"{label} ({len(hs)} seed{'' if len(hs) == 1 else 's'})")
         ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
     if target is not None:
         ax.axhline(target, color="grey", linestyle=":", linewidth=1)
@@ -77,8 +87,8 @@ def learning_curves(runs: Mapping[str, Sequence[History]], window: int = 20, poi
     ax.set_ylabel(f"return (mean of last {window} episodes)")
     if title:
         ax.set_title(title)
-    if runs:
-        ax.legend(loc="upper left", fontsize="small")
+    if runs or faded:
+        ax.legend(loc="upper left", fontsize="x-small" if len(faded) > 3 else "small")
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
