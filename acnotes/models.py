@@ -147,10 +147,8 @@ class Population(nn.Module):
         return net
 
     def _mlp(self, prefix: str, x: Tensor) -> Tensor:
-        i = 0
-        while hasattr(self, f"{prefix}_{i}_weight"):
+        for i in range(0, 2 * self.template["layers"], 2):
             x = self.act(torch.baddbmm(getattr(self, f"{prefix}_{i}_bias"), x, getattr(self, f"{prefix}_{i}_weight")))
-            i += 2
         return x
 
     def _linear(self, prefix: str, x: Tensor) -> Tensor:

@@ -73,6 +73,8 @@ class Collector:
     action 0 and its episodes are no longer logged.
     """
 
+    BLOCK = 64  # steps of uniform numbers drawn at once per member
+
     def __init__(self, env, policy, seed: int | Sequence[int] = 0, reward_scale: float | Sequence[float] = 1.0,
                  greedy: bool = False):
         self.env = env
@@ -87,6 +89,8 @@ class Collector:
         scale = np.broadcast_to(np.asarray(reward_scale, dtype=np.float32), (self.members,))
         self.reward_scale = torch.from_numpy(np.repeat(scale, self.per_member))
         self.gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        self._u = torch.empty(self.members, self.BLOCK, self.per_member)  # uniforms for sampling
+        self._pos = np.full(self.members, self.BLOCK)                    # next unused row
         self._seeds = [int(s) for s in seeds]
         self._member_of = np.repeat(np.arange(self.members), self.per_member)
         self.active = np.ones(self.members, dtype=bool)
@@ -118,18 +122,19 @@ class Collector:
 
     @torch.no_grad()
     def _act(self, obs: Tensor, acting: np.ndarray) -> Tensor:
-        """Sample a_t ~ pi(.|s_t); member k draws from its own generator, if it acts."""
+        """Sample a_t ~ pi(.|s_t) by inverting the CDF at a uniform number u: the action is
+        the first a with u < pi(0|s) + ... + pi(a|s). Member k's numbers come from its own
+        generator, in blocks of ``BLOCK`` steps, and only the members ``acting`` use one."""
         logits = self.policy(obs)
         if self.greedy:
             return logits.argmax(-1)
-        probs = torch.softmax(logits, dim=-1)
-        if self.members == 1:
-            return torch.multinomial(probs, 1, generator=self.gens[0]).squeeze(-1)
-        n = self.per_member
-        out = torch.zeros(self.n, dtype=torch.long)
-        for k in np.flatnonzero(acting):
-            out[k * n:(k + 1) * n] = torch.multinomial(probs[k * n:(k + 1) * n], 1, generator=self.gens[k]).squeeze(-1)
-        return out
+        cdf = torch.softmax(logits, dim=-1).cumsum(-1)[:, :-1]
+        for k in np.flatnonzero(acting & (self._pos >= self.BLOCK)):
+            self._u[k] = torch.rand(self.BLOCK, self.per_member, generator=self.gens[k])
+            self._pos[k] = 0
+        u = self._u[np.arange(self.members), np.minimum(self._pos, self.BLOCK - 1)].reshape(-1, 1)
+        self._pos[acting] += 1
+        return (u >= cdf).sum(-1)
 
     def _step(self, actions: Tensor, acting: np.ndarray, unfinished: np.ndarray | None = None):
         """One env step. Members not ``acting`` are paused: their envs do not move."""
