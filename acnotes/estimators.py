@@ -186,7 +186,9 @@ def per_member(x: Tensor, members: int | None) -> Tensor:
     ``members=None``, the sum of everything (a scalar): one network, no member axis."""
     if members is None:
         return x.sum()
-    return x.reshape(x.shape[0], members, -1).sum((0, 2))
+    # each member's numbers as one contiguous row, so that its sum is computed the same way
+    # whatever the number of members (a member matches its single run bit for bit)
+    return x.reshape(x.shape[0], members, -1).transpose(0, 1).reshape(members, -1).sum(1)
 
 
 def actor_loss(logp: Tensor, psi: Tensor, valid: Tensor, weight: Tensor | None = None,
