@@ -81,14 +81,15 @@ def _optimizer(model: ActorCritic, cfg: Config):
     return torch.optim.RMSprop(groups, alpha=0.99, eps=1e-5, foreach=True)
 
 
-def train(cfg: Config | None = None, progress: bool = True, callback=None, **changes):
+def train(cfg: Config | None = None, progress: bool = True, callback=None, on_update=None, **changes):
     """Train an agent on CartPole-v1. Returns ``(agent, history)``.
 
     ``train(cfg)`` or ``train(algo="tdac", lr=1e-3)``. The run stops after
     ``cfg.total_steps`` env steps, when ``cfg.target_return`` is reached, when a loss
     becomes NaN or infinite (status "diverged", with a warning), or on Ctrl-C (status
     "interrupted"); in every case the History holds everything up to that point.
-    ``callback(history)``, if given, is called after every update.
+    ``callback(history)``, if given, is called after every update, and so is
+    ``on_update(history, agent)`` (for checkpoints: it also gets the model).
     """
     cfg = (cfg or Config()).replace(**changes) if changes else (cfg or Config())
     cfg.validate()
@@ -146,6 +147,8 @@ def train(cfg: Config | None = None, progress: bool = True, callback=None, **cha
                     bar.update(0)
                 if callback is not None:
                     callback(hist)
+                if on_update is not None:
+                    on_update(hist, Agent(model, cfg))
                 if (cfg.target_return is not None and len(hist.episode_returns) >= 100
                         and np.mean(hist.episode_returns[-100:]) >= cfg.target_return):
                     hist.status = "target reached"

@@ -61,13 +61,13 @@ def test_train_json_history_and_preset(tmp_path):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["train", "--gamma", "1.5", "--out", "X"], "gamma must be in [0, 1]"),
-    (["train", "--lr", "0", "--out", "X"], "lr must be a finite number > 0"),
-    (["train", "--algo", "sarsa", "--out", "X"], "algo must be one of"),
-    (["train", "--steps", "0", "--out", "X"], "must be an integer >= 1"),
+    (["train", "--gamma", "1.5", "--out", "X"], "--gamma must be in [0, 1]"),
+    (["train", "--lr", "0", "--out", "X"], "--lr must be a finite number > 0"),
+    (["train", "--algo", "sarsa", "--out", "X"], "--algo must be one of"),
+    (["train", "--steps", "0", "--out", "X"], "--steps: expected an integer >= 1"),
     (["train", "--shared", "maybe", "--out", "X"], "expected true or false"),
     (["evaluate", "NOWHERE"], "holds no saved agent"),
-    (["evaluate", "NOWHERE", "--episodes", "0"], "must be an integer >= 1"),
+    (["evaluate", "NOWHERE", "--episodes", "0"], "--episodes: expected an integer >= 1"),
 ])
 def test_bad_input_gives_a_clear_error_not_a_traceback(tmp_path, args, words):
     args = [str(tmp_path / a) if a in ("X", "NOWHERE") else a for a in args]
