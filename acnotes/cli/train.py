@@ -153,6 +153,8 @@ class _Checkpoint:
 
 
 def cmd_train(args) -> int:
+    import matplotlib.pyplot as plt
+
     from .. import plots
     from ..train import train
 
@@ -201,6 +203,7 @@ def cmd_train(args) -> int:
     fig = plots.learning_curves({cfg.algo: histories}, title=f"{cfg.algo} on CartPole-v1", target=475.0)
     with atomic_path(out / "learning_curve.png") as tmp:
         fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
     print(f"wrote {out}/: history-seed*.{fmt}, agent-seed*/, learning_curve.png, run.json")
     if "interrupted" in status.values():
         print("interrupted: rerun the same command with --resume to train the seeds not finished",
