@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .. import _validate
 from .._files import atomic_path, write_text
-from ._common import add_config_options, config_from_args, option_name, positive_int, reworded, seed_int
+from ._common import add_config_options, config_from_args, option_name, positive_int, seed_int
 
 FINISHED = ("done", "target reached", "diverged")  # statuses that --resume does not retrain
 
@@ -137,7 +137,10 @@ def _history_from_csv(path: Path):
 def _load_history(path: Path):
     from ..history import History
 
-    return _history_from_csv(path) if path.suffix == ".csv" else History.load(path)
+    try:
+        return _history_from_csv(path) if path.suffix == ".csv" else History.load(path)
+    except (OSError, ValueError, IndexError) as e:
+        raise ValueError(f"cannot resume: {path} cannot be read ({e}); use --overwrite to start again") from None
 
 
 class _Checkpoint:
@@ -163,13 +166,9 @@ def cmd_train(args) -> int:
     except _validate.BadValue as e:
         raise ValueError(str(e)) from None
     cfg = config_from_args(args, total_steps=args.steps, seed=seeds[0])
-    for s in seeds:
-        try:
-            cfg.replace(seed=s).validate()
-        except _validate.BadValue as e:
-            raise reworded(e) from None
     out, status = _prepare(args, cfg, seeds)
     fmt = args.format
+    kept = {s: _load_history(out / f"history-seed{s}.{fmt}") for s in status}  # read before training
 
     def write_run():
         write_text(out / "run.json", json.dumps(
@@ -186,7 +185,7 @@ def cmd_train(args) -> int:
     for s in seeds:
         if status.get(s) in FINISHED:
             print(f"seed {s}: {status[s]} earlier, kept")
-            histories.append(_load_history(out / f"history-seed{s}.{fmt}"))
+            histories.append(kept[s])
             continue
         ckpt = _Checkpoint(lambda h, a, s=s: save(s, h, a), args.checkpoint_every)
         agent, h = train(cfg.replace(seed=s), progress=not args.quiet, on_update=ckpt)
