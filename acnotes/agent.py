@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from . import envs, estimators
+from . import _validate, envs, estimators
+from ._files import atomic_path, write_text
 from .config import Config
 from .models import ActorCritic
 from .rollout import Collector
@@ -51,34 +53,80 @@ class Agent:
         return a[0] if single else a
 
     def save(self, directory: str | Path) -> Path:
+        """Write ``config.json`` and ``weights.pt`` into ``directory``, each atomically."""
         d = Path(directory)
         d.mkdir(parents=True, exist_ok=True)
-        (d / "config.json").write_text(json.dumps(self.config.to_dict(), indent=2))
-        torch.save(self.model.state_dict(), d / "weights.pt")
+        write_text(d / "config.json", json.dumps(self.config.to_dict(), indent=2))
+        with atomic_path(d / "weights.pt") as tmp:
+            torch.save(self.model.state_dict(), tmp)
         return d
 
     @classmethod
     def load(cls, directory: str | Path) -> "Agent":
+        """The agent saved in ``directory``; a ValueError names the file that is wrong."""
         d = Path(directory)
-        if not (d / "config.json").is_file() or not (d / "weights.pt").is_file():
+        cfg_file, w_file = d / "config.json", d / "weights.pt"
+        if not cfg_file.is_file() or not w_file.is_file():
             raise ValueError(f"{d} is not a saved agent: it needs config.json and weights.pt "
                              f"(written by Agent.save or `python -m acnotes train --out DIR`)")
-        cfg = Config.from_dict(json.loads((d / "config.json").read_text())).validate()
+        try:
+            cfg = Config.from_dict(json.loads(cfg_file.read_text()), strict=True).validate()
+        except (OSError, UnicodeDecodeError, ValueError, TypeError) as e:  # JSONDecodeError is a ValueError
+            raise ValueError(f"{cfg_file} is not a valid agent config: {e}") from None
         model = make_agent(cfg)
         try:
-            state = torch.load(d / "weights.pt", map_location="cpu", weights_only=True)
+            state = torch.load(w_file, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            # torch's own message suggests weights_only=False, which would run any code
+            # hidden in the file: never pass that on.
+            raise ValueError(f"{w_file} holds Python objects besides tensors; it was not written "
+                             f"by Agent.save and will not be unpickled (that could run code)") from None
+        except Exception as e:  # truncated, not a torch file at all, ...
+            raise ValueError(f"{w_file} is not a weights file written by Agent.save "
+                             f"({type(e).__name__}: {_first_line(e)})") from None
+        try:
             model.load_state_dict(state)
-        except Exception as e:  # a corrupt or foreign file
-            raise ValueError(f"could not load weights from {d / 'weights.pt'}: {e}") from None
+        except Exception as e:  # another architecture, or not a dict of tensors
+            raise ValueError(f"the weights in {w_file} do not fit the network that {cfg_file} "
+                             f"describes ({_first_line(e)})") from None
         return cls(model, cfg)
 
-    def evaluate(self, episodes: int = 10, seed: int = 0, greedy: bool = True) -> np.ndarray:
-        """Returns of ``episodes`` full episodes on CartPole-v1."""
-        if int(episodes) != episodes or episodes < 1:
-            raise ValueError(f"episodes must be an integer >= 1, got {episodes}")
-        env = envs.make_cartpole(int(episodes))
-        col = Collector(env, self.model.logits, seed=seed, greedy=greedy)
-        with torch.no_grad():
+    def weights_are_finite(self) -> bool:
+        return all(bool(torch.isfinite(p).all()) for p in self.model.state_dict().values())
+
+    @torch.no_grad()
+    def evaluate(self, episodes: int = 10, seed: int = 0, greedy: bool = True,
+                 chunk: int = 32) -> np.ndarray:
+        """Returns of ``episodes`` full episodes on CartPole-v1.
+
+        At most ``chunk`` episodes run at a time, in one vector env, so memory stays bounded
+        for any number of episodes. The chunk that starts at episode i resets its env with
+        ``seed + i`` and samples actions (if not ``greedy``) from a generator seeded the
+        same way: the same (episodes, seed, chunk) always give the same returns.
+        """
+        episodes = _validate.integer("episodes", episodes, lo=1)
+        seed = _validate.integer("seed", seed, lo=0)
+        chunk = _validate.integer("chunk", chunk, lo=1)
+        if not self.weights_are_finite():
+            raise ValueError("the agent's weights hold NaN or inf (did its run diverge?); "
+                             "its actions would mean nothing, so it is not evaluated")
+        out = np.empty(episodes)
+        for first in range(0, episodes, chunk):
+            n = min(chunk, episodes - first)
+            out[first:first + n] = self._play(n, seed + first, greedy)
+        return out
+
+    def _play(self, n: int, seed: int, greedy: bool) -> np.ndarray:
+        """One whole episode in each of n envs, from the collector seeded with ``seed``;
+        the returns in the order the episodes ended."""
+        env = envs.make_cartpole(n)
+        try:
+            col = Collector(env, self.model.logits, seed=seed, greedy=greedy)
             col.episodes()
-        env.close()
+        finally:
+            env.close()
         return np.asarray(col.log.returns)
+
+
+def _first_line(e: Exception) -> str:
+    return (str(e).strip().splitlines() or [""])[0][:200]

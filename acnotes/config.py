@@ -6,10 +6,11 @@
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass, field, fields
 
-from . import estimators
+import numpy as np
+
+from . import _validate, estimators
 
 __all__ = ["Config", "preset"]
 
@@ -43,40 +44,41 @@ class Config:
     threads: int = field(default=1, metadata={"help": "torch threads; 1 is fastest for these small nets"})
 
     def validate(self) -> "Config":
-        """Raise a ValueError naming the first bad field and its valid range."""
-        def bad(name, rng):
-            raise ValueError(f"{name} must be {rng}, got {getattr(self, name)!r}")
-        estimators.get(self.algo)
-        for name in ("gamma", "lam"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:
-                bad(name, "in [0, 1]")
-        for name in ("lr", "reward_scale"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v)):
-                bad(name, "a finite number > 0")
-        for name in ("critic_lr", "max_grad_norm"):
-            v = getattr(self, name)
-            if v is not None and (not isinstance(v, (int, float)) or not (v > 0 and math.isfinite(v))):
-                bad(name, "a finite number > 0, or None")
-        for name in ("vf_coef", "ent_coef"):
-            v = getattr(self, name)
-            if not isinstance(v, (int, float)) or not (v >= 0 and math.isfinite(v)):
-                bad(name, "a finite number >= 0")
-        for name in ("n_envs", "n_steps", "hidden", "layers", "total_steps", "threads"):
-            v = getattr(self, name)
-            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
-                bad(name, "an integer >= 1")
-        if self.nstep is not None and (not isinstance(self.nstep, int) or self.nstep < 1):
-            bad("nstep", "an integer >= 1, or None")
-        if not isinstance(self.seed, int):
-            bad("seed", "an integer")
-        if self.activation not in ("tanh", "relu"):
-            bad("activation", "'tanh' or 'relu'")
-        if self.critic_loss not in ("mse", "smooth_l1"):
-            bad("critic_loss", "'mse' or 'smooth_l1'")
-        if self.optimizer not in ("adam", "rmsprop"):
-            bad("optimizer", "'adam' or 'rmsprop'")
+        """Check every field; raise a ValueError naming the first bad one and its rule.
+
+        numpy numbers are accepted and turned into Python numbers (so the Config can be
+        saved as JSON); a bool is never accepted where a number is meant. Returns self.
+        """
+        v = _validate
+        checked = {
+            "algo": v.choice("algo", self.algo, estimators.ESTIMATORS),
+            "gamma": v.number("gamma", self.gamma, lo=0.0, hi=1.0),
+            "lam": v.number("lam", self.lam, lo=0.0, hi=1.0),
+            "lr": v.number("lr", self.lr, lo=0.0, lo_open=True),
+            "critic_lr": v.number("critic_lr", self.critic_lr, lo=0.0, lo_open=True, none=True),
+            "n_envs": v.integer("n_envs", self.n_envs, lo=1),
+            "n_steps": v.integer("n_steps", self.n_steps, lo=1),
+            "nstep": v.integer("nstep", self.nstep, lo=1, none=True),
+            "hidden": v.integer("hidden", self.hidden, lo=1),
+            "layers": v.integer("layers", self.layers, lo=1),
+            "activation": v.choice("activation", self.activation, ("tanh", "relu")),
+            "critic_loss": v.choice("critic_loss", self.critic_loss, ("mse", "smooth_l1")),
+            "vf_coef": v.number("vf_coef", self.vf_coef, lo=0.0),
+            "ent_coef": v.number("ent_coef", self.ent_coef, lo=0.0),
+            "max_grad_norm": v.number("max_grad_norm", self.max_grad_norm, lo=0.0, lo_open=True, none=True),
+            "reward_scale": v.number("reward_scale", self.reward_scale, lo=0.0, lo_open=True),
+            "optimizer": v.choice("optimizer", self.optimizer, ("adam", "rmsprop")),
+            "total_steps": v.integer("total_steps", self.total_steps, lo=1),
+            "target_return": v.number("target_return", self.target_return, none=True),
+            "seed": v.integer("seed", self.seed, lo=0),
+            "threads": v.integer("threads", self.threads, lo=1),
+        }
+        for name in ("shared", "discount_actor"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise _validate.BadValue(name, "True or False", getattr(self, name))
+            checked[name] = bool(getattr(self, name))
+        for name, value in checked.items():  # numpy numbers become Python numbers
+            setattr(self, name, value)
         return self
 
     def replace(self, **changes) -> "Config":
@@ -89,11 +91,21 @@ class Config:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Config":
-        names = {f.name for f in fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"unknown setting(s) {sorted(unknown)}; valid: {sorted(names)}")
+    def from_dict(cls, d: dict, strict: bool = False) -> "Config":
+        """A Config from a dict of fields; unknown keys are an error.
+
+        ``strict=True`` (for a saved ``config.json``) also refuses a missing key, instead of
+        filling it with today's default: a run saved with relu must not load as tanh.
+        """
+        if not isinstance(d, dict):
+            raise ValueError(f"a Config must be given as a mapping of settings, got {type(d).__name__}")
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(d) - set(names), key=str)
+        missing = [n for n in names if n not in d] if strict else []
+        if unknown or missing:
+            parts = ([f"unknown setting(s) {unknown}"] if unknown else []) + \
+                    ([f"missing setting(s) {missing}"] if missing else [])
+            raise ValueError("; ".join(parts) + f"; valid: {names}")
         return cls(**d)
 
 

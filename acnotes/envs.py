@@ -71,6 +71,8 @@ class TabularMDP:
             raise ValueError(f"P must have shape [S, A, S] = {(S, A, S)}, got {tuple(self.P.shape)}")
         if self.mu.shape != (S,):
             raise ValueError(f"mu must have shape [S] = {(S,)}, got {tuple(self.mu.shape)}")
+        if not torch.isfinite(self.R).all():
+            raise ValueError("R must be finite: it holds NaN or inf, so every value would be NaN")
         if not ((self.P >= 0).all() and (self.P.sum(-1) <= 1 + 1e-9).all()):  # NaN fails too
             raise ValueError("P[s, a, :] must be non-negative and sum to at most 1")
         if not ((self.mu >= 0).all() and abs(float(self.mu.sum()) - 1.0) <= 1e-9):

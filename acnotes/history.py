@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._files import write_text
+
 __all__ = ["History"]
 
 
@@ -70,19 +72,30 @@ class History:
         return dataclasses.asdict(self)
 
     def save(self, path: str | Path) -> Path:
-        """Write JSON (``.json``) or, for ``.csv``, one row per episode."""
+        """Write JSON (``.json``) or, for ``.csv``, one row per episode; atomically."""
         path = Path(path)
         if path.suffix == ".csv":
-            with open(path, "w") as f:
-                f.write("episode,return,length,env_steps\n")
-                for i, (r, n, s) in enumerate(zip(self.episode_returns, self.episode_lengths, self.episode_steps)):
-                    f.write(f"{i},{r:g},{n},{s}\n")
+            rows = ["episode,return,length,env_steps\n"]
+            for i, (r, n, s) in enumerate(zip(self.episode_returns, self.episode_lengths, self.episode_steps)):
+                rows.append(f"{i},{r:g},{n},{s}\n")
+            text = "".join(rows)
         elif path.suffix == ".json":
-            path.write_text(json.dumps(self.to_dict()))
+            text = json.dumps(self.to_dict())
         else:
             raise ValueError(f"history file must end in .json or .csv, got {path.name!r}")
-        return path
+        return write_text(path, text)
 
     @classmethod
     def load(cls, path: str | Path) -> "History":
-        return cls(**json.loads(Path(path).read_text()))
+        """Read a History saved as JSON; a ValueError names the file if it is not one."""
+        path = Path(path)
+        try:
+            d = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ValueError(f"cannot read a History from {path}: {e}") from None
+        names = [f.name for f in dataclasses.fields(cls)]
+        if not isinstance(d, dict) or set(d) - set(names):
+            extra = sorted(set(d) - set(names)) if isinstance(d, dict) else type(d).__name__
+            raise ValueError(f"{path} is not a History saved by History.save (.json): "
+                             f"unexpected {extra}; expected keys {names}")
+        return cls(**d)

@@ -230,7 +230,8 @@ class _Run:
 
 
 def train_population(configs: Sequence[Config], progress: bool = True,
-                     callback: Callable[[list[History]], None] | None = None) -> list[tuple[Agent, History]]:
+                     callback: Callable[[list[History]], None] | None = None,
+                     on_update: Callable | None = None) -> list[tuple[Agent, History]]:
     """Train K agents on CartPole-v1 as one population. Returns K ``(agent, history)`` pairs.
 
     ``configs`` may differ in numeric settings only (``STRUCTURAL`` fields must agree; a
@@ -238,7 +239,9 @@ def train_population(configs: Sequence[Config], progress: bool = True,
     ``total_steps`` env steps, when its ``target_return`` is reached, or when it diverges (a
     non-finite loss or gradient, or runaway weights: status "diverged", with a warning)
     while the others go on. Ctrl-C stops all and returns every History so far (status
-    "interrupted"). ``callback(histories)``, if given, is called after every update.
+    "interrupted"). ``callback(histories)``, if given, is called after every update, and
+    ``on_update(histories, agent_of)`` too, where ``agent_of(k)`` copies member k out as an
+    ``Agent`` (for checkpoints; copying costs more than an update, so call it rarely).
     """
     configs = check_population(configs)
     cfg, K = configs[0], len(configs)
@@ -291,6 +294,8 @@ def train_population(configs: Sequence[Config], progress: bool = True,
                     _show(bar, run.hists, col)
                 if callback is not None:
                     callback(run.hists)
+                if on_update is not None:
+                    on_update(run.hists, lambda k: Agent(pop.member(k), configs[k]))
         except KeyboardInterrupt:
             for k in np.flatnonzero(col.active):
                 run.stop(col, k, "interrupted",
@@ -321,15 +326,18 @@ def _show(bar, hists: list[History], col: Collector):
     bar.update(0)
 
 
-def train(cfg: Config | None = None, progress: bool = True, callback=None, **changes):
+def train(cfg: Config | None = None, progress: bool = True, callback=None, on_update=None, **changes):
     """Train one agent on CartPole-v1. Returns ``(agent, history)``.
 
     ``train(cfg)`` or ``train(algo="tdac", lr=1e-3)``. This is a population of one
     (``train_population([cfg])``): the run stops after ``cfg.total_steps`` env steps, when
     ``cfg.target_return`` is reached, when it diverges (status "diverged", with a warning),
     or on Ctrl-C (status "interrupted"); in every case the History holds everything up to
-    that point. ``callback(history)``, if given, is called after every update.
+    that point. ``callback(history)``, if given, is called after every update, and
+    ``on_update(history, get_agent)`` too, where ``get_agent()`` returns the agent as it is
+    now (a copy: call it only when you save a checkpoint).
     """
     cfg = (cfg or Config()).replace(**changes) if changes else (cfg or Config())
     each = None if callback is None else (lambda hists: callback(hists[0]))
-    return train_population([cfg], progress=progress, callback=each)[0]
+    hook = None if on_update is None else (lambda hists, agent_of: on_update(hists[0], lambda: agent_of(0)))
+    return train_population([cfg], progress=progress, callback=each, on_update=hook)[0]

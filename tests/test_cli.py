@@ -32,47 +32,70 @@ def test_every_option_of_every_command_has_help_text():
     assert "--gamma" in run("train", "--help").stdout
 
 
+def main(*args):
+    """The command in-process (faster than a subprocess): (exit status, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from acnotes.__main__ import main as acn_main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = acn_main([str(a) for a in args])
+        except SystemExit as e:
+            rc = e.code
+    return rc, out.getvalue(), err.getvalue()
+
+
 def test_train_writes_history_plot_and_agents_then_evaluate(tmp_path):
+    import numpy as np
+
+    from acnotes.agent import Agent
+
     out = tmp_path / "run"
     p = run("train", "--algo", "tdac", "--gamma", "0.98", "--lr", "1e-3", "--seeds", "0", "1",
-            "--steps", "1000", "--out", str(out), "--quiet", "--format", "csv")
+            "--steps", "400", "--n-envs", "4", "--out", str(out), "--quiet", "--format", "csv")
     assert "seed 0: done" in p.stdout and "seed 1: done" in p.stdout
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["config"]["gamma"] == 0.98 and meta["seeds"] == [0, 1]
+    assert meta["finished"] == [0, 1] and meta["status"] == {"0": "done", "1": "done"}
     for s in (0, 1):
         rows = (out / f"history-seed{s}.csv").read_text().splitlines()
         assert rows[0] == "episode,return,length,env_steps" and len(rows) > 5
-        assert (out / f"agent-seed{s}" / "config.json").exists()
-        assert (out / f"agent-seed{s}" / "weights.pt").exists()
+        assert sum(int(r.split(",")[2]) for r in rows[1:]) <= 400  # episode lengths fit the budget
+        agent = Agent.load(out / f"agent-seed{s}")
+        assert agent.config.to_dict() == {**meta["config"], "seed": s}
     assert (out / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    meta = json.loads((out / "run.json").read_text())
-    assert meta["config"]["gamma"] == 0.98 and meta["seeds"] == [0, 1]
 
-    p = run("evaluate", str(out / "agent-seed0"), "--episodes", "3", "--seed", "1")
-    assert "mean return" in p.stdout and "over 3 episodes" in p.stdout
-    p = run("evaluate", str(out), "--episodes", "2", "--sample")
-    assert p.stdout.count("mean return") == 2 and "sampled" in p.stdout
+    rc, text, _ = main("evaluate", out / "agent-seed0", "--episodes", "3", "--seed", "1")
+    r = Agent.load(out / "agent-seed0").evaluate(3, seed=1)
+    assert rc == 0 and f"mean return {np.mean(r):.1f} +- {np.std(r):.1f} (std) over 3 episodes" in text
+    rc, text, _ = main("evaluate", out, "--episodes", "2", "--sample")
+    assert rc == 0 and text.count("mean return") == 2 and "sampled" in text
 
 
 def test_train_json_history_and_preset(tmp_path):
     out = tmp_path / "blog"
-    run("train", "--preset", "blog-tdac", "--steps", "300", "--out", str(out), "--quiet")
+    assert main("train", "--preset", "blog-tdac", "--steps", "300", "--out", out, "--quiet")[0] == 0
     h = json.loads((out / "history-seed0.json").read_text())
     assert h["config"]["lr"] == 2e-4 and h["config"]["reward_scale"] == 0.01
+    assert h["config"]["activation"] == "relu" and h["status"] == "done"
     assert h["steps"][-1] >= 300
 
 
 @pytest.mark.parametrize("args, words", [
-    (["train", "--gamma", "1.5", "--out", "X"], "gamma must be in [0, 1]"),
-    (["train", "--lr", "0", "--out", "X"], "lr must be a finite number > 0"),
-    (["train", "--algo", "sarsa", "--out", "X"], "algo must be one of"),
-    (["train", "--steps", "0", "--out", "X"], "must be an integer >= 1"),
-    (["train", "--shared", "maybe", "--out", "X"], "expected true or false"),
+    (["train", "--gamma", "1.5", "--out", "X"], "--gamma must be in [0, 1], got 1.5"),
+    (["train", "--lr", "0", "--out", "X"], "--lr must be a finite number > 0, got 0.0"),
+    (["train", "--algo", "sarsa", "--out", "X"], "--algo must be one of"),
+    (["train", "--steps", "0", "--out", "X"], "argument --steps: expected an integer >= 1, got '0'"),
+    (["train", "--shared", "maybe", "--out", "X"], "argument --shared: expected true or false"),
     (["evaluate", "NOWHERE"], "holds no saved agent"),
-    (["evaluate", "NOWHERE", "--episodes", "0"], "must be an integer >= 1"),
+    (["evaluate", "NOWHERE", "--episodes", "0"], "argument --episodes: expected an integer >= 1"),
 ])
 def test_bad_input_gives_a_clear_error_not_a_traceback(tmp_path, args, words):
     args = [str(tmp_path / a) if a in ("X", "NOWHERE") else a for a in args]
-    p = run(*args, check=False)
-    assert p.returncode == 2
-    assert words in p.stderr
-    assert "Traceback" not in p.stderr
+    rc, _, err = main(*args)
+    assert rc == 2
+    assert words in err.strip().splitlines()[-1]
     assert not (tmp_path / "X").exists()  # nothing half-written

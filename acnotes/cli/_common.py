@@ -1,0 +1,133 @@
+"""What the commands share: argument types, Config options, option names, SIGTERM.
+
+Argument types raise ``argparse.ArgumentTypeError`` with a message of our own, so argparse
+prints ``argument --steps: expected an integer >= 1, got 'abc'`` (never "invalid
+_positive_int value"). Errors of the API name a field (``n_envs``); ``reworded`` turns them
+into the option's name (``--n-envs``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+from contextlib import contextmanager
+
+from .._validate import BadValue
+
+__all__ = ["positive_int", "seed_int", "add_config_options", "config_from_args", "option_name",
+           "reworded", "sigterm_as_interrupt"]
+
+# Config fields whose option is not simply --field-name
+_OPTION = {"total_steps": "--steps", "seed": "--seeds"}
+
+
+def option_name(field: str) -> str:
+    """The command-line option of a Config field: ``n_envs`` -> ``--n-envs``."""
+    return _OPTION.get(field, "--" + field.replace("_", "-"))
+
+
+def reworded(e: BadValue) -> ValueError:
+    """The same error, naming the option instead of the field."""
+    return ValueError(e.reworded(option_name(e.field)))
+
+
+def _integer(s: str, lo: int | None = None) -> int:
+    try:
+        v = int(s.strip())
+    except ValueError:
+        v = None
+    if v is None or (lo is not None and v < lo):
+        raise argparse.ArgumentTypeError(f"expected an integer{f' >= {lo}' if lo is not None else ''}, got {s!r}")
+    return v
+
+
+def positive_int(s: str) -> int:
+    """argparse type: an integer >= 1."""
+    return _integer(s, lo=1)
+
+
+def seed_int(s: str) -> int:
+    """argparse type: a seed, an integer >= 0."""
+    return _integer(s, lo=0)
+
+
+def _any_int(s: str) -> int:
+    return _integer(s)
+
+
+def _number(s: str) -> float:
+    try:
+        return float(s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {s!r}") from None
+
+
+def _bool(s: str) -> bool:
+    v = s.strip().lower()
+    if v in ("1", "true", "yes", "on"):
+        return True
+    if v in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {s!r}")
+
+
+def _optional(kind):
+    def parse(s: str):
+        return None if s.strip().lower() in ("none", "") else kind(s)
+    return parse
+
+
+_TYPES = {"bool": _bool, "int": _any_int, "float": _number, "str": str,
+          "int | None": _optional(_any_int), "float | None": _optional(_number)}
+
+
+def add_config_options(p: argparse.ArgumentParser, skip=("total_steps", "seed")) -> None:
+    """One option per Config field, with the field's help text and default."""
+    from ..config import Config
+
+    for f in dataclasses.fields(Config):
+        if f.name in skip:
+            continue
+        text = f.metadata.get("help", "")
+        if "(default:" not in text:  # some help texts say what None means themselves
+            text += f" (default: {f.default})"
+        p.add_argument(option_name(f.name), dest=f.name, type=_TYPES[str(f.type)], default=None,
+                       metavar=f.name.upper(), help=text)
+
+
+def config_from_args(args, **fixed):
+    """The Config the options describe (a preset, then the options given), validated.
+
+    A bad value is reported with its option's name.
+    """
+    from ..config import Config, preset
+
+    changes = {f.name: getattr(args, f.name) for f in dataclasses.fields(Config)
+               if getattr(args, f.name, None) is not None}
+    changes.update(fixed)
+    try:
+        cfg = preset(args.preset, **changes) if getattr(args, "preset", None) else Config(**changes)
+        return cfg.validate()
+    except BadValue as e:
+        raise reworded(e) from None
+
+
+@contextmanager
+def sigterm_as_interrupt():
+    """Inside the block SIGTERM raises KeyboardInterrupt, as Ctrl-C does.
+
+    So ``timeout``, a job scheduler or a closed terminal stop a run the same way Ctrl-C
+    does: the work done so far is saved. The old handler is restored afterwards.
+    """
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+    try:
+        old = signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)

@@ -1,0 +1,245 @@
+"""``python -m acnotes train``: train on CartPole-v1 over several seeds and save everything.
+
+    python -m acnotes train --algo a2c --seeds 0 1 2 --steps 50000 --out runs/a2c
+
+What it writes into ``--out`` (each file atomically: a temporary file, then a rename):
+
+* ``run.json``: the settings, the seeds, which seeds are finished and the status of each.
+  It is written before the first seed starts and after each seed.
+* ``history-seed{S}.json`` (or ``.csv``) and ``agent-seed{S}/``: saved as soon as seed S
+  stops, and every ``--checkpoint-every`` env steps while it trains.
+* ``learning_curve.png``: mean and 95% band over the seeds.
+
+A directory that holds another run is refused unless ``--overwrite`` (its files are removed
+first) or ``--resume`` (the seeds not finished are trained, the finished ones kept). Every
+check (options, seeds, the directory) is done before any training. Exit status: 0; 1 if a
+seed diverged; 2 for bad input; 130 if interrupted (Ctrl-C or SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from .. import _validate
+from .._files import atomic_path, write_text
+from ._common import add_config_options, config_from_args, option_name, positive_int, seed_int
+
+FINISHED = ("done", "target reached", "diverged")  # statuses that --resume does not retrain
+
+
+def _is_run_file(p: Path) -> bool:
+    n = p.name
+    return (n in ("run.json", "learning_curve.png") or n.startswith(".tmp-")
+            or (n.startswith("history-seed") and p.suffix in (".json", ".csv"))
+            or (n.startswith("agent-seed") and p.is_dir()))
+
+
+def _out_dir(text: str) -> Path:
+    """Create ``--out`` if needed and check that files can be written in it."""
+    if not text.strip():
+        raise ValueError("--out must name a directory, got ''; to write here, say --out .")
+    out = Path(text)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a directory; choose a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise ValueError(f"--out {out}: a part of that path is a file, not a directory") from None
+    except OSError as e:
+        raise ValueError(f"--out {out} cannot be created: {e.strerror}") from None
+    try:  # the one sure test: write a file (permissions alone miss read-only file systems)
+        fd, probe = tempfile.mkstemp(dir=out, prefix=".tmp-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise ValueError(f"--out {out} is not writable ({e.strerror}); choose another directory") from None
+    return out
+
+
+def _read_run(out: Path) -> dict:
+    f = out / "run.json"
+    try:
+        meta = json.loads(f.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"cannot resume: {f} cannot be read ({e}); use --overwrite to start again") from None
+    if not (isinstance(meta, dict) and isinstance(meta.get("config"), dict)
+            and isinstance(meta.get("finished"), list) and isinstance(meta.get("status"), dict)):
+        raise ValueError(f"cannot resume: {f} was not written by this version of `train` "
+                         f"(it needs config, finished and status); use --overwrite to start again")
+    return meta
+
+
+def _finished_seeds(out: Path, cfg, seeds: list[int], fmt: str) -> dict[int, str]:
+    """For --resume: {seed: status} of the seeds already finished in ``out``."""
+    from ..config import Config
+
+    meta = _read_run(out)
+    try:
+        old = Config.from_dict(meta["config"], strict=True).to_dict()
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"cannot resume: the config in {out / 'run.json'} is not valid ({e})") from None
+    new = cfg.to_dict()
+    diff = [f"{option_name(k)} (run: {old[k]!r}, now: {new[k]!r})" for k in new if k != "seed" and old[k] != new[k]]
+    if meta.get("format", "json") != fmt:
+        diff.append(f"format (run: {meta.get('format')!r}, now: {fmt!r})")
+    if diff:
+        raise ValueError(f"--resume needs the settings of the run in {out}; these differ: " + ", ".join(diff))
+    done = {}
+    for s in meta["finished"]:
+        if (out / f"history-seed{s}.{fmt}").is_file() and (out / f"agent-seed{s}").is_dir():
+            done[s] = meta["status"].get(str(s), "done")
+    missing = sorted(set(done) - set(seeds))
+    if missing:
+        raise ValueError(f"the run in {out} also holds seeds {missing}; list them in --seeds "
+                         f"or use --overwrite")
+    return done
+
+
+def _prepare(args, cfg, seeds) -> tuple[Path, dict[int, str]]:
+    """Check --out, then apply --overwrite or --resume. Returns (out, finished seeds)."""
+    out = _out_dir(args.out)
+    entries = sorted(out.iterdir())
+    others = [p.name for p in entries if not _is_run_file(p)]
+    run_files = [p for p in entries if _is_run_file(p)]
+    if others:
+        raise ValueError(f"--out {out} holds files that are not from a run ({', '.join(others[:3])}"
+                         f"{', ...' if len(others) > 3 else ''}); choose a new or empty directory")
+    if not run_files:
+        return out, {}
+    if args.resume and (out / "run.json").is_file():
+        return out, _finished_seeds(out, cfg, seeds, args.format)
+    if not args.overwrite:
+        names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in run_files[:4])
+        raise ValueError(f"--out {out} holds another run ({names}); add --overwrite to replace it, "
+                         f"--resume to continue it, or choose another directory")
+    for p in run_files:
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    return out, {}
+
+
+def _history_from_csv(path: Path):
+    """The episode columns of a History saved as CSV (enough for the learning curve)."""
+    from ..history import History
+
+    rows = [line.split(",") for line in path.read_text().splitlines()[1:] if line]
+    h = History(episode_returns=[float(r[1]) for r in rows], episode_lengths=[int(r[2]) for r in rows],
+                episode_steps=[int(r[3]) for r in rows])
+    h.steps = h.episode_steps[-1:]
+    return h
+
+
+def _load_history(path: Path):
+    from ..history import History
+
+    try:
+        return _history_from_csv(path) if path.suffix == ".csv" else History.load(path)
+    except (OSError, ValueError, IndexError) as e:
+        raise ValueError(f"cannot resume: {path} cannot be read ({e}); use --overwrite to start again") from None
+
+
+class _Checkpoint:
+    """``on_update`` for train(): save agent and History every ``every`` env steps."""
+
+    def __init__(self, save, every: int | None):
+        self.save, self.every, self.last = save, every, 0
+
+    def __call__(self, hist, get_agent):
+        if self.every and hist.total_steps - self.last >= self.every:
+            self.last = hist.total_steps
+            self.save(hist, get_agent())
+
+
+def cmd_train(args) -> int:
+    import matplotlib.pyplot as plt
+
+    from .. import plots
+    from ..train import train
+
+    try:
+        seeds = _validate.seeds("--seeds", args.seeds)
+    except _validate.BadValue as e:
+        raise ValueError(str(e)) from None
+    cfg = config_from_args(args, total_steps=args.steps, seed=seeds[0])
+    out, status = _prepare(args, cfg, seeds)
+    fmt = args.format
+    kept = {s: _load_history(out / f"history-seed{s}.{fmt}") for s in status}  # read before training
+
+    def write_run():
+        write_text(out / "run.json", json.dumps(
+            {"config": cfg.to_dict(), "seeds": seeds, "format": fmt,
+             "finished": [s for s in seeds if status.get(s) in FINISHED],
+             "status": {str(s): status[s] for s in seeds if s in status}}, indent=2))
+
+    def save(s, hist, agent):
+        hist.save(out / f"history-seed{s}.{fmt}")
+        agent.save(out / f"agent-seed{s}")
+
+    write_run()
+    histories = []
+    for s in seeds:
+        if status.get(s) in FINISHED:
+            print(f"seed {s}: {status[s]} earlier, kept")
+            histories.append(kept[s])
+            continue
+        ckpt = _Checkpoint(lambda h, a, s=s: save(s, h, a), args.checkpoint_every)
+        agent, h = train(cfg.replace(seed=s), progress=not args.quiet, on_update=ckpt)
+        save(s, h, agent)
+        status[s] = h.status
+        write_run()
+        histories.append(h)
+        last = h.episode_returns[-100:]
+        mean = sum(last) / len(last) if last else float("nan")
+        print(f"seed {s}: {h.status}, {h.total_steps} env steps, {h.wall_time:.1f} s, "
+              f"mean return of last {len(last)} episodes {mean:.1f}")
+        if h.status == "interrupted":
+            break
+    fig = plots.learning_curves({cfg.algo: histories}, title=f"{cfg.algo} on CartPole-v1", target=475.0)
+    with atomic_path(out / "learning_curve.png") as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+    print(f"wrote {out}/: history-seed*.{fmt}, agent-seed*/, learning_curve.png, run.json")
+    if "interrupted" in status.values():
+        print("interrupted: rerun the same command with --resume to train the seeds not finished",
+              file=sys.stderr)
+        return 130
+    diverged = [s for s in seeds if status.get(s) == "diverged"]
+    if diverged:
+        print(f"seed(s) {diverged} diverged (see the message in their History); "
+              f"try a smaller --lr or --max-grad-norm", file=sys.stderr)
+        return 1
+    return 0
+
+
+def add_cli(sub) -> None:
+    from ..presets import PRESETS
+
+    t = sub.add_parser("train", help="train on CartPole-v1 over several seeds and save everything",
+                       description="Train on CartPole-v1 for each seed; write the History of each run, "
+                                   "a learning-curve PNG (mean and 95% band over seeds) and the agents.")
+    t.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                   help="start from these settings (options given here override them)")
+    t.add_argument("--seeds", type=seed_int, nargs="+", default=[0], metavar="S",
+                   help="seeds (integers >= 0, each once), one run each (default: 0)")
+    t.add_argument("--steps", type=positive_int, default=100_000, metavar="N", help="env steps per run (default: 100000)")
+    t.add_argument("--out", required=True, metavar="DIR",
+                   help="directory to write into (created if needed; must not hold another run)")
+    again = t.add_mutually_exclusive_group()
+    again.add_argument("--overwrite", action="store_true",
+                       help="if DIR holds another run, delete its files first")
+    again.add_argument("--resume", action="store_true",
+                       help="if DIR holds this run (same settings), train only the seeds not finished")
+    t.add_argument("--checkpoint-every", type=positive_int, default=None, metavar="N",
+                   help="also save the current seed's agent and History every N env steps (default: only at its end)")
+    t.add_argument("--format", choices=["json", "csv"], default="json", help="History file format (default: json)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_config_options(t)
+    t.set_defaults(func=cmd_train)
+
+
+__all__ = ["add_cli", "cmd_train"]
