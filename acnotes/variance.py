@@ -794,7 +794,8 @@ def sweep_gamma(target, gammas: Iterable[float] = (0.5, 0.8, 0.9, 0.95, 0.99), t
 
 def sweep_lambda(target, lams: Iterable[float] = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0), theta=None,
                  estimators: Sequence[str] | str = ("gae",), **kwargs) -> VarianceTable:
-    """GAE's bias-variance dial: lambda = 0 is TD-AC, lambda = 1 is REINFORCE + baseline."""
+    """GAE's bias-variance dial: lambda = 0 is TD-AC, lambda = 1 is REINFORCE + baseline
+    (here, where the episodes are whole: with a cut, lambda = 1 still bootstraps there)."""
     return sweep(target, "lam", lams, theta, estimators=estimators, **kwargs)
 
 
