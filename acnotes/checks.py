@@ -1184,17 +1184,19 @@ def batch_size_experiment(answer: Any) -> None:
     """Check the answer to: "by what factor does the total variance of the REINFORCE gradient
     estimate shrink when the batch size B goes from 4 to 64 episodes?"
 
-    Accepted: any number from 8 to 32 (the measurement is noisy; theory says 16, since the
-    estimate is a mean over B independent episodes and Var ~ 1/B).
+    Accepted: any number from 12 to 21. Theory says 16, since the estimate is a mean over B
+    independent episodes and Var ~ 1/B; notebook 5's measurement (K = 500) gives about 15.5,
+    and its own noise is a few percent, so 12 to 21 leaves room for another seed, not for
+    another reading of the table.
     """
     name = "batch_size_experiment"
     x = _number(name, answer)
-    if 8.0 <= x <= 32.0:
+    if 12.0 <= x <= 21.0:
         print(f"{name}: right. The variance shrinks by about 64 / 4 = 16: the estimate is a mean "
               f"over B independent episodes, so Var ~ 1 / B (the standard deviation only by "
               f"sqrt(16) = 4).")
         return
-    base = (f"{name}: expected a factor between 8 and 32 (the variance at B = 4 divided by "
+    base = (f"{name}: expected a factor between 12 and 21 (the variance at B = 4 divided by "
             f"the variance at B = 64), got {_num(x)}.")
     if 0 < x <= 1.0:
         hint = ("a number at most 1 is the inverse ratio (variance at 64 / variance at 4). The "
@@ -1203,6 +1205,9 @@ def batch_size_experiment(answer: Any) -> None:
         hint = ("about 4 is the ratio of the standard deviations (or of the error bars): the "
                 "variance is their square. With Var ~ 1/B, going from 4 to 64 episodes divides "
                 "the variance by 64 / 4.")
+    elif 8.0 <= x < 12.0 or 21.0 < x <= 32.0:
+        hint = ("close to 16, but further from it than the noise of this measurement (a few "
+                "percent): check that you divide the B = 4 row by the B = 64 row of REINFORCE.")
     elif 32.0 < x <= 80.0:
         hint = ("more than 32: did you read the difference of the batch sizes (64 - 4 = 60) or "
                 "a single noisy point? The estimate is a mean over B episodes: Var ~ 1 / B.")
@@ -1218,21 +1223,24 @@ def gamma_experiment(answer: Any) -> None:
     """Check the answer to: "when gamma goes from 0.9 to 0.99, does the variance of the
     REINFORCE gradient estimate grow or shrink?" (answer "grows" or "shrinks").
 
-    It grows: G_t sums about 1 / (1 - gamma) rewards (10 -> 100), every one of them random,
-    so the returns, and the gradient terms they weight, spread far more.
+    It grows: G_t weighs the rewards of about 1 / (1 - gamma) future steps (10 -> 100) when
+    episodes are long. The rewards R(s, a) are fixed numbers, but which states and actions
+    follow, and when the episode ends, are random: G_t takes in more of that randomness.
     """
     name = "gamma_experiment"
     text = str(answer).strip().lower()
     grows = {"grows", "grow", "increases", "increase", "larger", "up", "bigger", "higher", "more"}
     shrinks = {"shrinks", "shrink", "decreases", "decrease", "smaller", "down", "lower", "less"}
     if text in grows:
-        print(f"{name}: right. The variance grows: G_t sums about 1 / (1 - gamma) rewards "
-              f"(10 at gamma = 0.9, 100 at 0.99), each of them random.")
+        print(f"{name}: right. The variance grows: a larger gamma lets G_t weigh more of the "
+              f"random future (which states and actions follow, and when the episode ends), "
+              f"not just the next few steps.")
         return
     if text in shrinks:
         raise CheckFailed(f"{name}: expected 'grows', got {answer!r}.\n  hint: a larger gamma "
-                          f"weighs rewards further in the future: G_t sums about 1 / (1 - gamma) "
-                          f"random rewards, so it and the gradient terms spread more, not less.")
+                          f"weighs rewards further in the future, and the future is random "
+                          f"(which states and actions follow, and when the episode ends), so G_t "
+                          f"and the gradient terms spread more, not less.")
     raise CheckFailed(f"{name}: expected 'grows' or 'shrinks', got {answer!r}.")
 
 

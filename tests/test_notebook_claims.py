@@ -1,0 +1,113 @@
+"""A reviewer's test for the notebooks' claims: break the code a claim is about, and the claim
+must fail. A check that still passes with the code broken compares a formula with itself.
+
+Each case runs a few code cells of a notebook (found by a line they contain) in a fresh
+namespace, once as stored (the claims must hold) and once with the package monkeypatched
+(some claim must raise CheckFailed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+import acnotes as acn
+from acnotes.checks import CheckFailed
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+SETUP = "import acnotes as acn\nimport numpy as np\nimport torch\nSEED = 0\n"
+
+
+def cell_sources(notebook: str, *markers: str) -> list[str]:
+    """The source of the code cell containing each marker line (exactly one cell each)."""
+    cells = json.loads((NOTEBOOKS / notebook).read_text())["cells"]
+    out = []
+    for marker in markers:
+        hits = ["".join(c["source"]) for c in cells
+                if c["cell_type"] == "code" and marker in "".join(c["source"])]
+        assert len(hits) == 1, f"{notebook}: {len(hits)} code cells contain {marker!r}"
+        out.append(hits[0])
+    return out
+
+
+def run_cells(sources: list[str], ns: dict | None = None) -> dict:
+    if ns is None:
+        ns = {}
+        exec(SETUP, ns)
+    for src in sources:
+        exec(src, ns)
+    return ns
+
+
+def _v_one_percent_off(monkeypatch):
+    orig = acn.envs.TabularMDP.V
+    monkeypatch.setattr(acn.envs.TabularMDP, "V", lambda self, p: orig(self, p) * 1.01)
+
+
+def _q_shifted(monkeypatch):
+    orig = acn.envs.TabularMDP.Q
+    monkeypatch.setattr(acn.envs.TabularMDP, "Q", lambda self, p: orig(self, p) + 0.01)
+
+
+def _baseline_target_bootstrapped(monkeypatch):
+    est = acn.estimators.ESTIMATORS["reinforce_baseline"]
+    fixed = dataclasses.replace(est, target=lambda b, vals, gamma, lam, n: acn.returns.reward_to_go(
+        b.rewards, b.terminated, b.truncated, gamma, v_next=vals.v_next))
+    monkeypatch.setitem(acn.estimators.ESTIMATORS, "reinforce_baseline", fixed)
+
+
+def _gae_with_gamma_twice(monkeypatch):
+    orig = acn.returns.gae
+    monkeypatch.setattr(acn.returns, "gae", lambda r, v, vn, te, tr, gamma, lam:
+                        orig(r, v, vn, te, tr, gamma, lam * gamma))
+
+
+def _policy_not_normalised(monkeypatch):
+    orig = acn.envs.TabularMDP.policy
+    monkeypatch.setattr(acn.envs.TabularMDP, "policy", lambda self, th:
+                        orig(self, th) * torch.tensor([1.0, 1.0, 1.1], dtype=torch.float64))
+
+
+# name: (notebook, marker lines of the cells to run, how to break the code, the claim that must fail,
+#        how many of the cells run before the code is broken)
+CASES = {
+    # E[delta | s, a] from the linear-solve V, against A by iterative policy evaluation
+    "04 E[delta]=A": ("04-td-actor-critic.ipynb", ["E_delta = mdp.R"], _v_one_percent_off, "E[delta_t | s, a] = A", 0),
+    # the exact Q against iterating the expected TD target
+    "02 TD fixed point": ("02-q-actor-critic.ipynb", ["g_exact = mdp.autograd_gradient(theta)", "q_it = torch.zeros_like(Q)"],
+                          _q_shifted, "iterating the expected TD target", 0),
+    # a state-only critic error, with the actor's gradient by autograd (not from mdp.score)
+    "02 state-only error": ("02-q-actor-critic.ipynb", ["g_exact = mdp.autograd_gradient(theta)", "def critic_gradient(q_table):"],
+                            _policy_not_normalised, "a state-only error b(s)", 1),
+    # what each estimator does at a time limit: fails, on purpose, once reinforce_baseline is fixed
+    "01 estimators at a cut": ("01-reinforce.ipynb", ["stopped = [1 + g + g ** 2"], _baseline_target_bootstrapped,
+                               "reinforce_baseline: its target", 0),
+    # the weights of the critic's error in GAE, by autograd through acn.returns.gae
+    "05 GAE error weights": ("05-gradient-variance.ipynb", ["(weight,) = torch.autograd.grad"], _gae_with_gamma_twice,
+                             "GAE: the critic's error", 0),
+    # the baseline lemma with the score by autograd, not by its closed form
+    "03 baseline lemma": ("03-baselines-a2c.ipynb", ["score_ad = torch.autograd.functional.jacobian"], _policy_not_normalised,
+                          "grad log pi(a|s) B(s) = 0", 0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_claim_holds_as_stored(case, capsys):
+    notebook, markers, _, _, _ = CASES[case]
+    run_cells(cell_sources(notebook, *markers))
+    assert ": ok" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_claim_fails_when_the_code_is_broken(case, monkeypatch):
+    notebook, markers, breaks, claim, intact = CASES[case]
+    sources = cell_sources(notebook, *markers)
+    ns = run_cells(sources[:intact])
+    breaks(monkeypatch)
+    with pytest.raises(CheckFailed, match=re.escape(claim)):
+        run_cells(sources[intact:], ns)
