@@ -18,7 +18,7 @@ from .history import History
 
 __version__ = "0.1.0"
 
-_LAZY = {"variance", "plots", "widgets", "checks", "exercises"}
+_LAZY = {"variance", "plots", "widgets", "checks", "exercises", "sensitivity"}
 
 
 def __getattr__(name: str):

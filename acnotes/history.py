@@ -11,7 +11,7 @@ import numpy as np
 
 from ._files import write_text
 
-__all__ = ["History"]
+__all__ = ["History", "curve_on_grid"]
 
 
 @dataclass
@@ -99,3 +99,17 @@ class History:
             raise ValueError(f"{path} is not a History saved by History.save (.json): "
                              f"unexpected {extra}; expected keys {names}")
         return cls(**d)
+
+
+def curve_on_grid(h: History, grid: np.ndarray, window: int = 20) -> np.ndarray:
+    """Rolling mean return of the last ``window`` episodes, as known at each grid step.
+
+    Before the first episode ends the value is NaN. After the run ends it stays at the
+    last value (a run that stopped early because it reached its target keeps that level).
+    """
+    roll = h.rolling_return(window)
+    if roll.size == 0:
+        return np.full(len(grid), np.nan)
+    idx = np.searchsorted(np.asarray(h.episode_steps), grid, side="right") - 1
+    out = np.where(idx >= 0, roll[np.clip(idx, 0, None)], np.nan)
+    return out

@@ -1,10 +1,12 @@
 """Every figure of the series, one module per topic: ``learning`` (learning curves) and
-``variance`` (bias and variance of the gradient estimators).
+``variance`` (bias and variance of the gradient estimators), ``sensitivity`` (gamma x lr maps).
 
 Plotting functions return a matplotlib Figure and never switch the backend.
 """
 
 from .learning import curve_on_grid, learning_curves, mean_and_band
+from .sensitivity import sensitivity_map
 from .variance import variance_bars, variance_sweep
 
-__all__ = ["curve_on_grid", "mean_and_band", "learning_curves", "variance_bars", "variance_sweep"]
+__all__ = ["curve_on_grid", "mean_and_band", "learning_curves", "variance_bars", "variance_sweep",
+           "sensitivity_map"]

@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from ..history import History
+from ..history import History, curve_on_grid
 
 __all__ = ["curve_on_grid", "mean_and_band", "learning_curves"]
 
@@ -21,20 +21,6 @@ __all__ = ["curve_on_grid", "mean_and_band", "learning_curves"]
 _T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
          2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
          2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
-
-
-def curve_on_grid(h: History, grid: np.ndarray, window: int = 20) -> np.ndarray:
-    """Rolling mean return of the last ``window`` episodes, as known at each grid step.
-
-    Before the first episode ends the value is NaN. After the run ends it stays at the
-    last value (a run that stopped early because it reached its target keeps that level).
-    """
-    roll = h.rolling_return(window)
-    if roll.size == 0:
-        return np.full(len(grid), np.nan)
-    idx = np.searchsorted(np.asarray(h.episode_steps), grid, side="right") - 1
-    out = np.where(idx >= 0, roll[np.clip(idx, 0, None)], np.nan)
-    return out
 
 
 def mean_and_band(curves: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

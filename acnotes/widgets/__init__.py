@@ -1,11 +1,13 @@
 """Every interactive panel of the series, one module per topic: ``training`` (learning panels)
-and ``variance`` (bias and variance of the gradient estimators).
+``variance`` (bias and variance of the gradient estimators) and ``sensitivity`` (a stored gamma x lr
+map: choose a cell, see its curves).
 
 A panel is built by the package so that a notebook cell is one line,
 e.g. ``acn.widgets.learning_panel("a2c", preset="a2c")``.
 """
 
 from .training import Panel, gamma_slider, learning_panel, lr_slider
+from .sensitivity import sensitivity_panel
 from .variance import variance_panel
 
-__all__ = ["Panel", "learning_panel", "gamma_slider", "lr_slider", "variance_panel"]
+__all__ = ["Panel", "learning_panel", "gamma_slider", "lr_slider", "variance_panel", "sensitivity_panel"]

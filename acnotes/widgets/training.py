@@ -27,7 +27,7 @@ __all__ = ["Panel", "learning_panel", "gamma_slider", "lr_slider", "CONTROLS"]
 
 def gamma_slider(value: float = 0.99, min: float = 0.8, max: float = 1.0) -> W.FloatSlider:
     """The discount slider; its label is "gamma"."""
-    return W.FloatSlider(value=value, min=min, max=max, step=0.005, description="gamma",
+    return W.FloatSlider(value=value, min=min, max=max, step=0.001, description="gamma",
                          readout_format=".3f", continuous_update=False)
 
 

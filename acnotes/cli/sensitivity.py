@@ -1,0 +1,45 @@
+"""``python -m acnotes sensitivity``: train a gamma x lr sensitivity map and store it as JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["add_cli", "cmd_sensitivity"]
+
+
+def cmd_sensitivity(args) -> int:
+    from .. import sensitivity
+
+    out = Path(args.out) if args.out else Path(f"sensitivity-{args.algo}.json")
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a directory; give a file name such as {out / f'sensitivity-{args.algo}.json'}")
+    if out.exists() and not args.force:
+        raise ValueError(f"{out} exists; add --force to replace it")
+    if not out.parent.is_dir():
+        raise ValueError(f"--out {out}: the folder {out.parent} does not exist")
+    grid = dict(sensitivity.GRIDS[args.algo])
+    if args.steps:
+        grid["total_steps"] = args.steps
+    n = len(grid["gammas"]) * len(grid["lrs"]) * len(grid["seeds"])
+    print(f"training {n} members of {args.algo} ({grid['total_steps']} env steps each) as one population")
+    data = sensitivity.compute(args.algo, grid, progress=not args.quiet)
+    sensitivity.save(data, out)
+    solved = sum(m["solved_steps"] is not None for m in data["members"])
+    print(f"wrote {out}: {n} members, {solved} reached {data['threshold']:g} over {data['window']} episodes")
+    return 0
+
+
+def add_cli(sub) -> None:
+    from ..sensitivity import GRIDS
+    from ._common import positive_int
+
+    p = sub.add_parser("sensitivity", help="train a gamma x lr sensitivity map (one population) and store it",
+                       description="Train every (gamma, lr) cell of the algorithm's grid for 3 seeds as one "
+                                   "population, and write the final returns, steps to 475 and learning curves "
+                                   "as JSON (the notebooks' heatmaps read acnotes/data/sensitivity-ALGO.json).")
+    p.add_argument("--algo", choices=sorted(GRIDS), default="a2c", help="the algorithm (default: a2c)")
+    p.add_argument("--out", metavar="FILE", help="where to write (default: sensitivity-ALGO.json)")
+    p.add_argument("--steps", type=positive_int, metavar="N", help="env steps per member (default: the grid's)")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sensitivity)
