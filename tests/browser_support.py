@@ -3,7 +3,7 @@
 Used by tests/test_browser.py, and on its own to take the README's screenshot of a panel:
 
     .venv/bin/python tests/browser_support.py screenshot notebooks/03-baselines-a2c.ipynb \
-        docs/images/jupyterlab-panel.png [--panel 0] [--what cell|panel|page]
+        docs/images/jupyterlab-panel.png [--panel 0] [--what cell|panel|page] [--set gamma=0.95]
     .venv/bin/python tests/browser_support.py run notebooks/03-baselines-a2c.ipynb   # run + move sliders
 
 What it does (recipe and selectors from /work/shared/TOOLING.md, checked with JupyterLab 4.6,
@@ -300,14 +300,18 @@ _JS_HELPERS = r"""
       this.watch = w;
       s.addEventListener('keydown', () => { if (w.keydown === null) w.keydown = performance.now(); },
                          {capture: true, once: true});
+      // the final plot: a new image while the message no longer says "working" or "training"
+      // (a panel shows partial curves while it trains)
       const check = () => {
         if (w.changed !== null) return;
-        const src = this.imgSrc(i);
-        if (src && src !== old) { w.changed = performance.now(); w.src = src.slice(0, 64); obs.disconnect(); }
+        const src = this.imgSrc(i), msg = this.message(i).trim();
+        if (src && src !== old && !/^(working|training)/.test(msg)) {
+          w.changed = performance.now(); w.src = src.slice(0, 64); obs.disconnect();
+        }
       };
       const obs = new MutationObserver(check);
-      obs.observe(p.querySelector('.widget-output'), {subtree: true, childList: true, attributes: true,
-                                                       attributeFilter: ['src']});
+      obs.observe(p, {subtree: true, childList: true, characterData: true, attributes: true,
+                      attributeFilter: ['src']});
       return old ? old.length : 0;
     },
   };
@@ -520,6 +524,20 @@ class LabNotebook:
         return SliderMove(panel, label, key, before, after, round(latency, 1), msg,
                           float(m.group(1)) if m else None)
 
+    def set_slider(self, panel: int, label: str, value: str, timeout: float = 120):
+        """Type ``value`` into the slider's readout, press Enter, wait for the new plot."""
+        readout = self.page.locator(f'[data-acn-panel="{panel}"] .widget-hslider').filter(
+            has=self.page.locator(".widget-label", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+        ).locator(".widget-readout").first
+        readout.scroll_into_view_if_needed()
+        self.page.evaluate("([i, l]) => window.__acn.arm(i, l)", [panel, label])
+        readout.click()
+        self.page.keyboard.press("Control+A")
+        self.page.keyboard.type(value)
+        self.page.keyboard.press("Enter")
+        self.page.wait_for_function("() => window.__acn.watch.changed !== null", timeout=timeout * 1000,
+                                    polling=100)
+
     # ---- pictures
 
     def screenshot(self, path: Path, what: str = "page", panel: int = 0):
@@ -632,6 +650,8 @@ def _cli(argv=None) -> int:
                    help="the panel's cell (default), the panel alone, the window, or the whole notebook")
     s.add_argument("--width", type=int, default=1280, help="window width in px (default 1280)")
     s.add_argument("--timeout", type=float, default=600)
+    s.add_argument("--set", action="append", default=[], metavar="LABEL=VALUE",
+                   help="before the picture, type VALUE into the slider LABEL (repeatable)")
     r = sub.add_parser("run", help="run a notebook, move its sliders, print latencies")
     r.add_argument("notebook", type=Path)
     r.add_argument("--timeout", type=float, default=360)
@@ -668,6 +688,9 @@ def _cli(argv=None) -> int:
                         print(f"error: {nb_path.name} has {len(panels)} panel(s), no panel {a.panel}", file=sys.stderr)
                         return 1
                     nb.wait_panel_plots()
+                    for item in a.set:
+                        label, _, value = item.partition("=")
+                        nb.set_slider(a.panel, label, value, timeout=a.timeout)
                     nb.screenshot(a.out, a.what, a.panel)
                     print(f"wrote {a.out} ({a.what} of panel {a.panel} in {nb_path.name}, "
                           f"{time.perf_counter() - t0:.0f} s)")

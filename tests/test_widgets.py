@@ -99,3 +99,13 @@ def test_diverging_run_is_reported_in_the_panel():
     assert "1 of 1 seeds diverged" in p.message.value
     p.controls["gamma"].value = 0.95  # still usable
     assert p.histories[0].config["gamma"] == pytest.approx(0.95)
+
+
+def test_panel_shows_partial_curves_while_it_trains(monkeypatch):
+    shown = []
+    real = widgets.Panel._show
+    monkeypatch.setattr(widgets.Panel, "_show", lambda self, fig: (shown.append(self.message.value), real(self, fig)))
+    p = widgets.learning_panel("a2c", preset="a2c", total_steps=2560, seeds=(0, 1))
+    partial = [m for m in shown if m.startswith("<i>training:")]
+    assert len(partial) >= 2 and len(shown) == len(partial) + 1  # partial plots, then the final one
+    assert p.message.value.startswith("done in")

@@ -68,8 +68,9 @@ class Panel(W.VBox):
     Args:
         draw: ``draw(values, progress)`` returns a Figure, or ``(figure, message)`` to show
             a message in place of "done in ..." (a warning, say). ``values`` maps each
-            control's name to its value; ``progress(fraction)`` moves the progress bar. It
-            may raise ValueError (shown as a message, the old plot stays).
+            control's name to its value; ``progress(fraction)`` moves the progress bar, and
+            ``progress(fraction, figure)`` also shows a partial result (message "training:
+            N%"). It may raise ValueError (shown as a message, the old plot stays).
         controls: name -> widget; each widget's ``value`` is observed.
         buttons: extra widgets shown after the controls (not observed).
         auto: draw once now.
@@ -99,8 +100,17 @@ class Panel(W.VBox):
     def _on_change(self, change):
         self.redraw()
 
-    def _set_progress(self, fraction: float):
+    def _set_progress(self, fraction: float, figure=None):
         self.progress.value = max(0.0, min(1.0, float(fraction)))
+        if figure is not None:
+            self.message.value = f"<i>training: {100 * self.progress.value:.0f}%</i>"
+            self._show(figure)
+
+    def _show(self, fig):
+        with self.output:
+            self.output.clear_output(wait=True)
+            display(fig)
+        plt.close(fig)
 
     def redraw(self):
         """Run ``draw`` with the current values and show the result or the error."""
@@ -126,10 +136,7 @@ class Panel(W.VBox):
         self.seconds = time.perf_counter() - t0
         self.progress.value = 1.0
         self.message.value = note or f"done in {self.seconds:.1f} s"
-        with self.output:
-            self.output.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
+        self._show(fig)
         self.figure = fig
         return fig
 
@@ -196,12 +203,18 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
     def draw(values, progress):
         cfg = setting(values)
         key = tuple(sorted(cfg.to_dict().items()))
+        label = _label(cfg, controls_shown)
+        earlier = {_label(Config(**dict(k)), controls_shown): results[k] for k in trail if k != key}
         if key not in results:
-            shown = [0.0]
+            shown, drawn = [0.0], [0.0]
 
-            def cb(hists):
+            def cb(hists):  # move the bar every 2%; show the curves so far every 25%
                 done = max(h.total_steps for h in hists) / cfg.total_steps
-                if done - shown[0] >= 0.02:
+                if done - drawn[0] >= 0.25 and done < 0.9:
+                    shown[0] = drawn[0] = done
+                    progress(done, plots.learning_curves({label: hists}, window=window, target=475.0,
+                                                         faded=earlier))
+                elif done - shown[0] >= 0.02:
                     shown[0] = done
                     progress(done)
             with warnings.catch_warnings():  # divergence is reported in the panel instead
@@ -215,9 +228,7 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
         panel.histories = hists
         if key in trail:
             trail.remove(key)
-        earlier = {_label(Config(**dict(k)), controls_shown): results[k] for k in trail}
         trail.append(key)
-        label = _label(cfg, controls_shown)
         fig = plots.learning_curves({label: hists}, window=window, target=475.0, faded=earlier)
         bad = [h for h in hists if h.status == "diverged"]
         if bad:
