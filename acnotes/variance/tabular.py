@@ -78,9 +78,9 @@ def tabular_psi(mdp: TabularMDP, theta: Tensor, episodes: dict, est: Estimator,
                 cache: dict | None = None) -> Tensor:
     """Psi_t [T, N] of ``est`` on sampled ``episodes``, with the tables of ``critic``
     (a Q critic's next value is the expected SARSA value under the policy ``theta``)."""
-    pi = mdp.policy(theta)
+    logits = mdp.features @ torch.as_tensor(theta, dtype=torch.float64)  # pi = softmax(logits) = mdp.policy(theta)
     return values.psi(est, episodes_batch(episodes), gamma, lam, n, v=critic.V.__getitem__,
-                      q=critic.Q.__getitem__, pi=pi.__getitem__, cache=cache)
+                      q=critic.Q.__getitem__, logits=logits.__getitem__, cache=cache)
 
 
 def tabular_gradients(mdp: TabularMDP, theta: Tensor, episodes: dict, psi: Tensor, B: int,
