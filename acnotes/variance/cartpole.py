@@ -21,7 +21,6 @@ from ..returns import discount_powers
 from ..rollout import Batch, Collector
 from . import values
 from ._args import ESTIMATOR_NAMES, check_estimators, check_int, check_K, check_unit, threads_or_not
-from .stats import gradient_stats
 from .table import VarianceTable
 
 __all__ = ["cartpole_pool", "cartpole_gradients", "measure_cartpole"]
@@ -237,10 +236,8 @@ def _measure_cartpole(model, names, K, B, gamma, lam, n, discount_actor, v_fn, q
         t2 = time.perf_counter()
         grads = grads_for(est, pool, K, B, cache).double()
         secs = time.perf_counter() - t2
-        row = dict(estimator=name, label=est.label, env="CartPole-v1", K=K, B=B, gamma=gamma, lam=lam,
-                   n=n, discount_actor=bool(discount_actor), critic_noise=float("nan"))
-        row.update(gradient_stats(grads, ref, reference_cov_trace=ref_noise))
-        row["seconds"] = secs
-        table.add(row, grads, ref)
+        table.add_estimates(est, grads, ref, secs, reference_cov_trace=ref_noise, env="CartPole-v1", K=K, B=B,
+                            gamma=gamma, lam=lam, n=n, discount_actor=bool(discount_actor),
+                            critic_noise=float("nan"))
     table.meta["total_seconds"] = time.perf_counter() - t0
     return table
