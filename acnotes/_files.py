@@ -7,12 +7,13 @@ the old file as it was, plus at most a ``.tmp-*`` file that ``atomic_path`` remo
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_text"]
+__all__ = ["atomic_path", "write_text", "read_json"]
 
 
 @contextmanager
@@ -48,3 +49,12 @@ def write_text(path: str | Path, text: str) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
     return path
+
+
+def read_json(path: str | Path):
+    """The JSON value in ``path``. A ValueError carries the reason when the file is missing,
+    unreadable, not text or not JSON; the caller says what it was reading it for."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(str(e)) from None

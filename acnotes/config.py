@@ -17,16 +17,22 @@ __all__ = ["Config", "preset"]
 
 @dataclass
 class Config:
-    """Every setting of a training run. Each field is also a command-line option."""
+    """Every setting of a training run. Each field is also a command-line option.
+
+    Three names that look alike (kept as they are: the notebooks and the command line use them):
+    ``n_steps`` is the rollout length, the steps each env takes between two updates;
+    ``nstep`` is the n of A2C's n-step return G^(n)_t (the variance lab calls it ``n``);
+    ``lam`` is GAE's lambda, shown as "lambda" on the panels' sliders.
+    """
 
     algo: str = field(default="a2c", metadata={"help": "estimator: " + ", ".join(estimators.ESTIMATORS)})
     gamma: float = field(default=0.99, metadata={"help": "discount factor, in [0, 1]"})
     lr: float = field(default=1e-3, metadata={"help": "learning rate of the actor, > 0"})
     critic_lr: float | None = field(default=None, metadata={"help": "learning rate of the critic, > 0 (default: lr)"})
-    lam: float = field(default=0.95, metadata={"help": "GAE lambda, in [0, 1] (algo gae only)"})
+    lam: float = field(default=0.95, metadata={"help": "GAE's lambda (the 'lambda' slider of the panels), in [0, 1]: 0 is the TD error, 1 the bootstrapped return minus V (algo gae only)"})
     n_envs: int = field(default=8, metadata={"help": "parallel CartPole copies, >= 1"})
-    n_steps: int = field(default=5, metadata={"help": "steps per env between updates, >= 1 (REINFORCE uses whole episodes)"})
-    nstep: int | None = field(default=None, metadata={"help": "n of the A2C n-step return (default: n_steps)"})
+    n_steps: int = field(default=5, metadata={"help": "rollout length: steps each env takes between two updates, >= 1 (REINFORCE and REINFORCE + baseline use whole episodes instead); not nstep"})
+    nstep: int | None = field(default=None, metadata={"help": "n of the n-step return G^(n)_t of A2C, >= 1 (default: n_steps, the return bootstrapped at the rollout's end); not the rollout length"})
     hidden: int = field(default=64, metadata={"help": "width of the hidden layers, >= 1"})
     layers: int = field(default=2, metadata={"help": "number of hidden layers, >= 1"})
     shared: bool = field(default=False, metadata={"help": "one trunk for actor and critic"})

@@ -112,8 +112,13 @@ def reinforce(b, vals, *, gamma, **_):
 
 @estimator(label="REINFORCE + baseline", psi_formula="G_t - V(s_t)", critic="v", episodic=True)
 def reinforce_baseline(b, vals, *, gamma, **_):
-    """Psi_t = G_t - V(s_t); V regresses onto G_t."""
-    g = _reward_to_go(b, gamma)
+    """Psi_t = G_t - V(s_t); V regresses onto G_t.
+
+    G_t bootstraps with gamma V(s_{t+1}) where the episode is cut (a time limit, or the end
+    of the batch for an episode still running; on whole episodes only the time limit), like
+    the other critics: the limit is an interruption, not part of the task. It stops at a
+    termination."""
+    g = _reward_to_go(b, gamma, v_next=vals.v_next)
     return g - vals.v.detach(), g
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import write_text
+from ._files import read_json, write_text
 
 __all__ = ["History", "curve_on_grid"]
 
@@ -90,8 +90,8 @@ class History:
         """Read a History saved as JSON; a ValueError names the file if it is not one."""
         path = Path(path)
         try:
-            d = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            d = read_json(path)
+        except ValueError as e:
             raise ValueError(f"cannot read a History from {path}: {e}") from None
         names = [f.name for f in dataclasses.fields(cls)]
         if not isinstance(d, dict) or set(d) - set(names):

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 
+import matplotlib.image
 import pytest
 
 ENV = {**os.environ, "MPLBACKEND": "Agg"}
@@ -66,7 +67,10 @@ def test_train_writes_history_plot_and_agents_then_evaluate(tmp_path):
         assert sum(int(r.split(",")[2]) for r in rows[1:]) <= 400  # episode lengths fit the budget
         agent = Agent.load(out / f"agent-seed{s}")
         assert agent.config.to_dict() == {**meta["config"], "seed": s}
-    assert (out / "learning_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    png = out / "learning_curve.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = matplotlib.image.imread(png)  # decodes: a drawn figure, not an empty canvas
+    assert image.shape[0] > 100 and image.shape[1] > 100 and float(image[..., :3].std()) > 0.01
 
     rc, text, _ = main("evaluate", out / "agent-seed0", "--episodes", "3", "--seed", "1")
     r = Agent.load(out / "agent-seed0").evaluate(3, seed=1)
@@ -76,12 +80,25 @@ def test_train_writes_history_plot_and_agents_then_evaluate(tmp_path):
 
 
 def test_train_json_history_and_preset(tmp_path):
+    from acnotes import Config, History
+    from acnotes.train import train
+
     out = tmp_path / "blog"
     assert main("train", "--preset", "blog-tdac", "--steps", "300", "--out", out, "--quiet")[0] == 0
-    h = json.loads((out / "history-seed0.json").read_text())
+    path = out / "history-seed0.json"
+    h = json.loads(path.read_text())
     assert h["config"]["lr"] == 2e-4 and h["config"]["reward_scale"] == 0.01
     assert h["config"]["activation"] == "relu" and h["status"] == "done"
     assert h["steps"][-1] >= 300
+    # the JSON round trip: History.load gives back every field, and saves the same text again
+    loaded = History.load(path)
+    assert loaded.to_dict() == h
+    assert loaded.save(tmp_path / "again.json").read_text() == path.read_text()
+    # its numbers are those of the same run in-process (the command adds nothing of its own)
+    _, same = train(Config.from_dict(h["config"]), progress=False)
+    for name in ("steps", "actor_loss", "critic_loss", "entropy", "episode_returns", "episode_steps"):
+        assert getattr(loaded, name) == getattr(same, name), name
+    assert len(loaded.actor_loss) == len(loaded.steps) > 0
 
 
 @pytest.mark.parametrize("args, words", [

@@ -54,7 +54,9 @@ def values():
 EXPECTED = {
     # G_t without bootstrap: env 0: 1 + .5*2 + .25*3, 2 + .5*3, 3; env 1: 1 + .5*2, 2, 3
     "reinforce": (cols([2.75, 3.5, 3.0], [2.0, 2.0, 3.0]), None),
-    "reinforce_baseline": (cols([1.75, 1.5, -1.0], [1.0, 0.0, -1.0]), cols([2.75, 3.5, 3.0], [2.0, 2.0, 3.0])),
+    # G_t bootstrapped at the batch's end (both episodes still run there): env 0: 3 + .5*6 = 6,
+    # 2 + .5*6 = 5, 1 + .5*5 = 3.5; env 1: 1 + .5*2 = 2, 2 (terminated), 3 + .5*6 = 6
+    "reinforce_baseline": (cols([2.5, 3.0, 2.0], [1.0, 0.0, 2.0]), cols([3.5, 5.0, 6.0], [2.0, 2.0, 6.0])),
     # y = r + .5 (1 - term) v_next
     "tdac": (cols([1.0, 2.0, 2.0], [1.0, 0.0, 2.0]), cols([2.0, 4.0, 6.0], [2.0, 2.0, 6.0])),
     "qac": (cols([5.0, 6.0, 7.0], [8.0, 9.0, 10.0]), cols([2.0, 4.0, 6.0], [2.0, 2.0, 6.0])),
@@ -73,6 +75,24 @@ def test_registry():
     assert {n for n, e in E.ESTIMATORS.items() if e.critic is None} == {"reinforce"}
     assert E.get("qac").critic == "q"
     assert {n for n, e in E.ESTIMATORS.items() if e.episodic} == {"reinforce", "reinforce_baseline"}
+
+
+def test_reinforce_baseline_bootstraps_at_truncation_not_at_termination():
+    """Both envs end an episode after step 1: env 0 truncated, env 1 terminated; the episode
+    starting at step 2 terminates there, so nothing is cut at the batch's end. V = 4,
+    V(s_{t+1}) = 10 everywhere, rewards 1, gamma = 0.5."""
+    b = Batch(obs=torch.zeros(3, 2, 4), actions=torch.zeros(3, 2, dtype=torch.long),
+              rewards=torch.ones(3, 2), terminated=cols([False, False, True], [False, True, True]),
+              truncated=cols([False, True, False], [False, False, False]), next_obs=torch.zeros(3, 2, 4),
+              valid=torch.ones(3, 2, dtype=torch.bool), t=cols([0, 1, 0], [0, 1, 0]))
+    vals = E.Values(v=torch.full((3, 2), 4.0), v_next=torch.full((3, 2), 10.0))
+    psi, target = E.get("reinforce_baseline").compute(b, vals, gamma=GAMMA, lam=LAM, n=N_STEP)
+    # env 0: G_1 = 1 + .5*10 = 6 at the cut, G_0 = 1 + .5*6 = 4; env 1: G_1 = 1, G_0 = 1.5
+    assert_close(target, cols([4.0, 6.0, 1.0], [1.5, 1.0, 1.0]))
+    assert_close(psi, target - 4.0)
+    # plain REINFORCE has no critic: its G_t stops at the limit
+    g, _ = E.get("reinforce").compute(b, vals, gamma=GAMMA, lam=LAM, n=N_STEP)
+    assert_close(g, cols([1.5, 1.0, 1.0], [1.5, 1.0, 1.0]))
 
 
 def test_get_unknown_lists_names():

@@ -15,19 +15,29 @@ def ids(params):
     return {id(p) for p in params}
 
 
+def seeded_model(seed, *args, **kw):
+    """An ActorCritic whose initial weights come from ``seed``, leaving the global RNG as it was."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return ActorCritic(*args, **kw)
+
+
+def randn(*shape, seed=0):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
 @pytest.mark.parametrize("critic, shape", [(None, None), ("v", (7,)), ("q", (7, 2))])
 @pytest.mark.parametrize("shared", [False, True])
 def test_shapes(critic, shape, shared):
-    torch.manual_seed(0)
-    m = ActorCritic(4, 2, hidden=16, layers=2, critic=critic, shared=shared)
-    logits, c = m(torch.randn(7, 4))
+    m = seeded_model(0, 4, 2, hidden=16, layers=2, critic=critic, shared=shared)
+    logits, c = m(randn(7, 4))
     assert logits.shape == (7, 2)
     if critic is None:
         assert c is None
     else:
         assert c.shape == shape
     # time-major batches [T, N, d]
-    logits, c = m(torch.randn(5, 3, 4))
+    logits, c = m(randn(5, 3, 4, seed=1))
     assert logits.shape == (5, 3, 2)
     if critic is not None:
         assert c.shape == (5, 3) + shape[1:]
@@ -35,9 +45,10 @@ def test_shapes(critic, shape, shared):
 
 
 def test_initial_policy_is_near_uniform():
-    torch.manual_seed(0)
-    m = ActorCritic(4, 2)
-    logits = m.logits(torch.randn(100, 4))
+    rng_before = torch.random.get_rng_state()
+    m = seeded_model(0, 4, 2)
+    assert torch.equal(torch.random.get_rng_state(), rng_before)
+    logits = m.logits(randn(100, 4))
     assert logits.abs().max() < 0.1
 
 
@@ -48,7 +59,7 @@ def test_separate_trunks(critic):
     assert a and c and not (a & c)
     assert a | c == ids(m.parameters())
     # the critic's output does not depend on the actor's weights
-    _, out = m(torch.randn(3, 4))
+    _, out = m(randn(3, 4))
     out.sum().backward()
     assert all(p.grad is None for p in m.actor_parameters())
     assert all(p.grad is not None for p in m.critic_parameters())
@@ -64,7 +75,7 @@ def test_shared_trunk(critic):
     assert not (a & c)
     assert trunk <= a and c == ids(m.critic_head.parameters())
     assert a | c == ids(m.parameters())
-    _, out = m(torch.randn(3, 4))
+    _, out = m(randn(3, 4))
     out.sum().backward()
     assert all(p.grad is not None for p in m.actor_trunk.parameters())
     assert all(p.grad is None for p in m.pi_head.parameters())

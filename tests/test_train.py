@@ -247,12 +247,22 @@ def test_discount_actor_weights_by_gamma_t(cartpole_batch):
     assert_close(update_losses(model, one.replace(discount_actor=True), b)[0], update_losses(model, one, b)[0])
 
 
-def test_discount_actor_changes_training():
-    kw = dict(algo="a2c", gamma=0.9, n_envs=4, n_steps=5, total_steps=400)
-    _, h1 = run(**kw)
-    _, h2 = run(discount_actor=True, **kw)
-    assert h1.actor_loss[0] != h2.actor_loss[0]
-    assert h1.critic_loss[0] == h2.critic_loss[0]
+def test_discount_actor_reaches_training():
+    """The first update of a run logs the losses of its first batch, with w_t = gamma^t when
+    ``discount_actor`` is set: rebuilt here from the same seed, network and envs."""
+    cfg = Config(algo="a2c", gamma=0.9, n_envs=4, n_steps=5, total_steps=20, seed=3)
+    model = make_agent(cfg)
+    batch = Collector(make_cartpole(cfg.n_envs), model.logits, seed=cfg.seed).steps(cfg.n_steps)
+    assert int(batch.t.max()) >= 3  # gamma^t differs from 1 on this batch
+    for disc in (False, True):
+        c = cfg.replace(discount_actor=disc)
+        _, h = run(cfg=c)
+        with torch.no_grad():
+            a_loss, c_loss, _ = update_losses(model, c, batch)
+        assert_close(h.actor_loss[0], a_loss.item(), rtol=1e-5, atol=1e-7)
+        assert_close(h.critic_loss[0], c_loss.item(), rtol=1e-5, atol=1e-7)
+        plain = update_losses(model, cfg, batch)[0].item()
+        assert (h.actor_loss[0] == pytest.approx(plain, rel=1e-5)) is not disc
 
 
 def test_update_losses_values_are_aligned(cartpole_batch):

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 from .. import _validate
-from .._files import atomic_path, write_text
+from .._files import atomic_path, read_json, write_text
 from ._common import add_config_options, config_from_args, option_name, positive_int, seed_int
 
 FINISHED = ("done", "target reached", "diverged")  # statuses that --resume does not retrain
@@ -65,8 +65,8 @@ def _out_dir(text: str) -> Path:
 def _read_run(out: Path) -> dict:
     f = out / "run.json"
     try:
-        meta = json.loads(f.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        meta = read_json(f)
+    except ValueError as e:
         raise ValueError(f"cannot resume: {f} cannot be read ({e}); use --overwrite to start again") from None
     if not (isinstance(meta, dict) and isinstance(meta.get("config"), dict)
             and isinstance(meta.get("finished"), list) and isinstance(meta.get("status"), dict)):

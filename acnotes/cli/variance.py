@@ -163,8 +163,8 @@ def add_cli(subparsers) -> None:
                    help="episodes per estimate (default: 16)")
     p.add_argument("--gamma", type=_arg_unit, default=None,
                    help="discount in [0, 1] (default: the MDP's own, 0.9; on CartPole the agent's)")
-    p.add_argument("--lam", type=_arg_unit, default=0.95, help="GAE lambda in [0, 1] (default: 0.95)")
-    p.add_argument("--n", type=_arg_int, default=5, help="n of A2C's n-step return (default: 5)")
+    p.add_argument("--lam", type=_arg_unit, default=0.95, help="GAE's lambda (Config's lam), in [0, 1] (default: 0.95)")
+    p.add_argument("--n", type=_arg_int, default=5, help="n of A2C's n-step return (Config's nstep; not the rollout length) (default: 5)")
     p.add_argument("--critic-noise", type=_arg_nonneg, default=0.0, metavar="X",
                    help="tabular only: relative error of the critic, |V_w - V| / |V| (default: 0, "
                         "the exact critic)")

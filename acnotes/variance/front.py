@@ -69,6 +69,7 @@ def sweep_gamma(target, gammas: Iterable[float] = SWEEP_DEFAULTS["gamma"], theta
 
 def sweep_lambda(target, lams: Iterable[float] = SWEEP_DEFAULTS["lam"], theta=None,
                  estimators: Sequence[str] | str = ("gae",), **kwargs) -> VarianceTable:
-    """GAE's bias-variance dial: lambda = 0 is TD-AC, lambda = 1 is REINFORCE + baseline
-    (here, where the episodes are whole: with a cut, lambda = 1 still bootstraps there)."""
+    """GAE's bias-variance dial: lambda = 0 is TD-AC, lambda = 1 is the package's REINFORCE +
+    baseline (both bootstrap at a time limit; the textbook's, which stops there, only on
+    episodes that are not cut)."""
     return sweep(target, "lam", lams, theta, estimators=estimators, **kwargs)

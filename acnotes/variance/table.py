@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from torch import Tensor
+
+from .stats import gradient_stats
 
 __all__ = ["VarianceTable"]
 
@@ -68,6 +71,16 @@ class VarianceTable:
         self.rows.append(row)
         self.grads.append(np.asarray(grads))
         self.references.append(np.asarray(reference))
+
+    def add_estimates(self, est, grads: Tensor, reference: Tensor, seconds: float,
+                      reference_cov_trace: float = 0.0, **settings) -> None:
+        """Append the row of estimator ``est`` (an ``acnotes.estimators.Estimator``): its name
+        and label, the ``settings`` (env, K, B, gamma, ...), the ``gradient_stats`` of its
+        K x d ``grads`` against ``reference``, and the ``seconds`` they took."""
+        row = dict(estimator=est.name, label=est.label, **settings)
+        row.update(gradient_stats(grads, reference, reference_cov_trace=reference_cov_trace))
+        row["seconds"] = seconds
+        self.add(row, grads, reference)
 
     def extend(self, other: "VarianceTable") -> "VarianceTable":
         self.rows += other.rows

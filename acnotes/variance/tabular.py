@@ -18,7 +18,6 @@ from ..envs import TabularMDP
 from ..returns import discount_powers
 from . import values
 from ._args import check_estimators, check_int, check_K, check_nonneg, check_unit, threads_or_not
-from .stats import gradient_stats
 from .table import VarianceTable
 
 __all__ = ["TabularCritic", "tabular_critic", "episodes_batch", "tabular_psi", "tabular_gradients",
@@ -78,9 +77,9 @@ def tabular_psi(mdp: TabularMDP, theta: Tensor, episodes: dict, est: Estimator,
                 cache: dict | None = None) -> Tensor:
     """Psi_t [T, N] of ``est`` on sampled ``episodes``, with the tables of ``critic``
     (a Q critic's next value is the expected SARSA value under the policy ``theta``)."""
-    pi = mdp.policy(theta)
+    logits = mdp.features @ torch.as_tensor(theta, dtype=torch.float64)  # pi = softmax(logits) = mdp.policy(theta)
     return values.psi(est, episodes_batch(episodes), gamma, lam, n, v=critic.V.__getitem__,
-                      q=critic.Q.__getitem__, pi=pi.__getitem__, cache=cache)
+                      q=critic.Q.__getitem__, logits=logits.__getitem__, cache=cache)
 
 
 def tabular_gradients(mdp: TabularMDP, theta: Tensor, episodes: dict, psi: Tensor, B: int,
@@ -183,9 +182,6 @@ def _measure_tabular(mdp, theta, names, K, B, gamma, lam, n, discount_actor, cri
         psi = tabular_psi(mdp, theta, eps, est, critic, gamma, lam, n, cache)
         grads = tabular_gradients(mdp, theta, eps, psi, B, discount_actor)
         secs = time.perf_counter() - t1
-        row = dict(estimator=name, label=est.label, env=mdp.name, K=K, B=B, gamma=gamma, lam=lam,
-                   n=n, discount_actor=bool(discount_actor), critic_noise=critic_noise)
-        row.update(gradient_stats(grads, ref))
-        row["seconds"] = secs
-        table.add(row, grads, ref)
+        table.add_estimates(est, grads, ref, secs, env=mdp.name, K=K, B=B, gamma=gamma, lam=lam, n=n,
+                            discount_actor=bool(discount_actor), critic_noise=critic_noise)
     return table
