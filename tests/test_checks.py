@@ -368,3 +368,42 @@ def test_success_output_is_deterministic(capsys):
         checks.baseline_lemma_mc(bl)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == lines[2] and lines[1] == lines[3]
+
+
+# --------------------------------------------------------------------------- no free answers
+
+
+def _via_alias():
+    from acnotes.returns import gae as my_gae  # an import under another name is caught too
+    return lambda r, v, vn, te, tr, g, lam: my_gae(r, v, vn, te, tr, g, lam)
+
+
+@pytest.mark.parametrize("checker, fn, used", [
+    ("reward_to_go", lambda: __import__("acnotes").returns.reward_to_go, "acnotes.returns.reward_to_go"),
+    ("td_error", lambda: lambda r, v, vn, te, tr, g: __import__("acnotes").returns.td_error(r, v, vn, te, g),
+     "acnotes.returns.td_error"),
+    ("gae", _via_alias, "acnotes.returns.gae"),
+    ("reinforce_loss", lambda: lambda lg, a, G, valid, n: __import__("acnotes").estimators.actor_loss(
+        torch.log_softmax(lg, -1).gather(-1, a.unsqueeze(-1)).squeeze(-1), G, valid, n_episodes=n),
+     "acnotes.estimators.actor_loss"),
+    ("critic_loss", lambda: lambda q, r, vn, te, g: 0.5 * 2 * __import__("acnotes").estimators.critic_loss(
+        q, r + g * (1.0 - te.float()) * vn, torch.ones_like(te)), "acnotes.estimators.critic_loss"),
+    ("reward_to_go", lambda: lambda r, te, tr, g: __import__("acnotes").returns.nstep_targets(
+        r, torch.zeros_like(r), te, tr, g, n=10_000), "acnotes.returns.nstep_targets"),
+])
+def test_calling_the_package_fails(checker, fn, used):
+    with pytest.raises(CheckFailed) as info:
+        getattr(checks, checker)(fn())
+    msg = str(info.value)
+    assert f"your function calls {used}" in msg and "implement it yourself" in msg, msg
+
+
+def test_the_tripwire_is_off_outside_a_check(capsys):
+    import acnotes
+
+    checks.reward_to_go(rtg_ok)
+    capsys.readouterr()
+    r, f = torch.ones(3), torch.zeros(3, dtype=torch.bool)
+    assert acnotes.returns.reward_to_go(r, f, f, 0.5).tolist() == [1.75, 1.5, 1.0]
+    import sys
+    assert sys.getprofile() is None
