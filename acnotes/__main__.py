@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 # module names whose add_cli(subparsers) registers a command; missing ones are skipped
-COMMANDS = ["acnotes.variance", "acnotes.exercises"]
+COMMANDS = ["acnotes.variance", "acnotes.exercises", "acnotes.classroom"]
 
 
 def _bool(s: str) -> bool:

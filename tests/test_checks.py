@@ -407,3 +407,56 @@ def test_the_tripwire_is_off_outside_a_check(capsys):
     assert acnotes.returns.reward_to_go(r, f, f, 0.5).tolist() == [1.75, 1.5, 1.0]
     import sys
     assert sys.getprofile() is None
+
+
+# --------------------------------------------------------------------------- notebook 5 measurements
+
+
+def episodes_ok(rows, target):
+    import math
+    c = sum(r["B"] * r["variance"] for r in rows) / len(rows)
+    return max(1, math.ceil(c / target - 1e-12))
+
+
+def test_episodes_needed_passes(capsys):
+    passes(checks.episodes_needed, episodes_ok, capsys, "episodes_needed: all 5 checks passed.")
+
+
+@pytest.mark.parametrize("fn, hint", [
+    (lambda rows, t: int(sum(r["B"] * r["variance"] for r in rows) / len(rows) / t), "rounded down"),
+    (lambda rows, t: __import__("math").ceil(rows[0]["B"] * rows[0]["variance"] / t), "one row only"),
+    (lambda rows, t: sum(r["B"] * r["variance"] for r in rows) / len(rows) / t, "whole"),
+    (lambda rows, t: str(episodes_ok(rows, t)), "single number"),
+])
+def test_episodes_needed_mistakes(fn, hint):
+    with pytest.raises(CheckFailed) as info:
+        checks.episodes_needed(fn)
+    assert hint in str(info.value), str(info.value)
+
+
+def relvar_ok(grads):
+    g = grads.double()
+    mean = g.mean(0)
+    return (((g - mean) ** 2).sum(1).mean() / mean.dot(mean)).item()
+
+
+def test_relative_variance_passes_and_matches_the_variance_table(capsys):
+    passes(checks.relative_variance, relvar_ok, capsys, "relative_variance: all 4 checks passed.")
+    from acnotes.variance import gradient_stats
+
+    g = torch.randn(50, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64) + 1.0
+    assert abs(relvar_ok(g) - gradient_stats(g, torch.ones(4, dtype=torch.float64))["relative_variance"]) < 1e-12
+    with pytest.raises(CheckFailed, match="acnotes.variance.gradient_stats"):
+        checks.relative_variance(lambda g: gradient_stats(g, g.mean(0))["relative_variance"])
+
+
+@pytest.mark.parametrize("fn, hint", [
+    (lambda g: ((g.double() - g.double().mean(0)) ** 2).sum(1).mean().item(), "total variance itself"),
+    (lambda g: relvar_ok(g) * g.shape[0] / (g.shape[0] - 1), "K - 1"),
+    (lambda g: relvar_ok(g) ** 0.5, "fix"),
+])
+def test_relative_variance_mistakes(fn, hint):
+    with pytest.raises(CheckFailed) as info:
+        checks.relative_variance(fn)
+    msg = str(info.value)
+    assert hint in msg or (hint == "fix" and "hint:" in msg), msg

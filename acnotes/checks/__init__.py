@@ -20,6 +20,8 @@ the hint names that mistake. A stub that still raises ``NotImplementedError`` gi
     acn.checks.a2c_loss(my_a2c_loss)
     acn.checks.td_error(my_td_error)
     acn.checks.gae(my_gae)
+    acn.checks.episodes_needed(my_episodes_needed)
+    acn.checks.relative_variance(my_relative_variance)
     acn.checks.batch_size_experiment(16)
     acn.checks.gamma_experiment("grows")
     acn.checks.claim("E[delta | s, a] = A(s, a)", err < 1e-6, f"max error {err:.1e}")
@@ -35,12 +37,14 @@ or inside a wrapper, fails with "implement it yourself" (:mod:`.tripwire`).
 
 Layout: ``engine`` (exceptions, messages, the checking loop), ``cases`` (test data),
 ``returns`` (reward-to-go, TD error, GAE), ``losses`` (REINFORCE, critic, A2C), ``baseline``
-(the statistical check), ``answers`` (experiments and ``claim``), ``tripwire``.
+(the statistical check), ``experiments`` (notebook 5's measurements), ``answers`` (answers
+that are not functions, and ``claim``), ``tripwire``.
 """
 
 from .answers import batch_size_experiment, claim, gamma_experiment
 from .baseline import baseline_lemma_mc
 from .engine import CheckFailed, NotImplementedYet
+from .experiments import episodes_needed, relative_variance
 from .losses import a2c_loss, critic_loss, reinforce_loss
 from .returns import gae, reward_to_go, td_error
 
@@ -54,6 +58,8 @@ __all__ = [
     "a2c_loss",
     "td_error",
     "gae",
+    "episodes_needed",
+    "relative_variance",
     "batch_size_experiment",
     "gamma_experiment",
     "claim",

@@ -30,6 +30,10 @@ def _forbidden() -> dict:
         table[getattr(returns, name)] = f"acnotes.returns.{name}"
     for name in ("log_prob", "actor_loss", "critic_loss"):
         table[getattr(estimators, name)] = f"acnotes.estimators.{name}"
+    variance = sys.modules.get("acnotes.variance")   # loaded only if the notebook uses it
+    stats = getattr(variance, "gradient_stats", None)
+    if stats is not None:
+        table[stats] = "acnotes.variance.gradient_stats"
     return {fn.__code__: label for fn, label in table.items()}
 
 
