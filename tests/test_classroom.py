@@ -209,32 +209,38 @@ def test_nbgrader_round_trip_every_notebook(tmp_path):
 # --------------------------------------------------------------------------- the check command
 
 
-def check_command(path: Path) -> tuple[int, str]:
-    """README's check command: pytest --nbval-lax NOTEBOOK."""
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "--nbval-lax", "--nbval-current-env", str(path)],
-                          capture_output=True, text=True, cwd=path.parent, timeout=900,
+def check_command(paths: list[Path]) -> tuple[set[str], str]:
+    """README's check command, pytest --nbval-lax, on several notebooks in one run: the names
+    of the notebooks with a failing cell, and the output."""
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider",
+                           "--nbval-lax", "--nbval-current-env", *map(str, paths)],
+                          capture_output=True, text=True, cwd=paths[0].parents[1], timeout=3600,
                           env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    return proc.returncode, proc.stdout[-4000:]
+    failed = set(re.findall(r"^FAILED (\S+?\.ipynb)::", proc.stdout, re.M))
+    assert (proc.returncode == 0) == (not failed), proc.stdout[-4000:]
+    return {str(Path(f).parent.name + "/" + Path(f).name) for f in failed}, proc.stdout
 
 
 def check_submissions(tmp_path: Path, names: list[str], every_mistake: bool) -> None:
-    """Exit 0 for the correct submission, non-zero for the unsolved one and for a wrong one
-    (each mistake with ``every_mistake``, else the first exercise's)."""
+    """The check command fails the unsolved submission and a wrong one (each mistake with
+    ``every_mistake``, else the first exercise's), and passes the correct one."""
     ex.write_student_notebooks(tmp_path / "student", NOTEBOOKS, quiet=True)
+    should_fail, paths = set(), []
     for name in names:
         student = nbformat.read(tmp_path / "student" / f"{name}.ipynb", as_version=4)
-        subs = [("correct", None, True, 0), ("unsolved", None, False, 1)]
         funcs = list(solutions(name))
-        subs += [(f"wrong-{f}", f, True, 1) for f in (funcs if every_mistake else funcs[:1])]
-        for label, mistake, solved, code in subs:
-            path = tmp_path / label / f"{name}.ipynb"
-            path.parent.mkdir(exist_ok=True)
+        subs = [("correct", None, True), ("unsolved", None, False)]
+        subs += [(f"wrong-{f}", f, True) for f in (funcs if every_mistake else funcs[:1])]
+        for label, mistake, solved in subs:
+            path = tmp_path / "subs" / label / f"{name}.ipynb"
+            path.parent.mkdir(parents=True, exist_ok=True)
             nbformat.write(submission(student, name, mistake, solved), path)
-            got, text = check_command(path)
-            assert got == code, f"{label} {name}: exit {got}, expected {code}\n{text}"
-            if mistake:
-                assert "CheckFailed" in text and "hint:" in text, text
+            paths.append(path)
+            if label != "correct":
+                should_fail.add(f"{label}/{name}.ipynb")
+    failed, text = check_command(paths)
+    assert failed == should_fail, text[-4000:]
+    assert text.count("NotImplementedYet") >= len(names) and "hint:" in text, text[-4000:]
 
 
 def test_check_command_on_two_notebooks(tmp_path):
