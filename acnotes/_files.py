@@ -1,4 +1,5 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+"""Atomic file writes (a reader sees the old file or the new one, never half of one), and
+refusing to replace files that exist unless forced.
 
 The data goes to a temporary file in the same directory, which is then renamed over the
 target with ``os.replace`` (atomic on one file system). An interrupt or a full disk leaves
@@ -13,7 +14,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_text", "read_json"]
+__all__ = ["atomic_path", "write_text", "read_json", "check_targets", "write_file", "write_notebook"]
 
 
 @contextmanager
@@ -58,3 +59,34 @@ def read_json(path: str | Path):
         return json.loads(Path(path).read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ValueError(str(e)) from None
+
+
+def check_targets(paths, force: bool = False) -> None:
+    """Refuse (ValueError) to write any of ``paths`` if one exists and ``force`` is off. A
+    symbolic link is never followed: without ``force`` it counts as existing; with ``force``
+    the link itself is replaced (see :func:`write_file`), never the file it points to."""
+    taken = [Path(p) for p in paths if Path(p).is_symlink() or Path(p).exists()]
+    if taken and not force:
+        links = [p for p in taken if p.is_symlink()]
+        more = f" ({len(links)} of them symbolic links)" if links else ""
+        raise ValueError(f"{len(taken)} file(s) exist already{more}: "
+                         f"{', '.join(str(p) for p in taken[:5])}{' ...' if len(taken) > 5 else ''}; "
+                         f"choose another folder, or pass --force to replace them")
+    for p in taken:
+        if p.is_dir() and not p.is_symlink():
+            raise ValueError(f"{p} is a folder; it cannot be replaced by a file")
+
+
+def write_file(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically. The rename replaces a symbolic link itself, so
+    the file a link points to is never written."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_notebook(nb, path: str | Path) -> Path:
+    """Write the notebook ``nb`` (an nbformat node) to ``path`` atomically."""
+    import nbformat
+
+    return write_file(path, (nbformat.writes(nb) + "\n").encode())

@@ -21,13 +21,19 @@ indentation::
         raise NotImplementedError("Exercise 1.1: loop backwards over t and reset where ...")
 
 The hint is the text of a ``# HINT:`` comment directly above ``### BEGIN SOLUTION`` (the
-comment stays), else a generic one. Exercises are numbered ``<notebook number>.<k>`` when the
-file name starts with a number (``01-reinforce.ipynb`` gives 1.1, 1.2, ...), else ``k``.
+comment stays), else a generic one. An exercise takes its number from the nearest markdown
+heading above it that reads ``Exercise N`` (the same number as the heading and the nbgrader
+``grade_id``, ``ex6_td_error``); without such a heading, exercises are numbered
+``<notebook number>.<k>`` when the file name starts with a number, else ``k``.
 
-Every output and execution count is cleared. The stub cell only *defines* the function, so it
-runs; the error comes from the cells that call it. Those cells get the tag
-``raises-exception`` (honoured by nbval, nbmake, nbclient and JupyterLab's "Run All"), so the
-student notebook runs from top to bottom and "fails" only where the student has work to do.
+Every output and execution count is cleared, nbgrader's cell metadata is removed, and
+``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` regions are deleted. The stub cell
+only *defines* the function, so it runs; the error comes from the cells that call it.
+
+The checker cells (``acn.checks.<exercise>(...)``) are left untagged, so an unsolved or wrong
+exercise fails the notebook's run: ``pytest --nbval-lax student/NOTEBOOK`` passes only when every
+check passes. Other cells that depend on a stub get the tag ``raises-exception`` (honoured by
+nbval, nbmake, nbclient), so that they do not count as failures of their own.
 Which cells: found by a name analysis of the code, in order. A function whose body holds a
 stub is *tainted*; a later code cell that reads a tainted name is tagged, and every name it
 assigns becomes tainted too (it may never be assigned, so later readers may fail with a
@@ -35,6 +41,16 @@ NameError); a cell that re-assigns a tainted name without reading one cleans it.
 errs on the side of tagging: a tagged cell need not raise. Notebook authors can keep the
 rest of a notebook runnable by using the package function (``acn.returns.reward_to_go``)
 after the checker, rather than the student's function.
+
+Why not nbgrader's own preprocessors (``ClearSolutions``, ``ClearHiddenTests``): nbgrader is
+an optional extra (``acnotes[classroom]``), and this path is for classes without it; its stub
+is the same ``raise NotImplementedError()`` for every exercise, without the number and the
+hint; and it does not know which later cells depend on a stub. With nbgrader, use
+``python -m acnotes course`` and nbgrader's ``generate_assignment`` instead.
+
+Writing never clobbers: an existing file is replaced only with ``force``, a symbolic link is
+never written through (with ``force`` the link itself is replaced by a file), and each file
+is written to a temporary name first, then renamed.
 
 A notebook with a ``### BEGIN SOLUTION`` that has no ``### END SOLUTION`` (or the reverse, or
 nested regions) is an error (``ValueError``): nothing is written for it.
@@ -50,12 +66,20 @@ from pathlib import Path
 
 import nbformat
 
+from ._cellnames import _parse, _reads_and_writes, _stubbed_functions
+from ._files import check_targets, write_file, write_notebook
+
 __all__ = ["Exercise", "make_student_notebook", "exercises_in", "replace_regions",
-           "write_student_notebooks", "add_cli", "RAISES_TAG"]
+           "strip_hidden_tests", "write_student_notebooks", "check_targets", "write_file",
+           "write_notebook", "add_cli", "RAISES_TAG"]
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)###[ \t]*BEGIN SOLUTION[ \t]*$")
 END = re.compile(r"^[ \t]*###[ \t]*END SOLUTION[ \t]*$")
 HINT = re.compile(r"^[ \t]*#[ \t]*HINT:[ \t]*(?P<hint>.*?)[ \t]*$")
+HIDDEN_BEGIN = re.compile(r"^[ \t]*###[ \t]*BEGIN HIDDEN TESTS[ \t]*$")
+HIDDEN_END = re.compile(r"^[ \t]*###[ \t]*END HIDDEN TESTS[ \t]*$")
+HEADING = re.compile(r"^#+[ \t]*Exercise[ \t]+(?P<n>\d+)\b", re.M)
+CHECKER = re.compile(r"\bchecks\.(?!claim\b)[A-Za-z_]\w*\(")
 RAISES_TAG = "raises-exception"
 GENERIC_HINT = "write your solution here, in place of this line"
 STUB_PREFIX = "Exercise "
@@ -118,96 +142,7 @@ def replace_regions(source: str, numbers, *, where: str = "", cell: int = 0) -> 
     return "\n".join(out), found
 
 
-# --------------------------------------------------------------------------- name analysis
-
-
-_MAGIC = re.compile(r"^([ \t]*)([%!].*)$", re.M)
-
-
-def _parse(source: str) -> ast.Module | None:
-    try:
-        return ast.parse(_MAGIC.sub(r"\1pass", source))
-    except SyntaxError:
-        return None
-
-
-def _reads_and_writes(tree: ast.AST) -> tuple[set[str], set[str]]:
-    """Global names a statement reads and names it assigns, with a rough idea of scopes:
-    inside a function, lambda or comprehension, names bound there are local, so only the
-    free ones count as reads (at definition time a function body reads nothing; counting
-    its free names is the conservative choice, since calling it later will read them)."""
-    reads: set[str] = set()
-    writes: set[str] = set()
-
-    def local_scope(nodes, bound: set[str]) -> set[str]:
-        r, w = set(), set(bound)
-        for n in nodes:
-            rr, ww = _reads_and_writes(n)
-            r |= rr
-            w |= ww
-        return r - w
-
-    def visit(node) -> None:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            a = node.args
-            params = {x.arg for x in a.posonlyargs + a.args + a.kwonlyargs}
-            params |= {x.arg for x in (a.vararg, a.kwarg) if x is not None}
-            for d in a.defaults + [k for k in a.kw_defaults if k is not None]:
-                visit(d)
-            if isinstance(node, ast.Lambda):
-                reads.update(local_scope([node.body], params))
-                return
-            for d in node.decorator_list:
-                visit(d)
-            writes.add(node.name)
-            reads.update(local_scope(node.body, params | {node.name}))
-        elif isinstance(node, (ast.ListComp, ast.SetComp, ast.GeneratorExp, ast.DictComp)):
-            targets = set()
-            for gen in node.generators:
-                targets |= _reads_and_writes(gen.target)[1]
-            parts = [g.iter for g in node.generators] + [c for g in node.generators for c in g.ifs]
-            parts += [node.key, node.value] if isinstance(node, ast.DictComp) else [node.elt]
-            reads.update(local_scope(parts, targets))
-        elif isinstance(node, ast.ClassDef):
-            writes.add(node.name)
-            for n in node.bases + node.keywords + node.decorator_list:
-                visit(n)
-            reads.update(local_scope(node.body, set()))
-        elif isinstance(node, ast.Name):
-            (reads if isinstance(node.ctx, ast.Load) else writes).add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for a in node.names:
-                writes.add((a.asname or a.name).split(".")[0])
-        else:
-            for child in ast.iter_child_nodes(node):
-                visit(child)
-
-    visit(tree)
-    return reads, writes
-
-
-def _stubbed_functions(tree: ast.Module) -> tuple[list[str], bool]:
-    """Names of the top-level definitions that contain a stub, and whether a stub sits at the
-    top level of the cell (outside any definition)."""
-    names, top = [], False
-
-    def has_stub(node) -> bool:
-        for n in ast.walk(node):
-            if (isinstance(n, ast.Raise) and isinstance(n.exc, ast.Call)
-                    and isinstance(n.exc.func, ast.Name) and n.exc.func.id == "NotImplementedError"
-                    and n.exc.args and isinstance(n.exc.args[0], ast.Constant)
-                    and str(n.exc.args[0].value).startswith(STUB_PREFIX)):
-                return True
-        return False
-
-    for stmt in tree.body:
-        if not has_stub(stmt):
-            continue
-        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.append(stmt.name)
-        else:
-            top = True
-    return names, top
+# --------------------------------------------------------------------------- tags
 
 
 def _tag(cell) -> None:
@@ -225,33 +160,80 @@ def _prefix_of(name: str | None) -> str:
     return f"{m.group(1)}." if m else ""
 
 
+class _Numbers:
+    """Exercise numbers: the number of the last ``Exercise N`` heading not used yet, else
+    ``<prefix><k>`` counting the exercises of the notebook."""
+
+    def __init__(self, prefix: str):
+        self.prefix, self.k, self.heading = prefix, 0, None
+
+    def see(self, markdown: str) -> None:
+        found = HEADING.findall(markdown)
+        if found:
+            self.heading = found[-1]
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        self.k += 1
+        number, self.heading = self.heading, None
+        return number if number is not None else f"{self.prefix}{self.k}"
+
+
+def strip_hidden_tests(source: str, *, where: str = "", cell: int = 0) -> str:
+    """``source`` without its ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS`` regions
+    (markers included). Raises ValueError for an unbalanced marker."""
+    out, inside = [], None
+    for i, line in enumerate(source.split("\n"), 1):
+        if HIDDEN_BEGIN.match(line):
+            if inside is not None:
+                raise ValueError(f"{_location(where, cell, i)}: `### BEGIN HIDDEN TESTS` inside "
+                                 f"the region opened at line {inside}")
+            inside = i
+        elif HIDDEN_END.match(line):
+            if inside is None:
+                raise ValueError(f"{_location(where, cell, i)}: `### END HIDDEN TESTS` without a "
+                                 f"`### BEGIN HIDDEN TESTS` before it")
+            inside = None
+        elif inside is None:
+            out.append(line)
+    if inside is not None:
+        raise ValueError(f"{_location(where, cell, inside)}: `### BEGIN HIDDEN TESTS` without a "
+                         f"matching `### END HIDDEN TESTS`")
+    return "\n".join(out)
+
+
 def make_student_notebook(nb, name: str | None = None, exercises: list | None = None):
     """A student copy of ``nb`` (an nbformat v4 notebook; ``nb`` itself is not changed).
 
-    Solution regions become ``raise NotImplementedError("Exercise N: hint")`` stubs, outputs
-    and execution counts are cleared, and the cells that call a stubbed function are tagged
-    ``raises-exception``. ``name`` (the file name) sets the exercise prefix ("01-..." gives
-    "1.1"). If ``exercises`` is a list, the :class:`Exercise` records are appended to it.
-    Raises ValueError for unbalanced markers.
+    Solution regions become ``raise NotImplementedError("Exercise N: hint")`` stubs, hidden
+    tests and nbgrader metadata are removed, outputs and execution counts are cleared, and
+    the cells that depend on a stubbed function, except the checker cells, are tagged
+    ``raises-exception``. ``N`` comes from the ``Exercise N`` heading above the region, else
+    from ``name`` (the file name: "01-..." gives "1.1"). If ``exercises`` is a list, the
+    :class:`Exercise` records are appended to it. Raises ValueError for unbalanced markers.
     """
     nb = copy.deepcopy(nb)
-    prefix = _prefix_of(name)
     where = f"{Path(name).name}, " if name else ""
-    counter = iter(range(1, 10_000))
-    numbers = (f"{prefix}{k}" for k in counter)
+    numbers = _Numbers(_prefix_of(name))
     found: list[Exercise] = []
     tainted: set[str] = set()
     for index, cell in enumerate(nb.cells):
+        cell.metadata.pop("nbgrader", None)
+        if cell.cell_type == "markdown":
+            numbers.see(cell.source)
         if cell.cell_type != "code":
             continue
         cell.outputs = []
         cell.execution_count = None
         cell.metadata.pop("execution", None)
+        cell.source = strip_hidden_tests(cell.source, where=where, cell=index)
         new, regions = replace_regions(cell.source, numbers, where=where, cell=index)
         tree = _parse(new)
         if regions:
             cell.source = new
-            funcs, top = _stubbed_functions(tree) if tree is not None else ([], False)
+            funcs, top = _stubbed_functions(tree, STUB_PREFIX) if tree is not None else ([], False)
             for line, hint, stub in regions:
                 m = re.search(r"NotImplementedError\((.*)\)$", stub)
                 number = ast.literal_eval(m.group(1))[len(STUB_PREFIX):].split(":", 1)[0]
@@ -275,7 +257,7 @@ def make_student_notebook(nb, name: str | None = None, exercises: list | None = 
                 tainted |= writes
             else:
                 tainted -= writes
-        if tag:
+        if tag and not CHECKER.search(cell.source):  # a failing check must fail the run
             _tag(cell)
     nb.metadata.pop("widgets", None)
     nb.metadata["acnotes"] = {"student_version": True, "exercises": len(found)}
@@ -291,14 +273,16 @@ def exercises_in(nb, name: str | None = None) -> list[Exercise]:
     return found
 
 
+
 def write_student_notebooks(outdir: str | Path, notebooks: str | Path = "notebooks",
-                            copy_others: bool = False, quiet: bool = False) -> dict[str, list[Exercise]]:
+                            copy_others: bool = False, quiet: bool = False,
+                            force: bool = False) -> dict[str, list[Exercise]]:
     """Write the student version of every notebook in ``notebooks`` that has exercises into
     ``outdir``; returns ``{file name: [Exercise, ...]}`` of those written.
 
-    All notebooks are converted before anything is written, so an error (unbalanced markers)
-    leaves ``outdir`` untouched. Notebooks without exercises are copied unchanged only with
-    ``copy_others``.
+    All notebooks are converted, and every target checked, before anything is written, so an
+    error (unbalanced markers, a file that exists without ``force``) leaves ``outdir``
+    untouched. Notebooks without exercises are copied unchanged only with ``copy_others``.
     """
     src = Path(notebooks)
     if not src.is_dir():
@@ -318,9 +302,10 @@ def write_student_notebooks(outdir: str | Path, notebooks: str | Path = "noteboo
             converted[p.name] = (student, found)
         else:
             others.append(p)
+    check_targets([out / f for f in converted] + [out / p.name for p in others if copy_others], force)
     out.mkdir(parents=True, exist_ok=True)
     for fname, (student, found) in converted.items():
-        nbformat.write(student, out / fname)
+        write_notebook(student, out / fname)
         if not quiet:
             tagged = sum(RAISES_TAG in c.metadata.get("tags", []) for c in student.cells)
             print(f"{out / fname}: {len(found)} exercise(s) "
@@ -328,7 +313,7 @@ def write_student_notebooks(outdir: str | Path, notebooks: str | Path = "noteboo
                   f"{tagged} cell(s) tagged {RAISES_TAG}")
     for p in others:
         if copy_others:
-            (out / p.name).write_bytes(p.read_bytes())
+            write_file(out / p.name, p.read_bytes())
     if not quiet:
         n = sum(len(f) for _, f in converted.values())
         print(f"{n} exercise(s) in {len(converted)} notebook(s) written to {out}/")
@@ -342,7 +327,8 @@ def write_student_notebooks(outdir: str | Path, notebooks: str | Path = "noteboo
 
 
 def _cmd(args) -> int:
-    written = write_student_notebooks(args.outdir, args.notebooks, copy_others=args.copy_others)
+    written = write_student_notebooks(args.outdir, args.notebooks, copy_others=args.copy_others,
+                                      force=args.force)
     if not written:
         raise ValueError(f"no notebook in {args.notebooks} has a `### BEGIN SOLUTION` region")
     return 0
@@ -355,11 +341,14 @@ def add_cli(subparsers) -> None:
         help="write student versions of the notebooks (solutions replaced by stubs)",
         description="For every notebook with solution regions (### BEGIN SOLUTION ... "
                     "### END SOLUTION), write a copy to OUTDIR where each region is replaced "
-                    "by `raise NotImplementedError(\"Exercise N: hint\")`, outputs are cleared, "
-                    "and the cells that call a stubbed function are tagged raises-exception.")
+                    "by `raise NotImplementedError(\"Exercise N: hint\")`, hidden tests and nbgrader "
+                    "metadata are removed, outputs are cleared, and the cells that depend on a "
+                    "stub (except the checker cells) are tagged raises-exception.")
     p.add_argument("outdir", metavar="OUTDIR",
-                   help="folder to write the student notebooks into (created if needed; files "
-                        "of the same name are overwritten)")
+                   help="folder to write the student notebooks into (created if needed)")
+    p.add_argument("--force", action="store_true",
+                   help="replace files of the same name in OUTDIR (default: refuse); a symbolic "
+                        "link is replaced by a file, never written through")
     p.add_argument("--notebooks", metavar="DIR", default="notebooks",
                    help="folder of the solution notebooks (default: notebooks)")
     p.add_argument("--copy-others", action="store_true",

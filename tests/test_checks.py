@@ -370,3 +370,95 @@ def test_success_output_is_deterministic(capsys):
         checks.baseline_lemma_mc(bl)
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == lines[2] and lines[1] == lines[3]
+
+
+# --------------------------------------------------------------------------- no free answers
+
+
+def _via_alias():
+    from acnotes.returns import gae as my_gae  # an import under another name is caught too
+    return lambda r, v, vn, te, tr, g, lam: my_gae(r, v, vn, te, tr, g, lam)
+
+
+@pytest.mark.parametrize("checker, fn, used", [
+    ("reward_to_go", lambda: __import__("acnotes").returns.reward_to_go, "acnotes.returns.reward_to_go"),
+    ("td_error", lambda: lambda r, v, vn, te, tr, g: __import__("acnotes").returns.td_error(r, v, vn, te, g),
+     "acnotes.returns.td_error"),
+    ("gae", _via_alias, "acnotes.returns.gae"),
+    ("reinforce_loss", lambda: lambda lg, a, G, valid, n: __import__("acnotes").estimators.actor_loss(
+        torch.log_softmax(lg, -1).gather(-1, a.unsqueeze(-1)).squeeze(-1), G, valid, n_episodes=n),
+     "acnotes.estimators.actor_loss"),
+    ("critic_loss", lambda: lambda q, r, vn, te, g: 0.5 * 2 * __import__("acnotes").estimators.critic_loss(
+        q, r + g * (1.0 - te.float()) * vn, torch.ones_like(te)), "acnotes.estimators.critic_loss"),
+    ("reward_to_go", lambda: lambda r, te, tr, g: __import__("acnotes").returns.nstep_targets(
+        r, torch.zeros_like(r), te, tr, g, n=10_000), "acnotes.returns.nstep_targets"),
+])
+def test_calling_the_package_fails(checker, fn, used):
+    with pytest.raises(CheckFailed) as info:
+        getattr(checks, checker)(fn())
+    msg = str(info.value)
+    assert f"your function calls {used}" in msg and "implement it yourself" in msg, msg
+
+
+def test_the_tripwire_is_off_outside_a_check(capsys):
+    import acnotes
+
+    checks.reward_to_go(rtg_ok)
+    capsys.readouterr()
+    r, f = torch.ones(3), torch.zeros(3, dtype=torch.bool)
+    assert acnotes.returns.reward_to_go(r, f, f, 0.5).tolist() == [1.75, 1.5, 1.0]
+    import sys
+    assert sys.getprofile() is None
+
+
+# --------------------------------------------------------------------------- notebook 5 measurements
+
+
+def episodes_ok(rows, target):
+    import math
+    c = sum(r["B"] * r["variance"] for r in rows) / len(rows)
+    return max(1, math.ceil(c / target - 1e-12))
+
+
+def test_episodes_needed_passes(capsys):
+    passes(checks.episodes_needed, episodes_ok, capsys, "episodes_needed: all 5 checks passed.")
+
+
+@pytest.mark.parametrize("fn, hint", [
+    (lambda rows, t: int(sum(r["B"] * r["variance"] for r in rows) / len(rows) / t), "rounded down"),
+    (lambda rows, t: __import__("math").ceil(rows[0]["B"] * rows[0]["variance"] / t), "one row only"),
+    (lambda rows, t: sum(r["B"] * r["variance"] for r in rows) / len(rows) / t, "whole"),
+    (lambda rows, t: str(episodes_ok(rows, t)), "single number"),
+])
+def test_episodes_needed_mistakes(fn, hint):
+    with pytest.raises(CheckFailed) as info:
+        checks.episodes_needed(fn)
+    assert hint in str(info.value), str(info.value)
+
+
+def relvar_ok(grads):
+    g = grads.double()
+    mean = g.mean(0)
+    return (((g - mean) ** 2).sum(1).mean() / mean.dot(mean)).item()
+
+
+def test_relative_variance_passes_and_matches_the_variance_table(capsys):
+    passes(checks.relative_variance, relvar_ok, capsys, "relative_variance: all 4 checks passed.")
+    from acnotes.variance import gradient_stats
+
+    g = torch.randn(50, 4, generator=torch.Generator().manual_seed(0), dtype=torch.float64) + 1.0
+    assert abs(relvar_ok(g) - gradient_stats(g, torch.ones(4, dtype=torch.float64))["relative_variance"]) < 1e-12
+    with pytest.raises(CheckFailed, match="acnotes.variance.gradient_stats"):
+        checks.relative_variance(lambda g: gradient_stats(g, g.mean(0))["relative_variance"])
+
+
+@pytest.mark.parametrize("fn, hint", [
+    (lambda g: ((g.double() - g.double().mean(0)) ** 2).sum(1).mean().item(), "total variance itself"),
+    (lambda g: relvar_ok(g) * g.shape[0] / (g.shape[0] - 1), "K - 1"),
+    (lambda g: relvar_ok(g) ** 0.5, "fix"),
+])
+def test_relative_variance_mistakes(fn, hint):
+    with pytest.raises(CheckFailed) as info:
+        checks.relative_variance(fn)
+    msg = str(info.value)
+    assert hint in msg or (hint == "fix" and "hint:" in msg), msg

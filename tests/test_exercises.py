@@ -95,8 +95,9 @@ def test_outputs_cleared_and_callers_tagged():
         if c.cell_type == "code":
             assert c.outputs == [] and c.execution_count is None
     tagged = [i for i, c in enumerate(student.cells) if ex.RAISES_TAG in tags(c)]
-    # checker, the cell that calls my_rtg, the cell that reads G; G is re-assigned in cell 7
-    assert tagged == [3, 4, 5]
+    # the cell that calls my_rtg, the cell that reads G (re-assigned in cell 7); never the
+    # checker (cell 3): a failing check must fail the run
+    assert tagged == [4, 5]
     assert "BEGIN SOLUTION" in student.cells[0].source  # markdown is never touched
     assert student.metadata["acnotes"] == {"student_version": True, "exercises": 1}
 
@@ -115,6 +116,7 @@ def test_generic_hint_and_nested_indentation():
     compile(student.cells[0].source, "cell", "exec")
     assert [e.number for e in found] == ["1", "2"]
     assert [ex.RAISES_TAG in tags(c) for c in student.cells] == [False, True, True, False]
+    assert all("nbgrader" not in c.metadata for c in student.cells)
 
 
 @pytest.mark.parametrize("source, message", [
@@ -141,7 +143,7 @@ def test_cli_writes_only_notebooks_with_exercises(tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["09-test.ipynb"]
     text = capsys.readouterr().out
     assert "1 exercise(s) in 1 notebook(s)" in text and "10-plain.ipynb" in text
-    assert main(["exercises", str(out), "--notebooks", str(src), "--copy-others"]) == 0
+    assert main(["exercises", str(out), "--notebooks", str(src), "--copy-others", "--force"]) == 0
     assert sorted(p.name for p in out.iterdir()) == ["09-test.ipynb", "10-plain.ipynb"]
 
 
@@ -179,8 +181,9 @@ def test_student_notebook_stops_at_the_checker_with_the_hint(tmp_path):
     assert f"Exercise 9.1: {HINT}" in text
 
 
-def test_student_notebook_runs_through_with_tags(tmp_path):
+def test_student_notebook_runs_through_with_tags_after_the_checker(tmp_path):
     student = ex.make_student_notebook(synthetic_notebook(), "09-test.ipynb")
+    student.cells[3].metadata["tags"] = [ex.RAISES_TAG]  # to see the cells after it run
     nb = run(student, tmp_path)
     (err,) = errors(nb.cells[3])
     assert err.ename == "NotImplementedYet" and f"Exercise 9.1: {HINT}" in err.evalue
@@ -190,14 +193,27 @@ def test_student_notebook_runs_through_with_tags(tmp_path):
     assert nb.cells[7].outputs[0].text == "4.25\n"
 
 
-@pytest.mark.slow
-def test_student_notebook_passes_nbval(tmp_path):
-    nbformat.write(ex.make_student_notebook(synthetic_notebook(), "09-test.ipynb"),
-                   tmp_path / "09-test.ipynb")
+def nbval_lax(path: Path):
+    """README's check command on one notebook: (exit code, output)."""
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           "--nbval", "--nbval-current-env", str(tmp_path / "09-test.ipynb")],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+                           "--nbval-lax", "--nbval-current-env", str(path)],
+                          capture_output=True, text=True, cwd=path.parent, timeout=600)
+    return proc.returncode, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_check_command_fails_unsolved_and_wrong_passes_solved(tmp_path):
+    student = ex.make_student_notebook(synthetic_notebook(), "09-test.ipynb")
+    path = tmp_path / "09-test.ipynb"
+    nbformat.write(student, path)
+    code, text = nbval_lax(path)
+    assert code != 0 and "not implemented yet" in text, text
+    wrong = SOLUTION_CELL.replace("gamma * (~(terminated[t] | truncated[t]))", "gamma")
+    for source, ok in ((wrong, False), (SOLUTION_CELL, True)):
+        student.cells[2].source = source
+        nbformat.write(student, path)
+        code, text = nbval_lax(path)
+        assert (code == 0) == ok, text
 
 
 # --------------------------------------------------------------------------- the real series
@@ -224,8 +240,9 @@ def test_series_has_at_least_8_exercises_all_replaced(tmp_path):
             assert e.stub.strip() in nb.cells[e.cell].source
             assert e.function, f"{name}: exercise {e.number} is not inside a function"
             callers = [c for c in nb.cells[e.cell + 1:] if c.cell_type == "code"
-                       and ex.RAISES_TAG in tags(c) and e.function in c.source]
+                       and ex.CHECKER.search(c.source) and e.function in c.source]
             assert callers, f"{name}: no cell after exercise {e.number} calls {e.function} (no checker?)"
+            assert ex.RAISES_TAG not in tags(callers[0]), f"{name}: checker of {e.number} is tagged"
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), name
 
 
@@ -237,7 +254,11 @@ def test_series_student_notebooks_raise_only_at_stubs(tmp_path):
         pytest.fail("notebooks/ has notebooks but none has a solution region")
     problems = []
     for name, found in written.items():
-        nb = run(nbformat.read(tmp_path / name, as_version=4), tmp_path, timeout=900)
+        nb = nbformat.read(tmp_path / name, as_version=4)
+        for c in nb.cells:  # run past the checkers (untagged, so that they fail the check command)
+            if c.cell_type == "code" and ex.CHECKER.search(c.source):
+                c.metadata["tags"] = [ex.RAISES_TAG]
+        nb = run(nb, tmp_path, timeout=900)
         for i, c in enumerate(nb.cells):
             for err in errors(c):
                 if ex.RAISES_TAG not in tags(c):
@@ -246,10 +267,64 @@ def test_series_student_notebooks_raise_only_at_stubs(tmp_path):
                     problems.append(f"{name} cell {i}: raised {err.ename}: {err.evalue}")
         for e in found:
             checker = next((c for c in nb.cells[e.cell + 1:] if c.cell_type == "code"
-                            and ex.RAISES_TAG in tags(c)), None)
+                            and ex.CHECKER.search(c.source)), None)
             errs = errors(checker) if checker is not None else []
             if not errs or errs[0].ename not in ("NotImplementedYet", "NotImplementedError") \
                     or f"Exercise {e.number}:" not in errs[0].evalue:
                 problems.append(f"{name}: the first cell after exercise {e.number} does not raise "
                                 f"its NotImplementedError (got {[(x.ename, x.evalue) for x in errs]})")
     assert not problems, "\n".join(problems)
+
+
+# --------------------------------------------------------------------------- classroom rules
+
+
+def test_numbers_come_from_the_exercise_heading_and_hidden_tests_are_stripped():
+    nb = synthetic_notebook()
+    nb.cells.insert(2, new_markdown_cell("## Exercise 6: the reward-to-go (2 points)"))
+    nb.cells[3].metadata["nbgrader"] = {"solution": True, "grade": False, "grade_id": "ex6_my_rtg"}
+    nb.cells[4].source += "\n### BEGIN HIDDEN TESTS\nassert secret()\n### END HIDDEN TESTS\nprint(1)"
+    found = []
+    student = ex.make_student_notebook(nb, "09-test.ipynb", found)
+    assert [e.number for e in found] == ["6"]
+    assert "Exercise 6: " in student.cells[3].source
+    assert student.cells[4].source == "acn.checks.reward_to_go(my_rtg)\nprint(1)"
+    assert all("nbgrader" not in c.metadata for c in student.cells)
+    nb.cells[4].source += "\n### BEGIN HIDDEN TESTS\n"
+    with pytest.raises(ValueError, match="without a matching `### END HIDDEN TESTS`"):
+        ex.make_student_notebook(nb, "09-test.ipynb")
+
+
+def test_cli_refuses_to_overwrite_without_force(tmp_path):
+    from acnotes.__main__ import main
+
+    src = tmp_path / "src"
+    src.mkdir()
+    nbformat.write(synthetic_notebook(), src / "09-test.ipynb")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "09-test.ipynb").write_text("my work")
+    with pytest.raises(SystemExit) as info:
+        main(["exercises", str(out), "--notebooks", str(src)])
+    assert info.value.code == 2 and (out / "09-test.ipynb").read_text() == "my work"
+    assert main(["exercises", str(out), "--notebooks", str(src), "--force"]) == 0
+    assert "Exercise 9.1" in (out / "09-test.ipynb").read_text()
+
+
+def test_cli_never_writes_through_a_symlink(tmp_path):
+    from acnotes.__main__ import main
+
+    src = tmp_path / "src"
+    src.mkdir()
+    nbformat.write(synthetic_notebook(), src / "09-test.ipynb")
+    original = (src / "09-test.ipynb").read_bytes()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "09-test.ipynb").symlink_to(src / "09-test.ipynb")  # the series notebook itself
+    with pytest.raises(SystemExit):
+        main(["exercises", str(out), "--notebooks", str(src)])
+    assert (src / "09-test.ipynb").read_bytes() == original
+    assert main(["exercises", str(out), "--notebooks", str(src), "--force"]) == 0
+    assert (src / "09-test.ipynb").read_bytes() == original  # the solutions are intact
+    assert not (out / "09-test.ipynb").is_symlink()           # the link was replaced by a file
+    assert "Exercise 9.1" in (out / "09-test.ipynb").read_text()
