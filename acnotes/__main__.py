@@ -16,7 +16,8 @@ import sys
 from .cli._common import sigterm_as_interrupt
 
 # module names whose add_cli(subparsers) registers a command; missing ones are skipped
-COMMANDS = ["acnotes.cli.train", "acnotes.cli.evaluate", "acnotes.cli.variance", "acnotes.exercises"]
+COMMANDS = ["acnotes.cli.train", "acnotes.cli.evaluate", "acnotes.cli.variance", "acnotes.exercises",
+            "acnotes.cli.sweep"]
 
 
 def build_parser() -> argparse.ArgumentParser:

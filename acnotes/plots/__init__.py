@@ -5,6 +5,8 @@ Plotting functions return a matplotlib Figure and never switch the backend.
 """
 
 from .learning import curve_on_grid, learning_curves, mean_and_band
+from .sweep import sweep_heatmap, sweep_sensitivity
 from .variance import variance_bars, variance_sweep
 
-__all__ = ["curve_on_grid", "mean_and_band", "learning_curves", "variance_bars", "variance_sweep"]
+__all__ = ["curve_on_grid", "mean_and_band", "learning_curves", "variance_bars", "variance_sweep",
+           "sweep_heatmap", "sweep_sensitivity"]
