@@ -229,8 +229,10 @@ class Spec:
         return out
 
     def to_dict(self) -> dict:
-        return {"algos": self.algos, "grid": self.grid, "seeds": self.seeds, "fixed": self.fixed,
-                "threshold": self.threshold}
+        """The spec as stored in sweep.json. The grid is a list of [field, values] pairs: its
+        order fixes the members' order, so two grids in another order are different sweeps."""
+        return {"algos": self.algos, "grid": [[k, v] for k, v in self.grid.items()], "seeds": self.seeds,
+                "fixed": self.fixed, "threshold": self.threshold}
 
 
 def load_spec(path: str | Path) -> dict:

@@ -136,6 +136,16 @@ def test_the_command_resumes_refuses_another_spec_and_plots(tmp_path, monkeypatc
     assert (out / "heatmap-a2c-gamma-lr.png").stat().st_size > 0 and (out / "sensitivity-gamma.png").is_file()
     rc, _, err = main("sweep", *spec[:-5], "--seeds", "0-2", "--out", out, "--backend", "local")
     assert rc == 2 and "holds a different sweep" in err and "seeds" in err
+    # the same spec from a YAML file is the same sweep; with the grid in another order it is not
+    text = "algos: [a2c]\ngrid:\n  gamma: [0.95, 0.99]\n  lr: 1e-3,3e-3\nseeds: 0-1\n" \
+           f"fixed: {{total_steps: {STEPS}, n_envs: 4}}\n"
+    (tmp_path / "spec.yaml").write_text(text)
+    rc, stdout, _ = main("sweep", "--spec", tmp_path / "spec.yaml", "--out", out, "--backend", "local")
+    assert rc == 0 and "8 done earlier, 0 chunks" in stdout
+    swapped = text.replace("  gamma: [0.95, 0.99]\n", "").replace("seeds:", "  gamma: [0.95, 0.99]\nseeds:")
+    (tmp_path / "swapped.yaml").write_text(swapped)
+    rc, _, err = main("sweep", "--spec", tmp_path / "swapped.yaml", "--out", out, "--backend", "local")
+    assert rc == 2 and "holds a different sweep" in err and "grid" in err
 
 
 def test_sweep_through_ray_local_mode(tmp_path, reference):
