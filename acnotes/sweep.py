@@ -471,7 +471,12 @@ def run_sweep(spec: Spec, out: str | Path, *, chunk_size: int = 25, backend: str
         bar = tqdm(total=len(chunks), desc="chunks", unit="chunk")
     (out / "histories").mkdir(exist_ok=True)
 
+    if backend == "ray" and pool is None and chunks:
+        raise ValueError("backend 'ray' needs a started RayPool (pool=RayPool(...))")
+
     def attempts(chs):
+        if not chs:
+            return iter(())
         if backend == "ray":
             return pool.run(chs, spec.threshold)
         return _local(chs, spec.threshold)
