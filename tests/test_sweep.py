@@ -133,7 +133,7 @@ def test_the_command_resumes_refuses_another_spec_and_plots(tmp_path, monkeypatc
             "--steps", STEPS, "--set", "n_envs=4", "--out", out, "--backend", "local", "--quiet"]
     rc, stdout, _ = main("sweep", *spec, "--plot")
     assert rc == 0 and "8 done earlier, 0 chunks" in stdout
-    assert (out / "heatmap-a2c-gamma-lr.png").stat().st_size > 0 and (out / "sensitivity-gamma.png").is_file()
+    assert (out / "heatmap-a2c-gamma-lr.png").stat().st_size > 0 and (out / "sensitivity-a2c-gamma.png").is_file()
     rc, _, err = main("sweep", *spec[:-5], "--seeds", "0-2", "--out", out, "--backend", "local")
     assert rc == 2 and "holds a different sweep" in err and "seeds" in err
     # the same spec from a YAML file is the same sweep; with the grid in another order it is not

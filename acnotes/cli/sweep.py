@@ -70,15 +70,15 @@ def _plots(out: Path, spec, metric: str) -> list[Path]:
     rows = read_results(out)
     varied = [k for k, v in spec.grid.items() if len(v) > 1]
     figs = []
-    if varied:
-        line = varied[1] if len(varied) > 1 else "preset"
-        figs.append((f"sensitivity-{varied[0]}.png", sweep_sensitivity(rows, varied[0], metric, lines=line)))
-    if len(varied) > 1:
-        for algo in spec.algos:
-            mine = [r for r in rows if r["preset"] == algo]
-            if mine:
-                figs.append((f"heatmap-{algo}-{varied[0]}-{varied[1]}.png",
-                             sweep_heatmap(mine, varied[0], varied[1], metric, title=algo)))
+    if len(varied) == 1:  # one line per algorithm
+        figs.append((f"sensitivity-{varied[0]}.png", sweep_sensitivity(rows, varied[0], metric)))
+    for algo in spec.algos if len(varied) > 1 else []:  # per algorithm: the first two varied fields
+        mine = [r for r in rows if r["preset"] == algo]
+        if mine:
+            x, y = varied[:2]
+            figs.append((f"sensitivity-{algo}-{x}.png",
+                         sweep_sensitivity(mine, x, metric, lines=y, title=f"{algo}: {metric} against {x}")))
+            figs.append((f"heatmap-{algo}-{x}-{y}.png", sweep_heatmap(mine, x, y, metric, title=algo)))
     written = []
     for name, fig in figs:
         with atomic_path(out / name) as tmp:
