@@ -43,7 +43,7 @@ from .history import History
 
 __all__ = ["Spec", "Chunk", "parse_values", "parse_grid_option", "parse_seeds", "load_spec",
            "plan", "run_chunk", "member_row", "area_under_curve", "read_results", "run_sweep",
-           "prepare", "COLUMNS", "METRICS", "SweepResult", "RayPool", "ray_available"]
+           "prepare", "COLUMNS", "METRICS", "SweepResult", "RayPool", "RayStartError", "ray_available"]
 
 CONFIG_FIELDS = [f.name for f in dataclasses.fields(Config)]
 _TYPES = {f.name: str(f.type) for f in dataclasses.fields(Config)}
@@ -547,6 +547,10 @@ def _ray_chunk(chunk: Chunk, threshold: float):
     return run_chunk(chunk, threshold)
 
 
+class RayStartError(RuntimeError):
+    """Ray did not start (or the cluster could not be reached)."""
+
+
 class RayPool:
     """Chunks as Ray tasks, one CPU each, on a local Ray instance or an existing cluster.
 
@@ -563,10 +567,21 @@ class RayPool:
         t0 = time.perf_counter()
         if address is None:
             os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local instance
-            ray.init(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False,
-                     log_to_driver=False, configure_logging=False)
+            kw = dict(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False)
         else:
-            ray.init(address=address, log_to_driver=False, configure_logging=False)
+            kw = dict(address=address)
+        for attempt in (1, 2):
+            try:
+                ray.init(log_to_driver=False, configure_logging=False, **kw)
+                break
+            except Exception as e:  # noqa: BLE001 - Ray raises plain Exceptions at start-up
+                ray.shutdown()
+                if attempt == 2 or address is not None:
+                    where = f"the cluster at {address}" if address else "Ray on this machine"
+                    raise RayStartError(
+                        f"could not start {where}: {_one_line(e)} (Ray's own logs are in "
+                        f"/tmp/ray/session_latest/logs; on a busy machine its agents can miss a "
+                        f"start-up timeout). Try again, or use --backend local") from None
         self.ray = ray
         self.task = ray.remote(num_cpus=1, max_retries=0)(_ray_chunk)
         self.started = time.perf_counter() - t0

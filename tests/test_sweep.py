@@ -149,6 +149,21 @@ def test_the_command_resumes_refuses_another_spec_and_plots(tmp_path, monkeypatc
     assert rc == 2 and "holds a different sweep" in err and "grid" in err
 
 
+def test_ray_that_cannot_start_falls_back_to_this_process_unless_asked_for(tmp_path, monkeypatch):
+    from test_cli import main
+
+    def broken(**kw):
+        raise sweep.RayStartError("could not start Ray on this machine: simulated")
+
+    monkeypatch.setattr(sweep, "ray_available", lambda: True)
+    monkeypatch.setattr(sweep, "RayPool", broken)
+    spec = ["--algos", "a2c", "--seeds", "0-1", "--steps", 500, "--set", "n_envs=2", "--quiet"]
+    rc, _, err = main("sweep", *spec, "--out", tmp_path / "b", "--backend", "ray")
+    assert rc == 1 and "simulated" in err and not sweep.read_results(tmp_path / "b")
+    rc, _, err = main("sweep", *spec, "--out", tmp_path / "a")
+    assert rc == 0 and "running in this process instead" in err and len(sweep.read_results(tmp_path / "a")) == 2
+
+
 def test_sweep_through_ray_local_mode(tmp_path, reference):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'acnotes[cluster]')")
     pool = sweep.RayPool(num_cpus=2)

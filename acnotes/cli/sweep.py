@@ -100,10 +100,18 @@ def cmd_sweep(args) -> int:
           f"{len(spec.seeds)} seeds); {len(done)} done earlier, {len(todo)} chunks of <= {args.chunk_size} to run")
     pool = None
     if todo and backend == "ray":
-        pool = sweep.RayPool(address=args.address, num_cpus=args.cpus)
+        try:
+            pool = sweep.RayPool(address=args.address, num_cpus=args.cpus)
+        except sweep.RayStartError as e:
+            if args.backend == "ray" or args.address:  # asked for explicitly: stop
+                print(f"error: {e}", file=sys.stderr)
+                return 1
+            print(f"{e}; running in this process instead", file=sys.stderr)
+            backend = "local"
+    if pool is not None:
         where = f"cluster {args.address}" if args.address else "this machine"
         print(f"Ray started in {pool.started:.1f} s on {where} ({pool.cpus} CPUs): chunks run in parallel")
-    elif todo:
+    elif todo and backend == "local":
         print("running the chunks one after another in this process"
               + ("" if sweep.ray_available() else
                  " (Ray is not installed: pip install 'acnotes[cluster]' would spread them over CPUs or a cluster)"))
