@@ -96,8 +96,11 @@ def cmd_sweep(args) -> int:
     out, done = sweep.prepare(spec, args.out)
     todo = sweep.plan(spec, args.chunk_size, skip=done)
     n = len(spec.members())
-    print(f"{n} members ({len(spec.algos)} algorithms x {len(spec.points())} grid points x "
-          f"{len(spec.seeds)} seeds); {len(done)} done earlier, {len(todo)} chunks of <= {args.chunk_size} to run")
+    def count(k, word):
+        return f"{k} {word}{'' if k == 1 else 's'}"
+
+    print(f"{count(n, 'member')} ({count(len(spec.algos), 'algorithm')} x {count(len(spec.points()), 'grid point')} "
+          f"x {count(len(spec.seeds), 'seed')}); {len(done)} done earlier, {len(todo)} chunks of <= {args.chunk_size} to run")
     pool = None
     if todo and backend == "ray":
         try:
