@@ -112,8 +112,8 @@ def cmd_sweep(args) -> int:
             print(f"{e}; running in this process instead", file=sys.stderr)
             backend = "local"
     if pool is not None:
-        where = f"cluster {args.address}" if args.address else "this machine"
-        print(f"Ray started in {pool.started:.1f} s on {where} ({pool.cpus} CPUs): chunks run in parallel")
+        how = f"connected to the cluster at {args.address}" if args.address else "started on this machine"
+        print(f"Ray {how} in {pool.started:.1f} s ({pool.cpus} CPUs): chunks run in parallel")
     elif todo and backend == "local":
         print("running the chunks one after another in this process"
               + ("" if sweep.ray_available() else
