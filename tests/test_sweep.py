@@ -173,3 +173,22 @@ def test_sweep_through_ray_local_mode(tmp_path, reference):
         pool.close()
     assert sorted(res.ran) == ["chunk-00000", "chunk-00004"] and not res.failed
     assert same(sweep.read_results(tmp_path)) == same(sweep.read_results(reference[0]))
+
+
+def test_plots_average_over_seeds_and_take_none_as_a_value():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from acnotes.plots import sweep_heatmap, sweep_sensitivity
+
+    rows = [dict(preset="a2c", lr=lr, max_grad_norm=c, seed=s, final_return=100 * lr * 1000 + s + (c or 0))
+            for lr in (1e-3, 2e-3) for c in (0.5, None) for s in (0, 1)]
+    fig = sweep_heatmap(rows, "lr", "max_grad_norm", "final_return")
+    # rows: y sorted by str (0.5 before None); cell = mean over seeds 0 and 1 (+0.5)
+    want = [[100 + 0.5 + 0.5, 200 + 0.5 + 0.5], [100 + 0.5, 200 + 0.5]]
+    np.testing.assert_allclose(fig.axes[0].images[0].get_array(), want)
+    fig2 = sweep_sensitivity(rows, "max_grad_norm", "final_return", lines="lr")
+    assert [t.get_text() for t in fig2.axes[0].get_xticklabels()] == ["0.5", "None"]
+    np.testing.assert_allclose(fig2.axes[0].lines[0].get_ydata(), [101.0, 100.5])
+    plt.close("all")

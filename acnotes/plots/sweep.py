@@ -81,6 +81,8 @@ def sweep_sensitivity(rows: Sequence[dict], x: str, metric: str = "final_return"
     a factor of 20. Returns the Figure."""
     _check(rows, x, lines, metric)
     xs = _values(rows, x)
+    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in xs)
+    where = xs if numeric else list(range(len(xs)))  # e.g. max_grad_norm 0.5, 1, None: evenly spaced
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=80)
     else:
@@ -94,9 +96,11 @@ def sweep_sensitivity(rows: Sequence[dict], x: str, metric: str = "final_return"
             table[:len(g), j] = g
         mean, lo, hi = mean_and_band(table)
         label = f"{lines}={lv:g}" if isinstance(lv, float) else f"{lines}={lv}" if lines != "preset" else str(lv)
-        (line,) = ax.plot(xs, mean, marker="o", label=label)
-        ax.fill_between(xs, lo, hi, color=line.get_color(), alpha=0.2)
-    numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in xs)
+        (line,) = ax.plot(where, mean, marker="o", label=label)
+        ax.fill_between(where, lo, hi, color=line.get_color(), alpha=0.2)
+    if not numeric:
+        ax.set_xticks(where, [str(v) for v in xs])
+        log_x = False
     if log_x is None:
         log_x = numeric and min(xs) > 0 and max(xs) / min(xs) > 20
     if log_x:
