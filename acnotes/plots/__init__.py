@@ -6,7 +6,8 @@ Plotting functions return a matplotlib Figure and never switch the backend.
 
 from .learning import curve_on_grid, learning_curves, mean_and_band
 from .sensitivity import sensitivity_map
+from .sweep import sweep_heatmap, sweep_sensitivity
 from .variance import variance_bars, variance_sweep
 
 __all__ = ["curve_on_grid", "mean_and_band", "learning_curves", "variance_bars", "variance_sweep",
-           "sensitivity_map"]
+           "sensitivity_map", "sweep_heatmap", "sweep_sensitivity"]
