@@ -2,13 +2,15 @@
 
     import acnotes as acn
     agent, history = acn.train.train(algo="a2c", total_steps=50_000)
+    runs = acn.train.train_population([acn.train.preset("a2c", seed=s) for s in range(10)])
 
 Modules: ``envs`` (CartPole and exact tabular MDPs), ``returns`` (returns, TD errors,
 n-step targets, GAE), ``estimators`` (Psi_t per algorithm, losses), ``models``,
-``rollout``, ``train`` (loop, Config, History, Agent). Loaded on first use: ``variance``
-(bias and variance of the estimators), and, since they pull in matplotlib, ipywidgets or
-the Jupyter stack, ``plots``, ``widgets`` (the notebook panels), ``checks`` (exercise
-checkers), ``exercises`` (student notebooks).
+``rollout``, ``train`` (the loop for one agent or a population; Config, History, Agent).
+Loaded on first use: ``variance`` (bias and variance of the estimators), ``sensitivity``
+(gamma x lr maps), and, since they pull in matplotlib, ipywidgets or the Jupyter stack,
+``plots``, ``widgets`` (the notebook panels), ``checks`` (exercise checkers),
+``exercises`` (student notebooks).
 """
 
 from . import agent, config, envs, estimators, history, models, returns, rollout, train
