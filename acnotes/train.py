@@ -237,8 +237,8 @@ def train_population(configs: Sequence[Config], progress: bool = True,
     ``configs`` may differ in numeric settings only (``STRUCTURAL`` fields must agree; a
     ValueError names the first that does not). Member k stops on its own: after
     ``total_steps`` env steps, when its ``target_return`` is reached, or when it diverges (a
-    non-finite loss or gradient, or runaway weights: status "diverged", with a warning)
-    while the others go on. Ctrl-C stops all and returns every History so far (status
+    non-finite loss or gradient, runaway weights or a saturated policy, see ``RUNAWAY`` and
+    ``SATURATED``: status "diverged", with a warning) while the others go on. Ctrl-C stops all and returns every History so far (status
     "interrupted"). ``callback(histories)``, if given, is called after every update, and
     ``on_update(histories, agent_of)`` too, where ``agent_of(k)`` copies member k out as an
     ``Agent`` (for checkpoints; copying costs more than an update, so call it rarely).
@@ -270,8 +270,7 @@ def train_population(configs: Sequence[Config], progress: bool = True,
                                  discount_actor=cfg.discount_actor, critic_loss=cfg.critic_loss,
                                  members=K, **per_env)
                 loss = a + vf_coef * c - ent_coef * e
-                acting = col.active.copy()
-                for k in np.flatnonzero(acting & ~torch.isfinite(loss).numpy()):
+                for k in np.flatnonzero(col.active & ~torch.isfinite(loss).numpy()):
                     run.diverge(col, k, f"loss became {loss[k].item()}")
                 ok = torch.from_numpy(col.active.copy())
                 opt.zero_grad()
