@@ -16,31 +16,36 @@ def test_learning_panel_retrains_when_a_slider_moves():
     p.controls["gamma"].value = 0.9
     assert p.histories[0] is not first
     assert p.histories[0].config["gamma"] == pytest.approx(0.9)
-    p.controls["lr"].value = 1e-4
-    assert p.histories[0].config["lr"] == pytest.approx(1e-4, rel=1e-6)
+    assert p.controls["lr"].options[0][0] == "2.0e-04"   # the readout is the value used
+    p.controls["lr"].value = 2e-4
+    assert p.histories[0].config["lr"] == 2e-4
     p.controls["algo"].value = "tdac"
     assert p.histories[0].config["algo"] == "tdac"
-    assert p.message.value.startswith("done in")
+    assert p.message.value.startswith("done in") and p.source == "trained"
 
 
 def test_learning_panel_memoizes_and_keeps_earlier_settings():
-    p = widgets.learning_panel("a2c", preset="a2c", total_steps=640, seeds=(0, 1, 2),
+    p = widgets.learning_panel(["a2c", "gae"], preset="a2c", total_steps=640, seeds=(0, 1, 2),
                                controls=("gamma", "lr", "lambda", "critic_lr", "entropy", "n_steps"))
     assert len(p.histories) == 3 and [h.config["seed"] for h in p.histories] == [0, 1, 2]
-    first = p.histories
+    first, first_runs = p.histories, p.runs
     p.controls["gamma"].value = 0.9
     second = p.histories
     assert second is not first and len(p.trail) == 2
     legend = [t.get_text() for t in p.figure.axes[0].get_legend().get_texts()]
     assert any("gamma=0.99" in t for t in legend) and any("gamma=0.9," in t for t in legend)
+    runs = p.runs
     p.controls["gamma"].value = 0.99
-    assert p.histories is first  # memoized: the same Histories, not a new run
-    assert len(p.results) == 2
+    assert p.source == "memo" and p.histories == [] and p.runs is first_runs  # memoized, not a new run
+    assert "drawn before" in p.message.value
+    assert len(p.results) == 2 and runs is not first_runs
     p.clear_button.click()
     assert len(p.trail) == 1
     assert len(p.figure.axes[0].get_legend().get_texts()) == 1
-    p.controls["lambda"].value = 0.5
-    assert p.histories[0].config["lam"] == pytest.approx(0.5)
+    p.controls["lambda"].value = 0.5  # A2C ignores lambda: nothing trains
+    assert p.source == "memo" and "lambda" not in p.figure.axes[0].get_legend().get_texts()[-1].get_text()
+    p.controls["algo"].value = "gae"
+    assert p.source == "trained" and p.histories[0].config["lam"] == 0.5
     p.controls["n_steps"].value = 8
     assert p.histories[0].config["n_steps"] == 8
 
@@ -109,3 +114,22 @@ def test_panel_shows_partial_curves_while_it_trains(monkeypatch):
     partial = [m for m in shown if m.startswith("<i>training:")]
     assert len(partial) >= 2 and len(shown) == len(partial) + 1  # partial plots, then the final one
     assert p.message.value.startswith("done in")
+
+
+def test_stored_settings_draw_without_training(monkeypatch, tmp_path):
+    """A setting found in the atlas is drawn from it; the trainer is not called."""
+    from acnotes import atlas
+    import acnotes.widgets.training as T
+
+    spec = atlas.PanelSpec(("a2c",), "a2c", 640, ("gamma",), seeds=(0, 1))
+    members = atlas.compute(spec, progress=False, log=lambda s: None)
+    atlas.save(members, tmp_path / "x.json.gz")
+    monkeypatch.setattr(atlas, "_folder", lambda: tmp_path)
+    monkeypatch.setattr(atlas, "_INDEX", None)
+    monkeypatch.setattr(T, "train_population", lambda *a, **k: pytest.fail("trained a stored setting"))
+    p = widgets.learning_panel(**spec.kwargs())
+    assert p.source == "stored" and "stored" in p.message.value
+    for v in atlas.control_values("gamma", atlas.base_config("a2c", "a2c", 640)):
+        p.controls["gamma"].value = v
+        assert p.source in ("stored", "memo")
+    assert len(p.trail) == len(atlas.star(spec))

@@ -36,14 +36,18 @@ def mean_and_band(curves: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.nda
     return mean, mean - half, mean + half
 
 
-def learning_curves(runs: Mapping[str, Sequence[History]], window: int = 20, points: int = 200,
+def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: int = 20, points: int = 200,
                     ax=None, title: str | None = None, target: float | None = None,
-                    faded: Mapping[str, Sequence[History]] | None = None):
+                    faded: Mapping[str, Sequence[History] | np.ndarray] | None = None,
+                    grid: np.ndarray | None = None):
     """Plot mean return over seeds, with a 95% band, against env steps.
 
     ``runs`` maps a label (an algorithm, a setting) to the Histories of its seeds.
     ``faded`` maps labels of earlier settings to theirs: drawn as thin, pale mean curves
     without band, so that a new setting can be compared with the old ones.
+    With ``grid`` (env steps), the curves are drawn on it, and a value of ``runs`` or
+    ``faded`` may also be an array [seeds, len(grid)] of curves already on it (what
+    ``curve_on_grid`` gives); without it, the grid runs to the longest run in ``points`` steps.
     Returns the Figure. The band is a confidence interval of the mean over seeds, so
     with 2 seeds it is wide: that is honest, not a bug.
     """
@@ -52,17 +56,28 @@ def learning_curves(runs: Mapping[str, Sequence[History]], window: int = 20, poi
         fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=80)
     else:
         fig = ax.figure
-    everything = list(runs.values()) + list(faded.values())
-    last = max((h.total_steps for hs in everything for h in hs), default=0)
-    grid = np.linspace(0, max(last, 1), points)
+    if grid is None:
+        everything = list(runs.values()) + list(faded.values())
+        if any(isinstance(hs, np.ndarray) for hs in everything):
+            raise ValueError("curves given as an array need the grid they are on: pass grid=")
+        last = max((h.total_steps for hs in everything for h in hs), default=0)
+        grid = np.linspace(0, max(last, 1), points)
+
+    def on_grid(hs):
+        if isinstance(hs, np.ndarray):
+            if hs.ndim != 2 or hs.shape[1] != len(grid):
+                raise ValueError(f"curves of shape {hs.shape} do not fit a grid of {len(grid)} points")
+            return hs
+        return np.stack([curve_on_grid(h, grid, window) for h in hs])
+
     for label, hs in faded.items():
-        if hs:
-            mean, _, _ = mean_and_band(np.stack([curve_on_grid(h, grid, window) for h in hs]))
+        if len(hs):
+            mean, _, _ = mean_and_band(on_grid(hs))
             ax.plot(grid, mean, linewidth=1, alpha=0.45, label=label)
     for label, hs in runs.items():
-        if not hs:
+        if not len(hs):
             continue
-        curves = np.stack([curve_on_grid(h, grid, window) for h in hs])
+        curves = on_grid(hs)
         mean, lo, hi = mean_and_band(curves)
         (line,) = ax.plot(grid, mean, linewidth=2,
                           label=f"{label} ({len(hs)} seed{'' if len(hs) == 1 else 's'})")

@@ -15,14 +15,14 @@ from typing import Callable, Sequence
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
+import numpy as np
 from IPython.display import display
 
-from .. import plots
-from ..config import Config, preset as _preset
-from ..history import History
+from .. import atlas, plots
+from ..config import Config
 from ..train import train_population
 
-__all__ = ["Panel", "learning_panel", "gamma_slider", "lr_slider", "CONTROLS"]
+__all__ = ["Panel", "learning_panel", "control_slider", "gamma_slider", "lr_slider", "CONTROLS"]
 
 
 def gamma_slider(value: float = 0.99, min: float = 0.8, max: float = 1.0) -> W.FloatSlider:
@@ -37,29 +37,21 @@ def lr_slider(value: float = 1e-3, min_exp: float = -5, max_exp: float = -1, des
                             description=description, readout_format=".1e", continuous_update=False)
 
 
-def _lam_slider(value: float) -> W.FloatSlider:
-    return W.FloatSlider(value=value, min=0.0, max=1.0, step=0.05, description="lambda",
-                         readout_format=".2f", continuous_update=False)
+# control name -> (the slider's label, the readout format of its values)
+_SLIDERS = {"gamma": ("gamma", "{:.3f}"), "lr": ("lr", "{:.1e}"), "critic_lr": ("critic lr", "{:.1e}"),
+            "lambda": ("lambda", "{:.2f}"), "entropy": ("entropy", "{:g}"), "n_steps": ("n_steps", "{:d}")}
+CONTROLS = tuple(_SLIDERS)
 
 
-def _ent_slider(value: float) -> W.FloatSlider:
-    return W.FloatSlider(value=value, min=0.0, max=0.1, step=0.005, description="entropy",
-                         readout_format=".3f", continuous_update=False)
-
-
-def _rollout_slider(value: int) -> W.IntSlider:
-    return W.IntSlider(value=value, min=1, max=32, description="n_steps", continuous_update=False)
-
-
-# control name -> (Config field, widget factory from the current value)
-CONTROLS: dict[str, tuple[str, Callable]] = {
-    "gamma": ("gamma", gamma_slider),
-    "lr": ("lr", lr_slider),
-    "critic_lr": ("critic_lr", lambda v: lr_slider(v, -5, -1, "critic lr")),
-    "lambda": ("lam", _lam_slider),
-    "entropy": ("ent_coef", _ent_slider),
-    "n_steps": ("n_steps", _rollout_slider),
-}
+def control_slider(name: str, base: Config) -> W.SelectionSlider:
+    """The slider of control ``name`` for a panel whose default setting is ``base``: its
+    positions are ``acn.atlas.control_values(name, base)``, its value the default's."""
+    label, fmt = _SLIDERS[name]
+    values = atlas.control_values(name, base)
+    value = getattr(base, atlas.CONTROLS[name])
+    value = base.lr if value is None else value
+    return W.SelectionSlider(options=[(fmt.format(v), v) for v in values], value=value, description=label,
+                             continuous_update=False)
 
 
 class Panel(W.VBox):
@@ -148,7 +140,9 @@ def _html(s: str) -> str:
 def _label(cfg: Config, names: Sequence[str]) -> str:
     parts = [cfg.algo]
     for name in names:
-        field = CONTROLS[name][0]
+        field = atlas.CONTROLS[name]
+        if not atlas.uses(cfg.algo, field):
+            continue
         v = getattr(cfg, field)
         if field in ("lr", "critic_lr", "ent_coef"):
             parts.append(f"{name}={v:.1e}" if v else f"{name}=0")
@@ -161,18 +155,23 @@ def _label(cfg: Config, names: Sequence[str]) -> str:
 
 def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = None,
                    seeds: Sequence[int] = range(5), total_steps: int = 100_000,
-                   controls: Sequence[str] = ("gamma", "lr"), window: int = 20,
-                   auto: bool = True, **fixed) -> Panel:
+                   controls: Sequence[str] = ("gamma", "lr"), auto: bool = True, **fixed) -> Panel:
     """A panel that trains ``seeds`` as one population on CartPole-v1 and draws the mean
-    learning curve with a 95% band.
+    learning curve (the mean return of the last 20 episodes) with a 95% band.
 
     ``controls`` picks the sliders, from ``CONTROLS`` ("gamma", "lr", "critic_lr",
-    "lambda", "entropy", "n_steps"); a menu picks the algorithm when several are given.
-    Everything else comes from ``preset`` (a name from ``acnotes.presets``) or ``fixed``.
-    Each setting is trained once: returning to it redraws at once. Earlier settings stay on
-    the plot as faded curves until "clear" is pressed. Diverged seeds are named in the
-    message line; their partial curves are drawn. ``panel.histories`` holds the Histories
-    of the setting shown, ``panel.results`` every setting trained so far.
+    "lambda", "entropy", "n_steps"); each offers the values ``acn.atlas.control_values``
+    lists. A menu picks the algorithm when several are given. Everything else comes from
+    ``preset`` (a name from ``acnotes.presets``) or ``fixed``.
+
+    A setting is trained once: returning to it redraws at once. Settings one slider move
+    from a notebook's default are stored with the package (``acn.atlas``) and drawn without
+    training. Earlier settings stay on the plot as faded curves until "clear" is pressed.
+    Diverged seeds are named in the message line; their partial curves are drawn.
+    ``panel.runs`` holds what is drawn of each seed of the setting shown (``atlas.Stored``),
+    ``panel.histories`` their Histories when they were trained in this session (else []),
+    ``panel.source`` says which ("trained", "stored" or "memo"), ``panel.results`` holds every
+    setting drawn so far.
     """
     algos = [algos] if isinstance(algos, str) else list(algos)
     seeds = list(seeds)
@@ -181,62 +180,70 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
     unknown = [c for c in controls if c not in CONTROLS]
     if unknown:
         raise ValueError(f"unknown control(s) {unknown}; choose from {sorted(CONTROLS)}")
-    base = _preset(preset, **fixed) if preset else Config(**fixed)
-    base = base.replace(total_steps=int(total_steps), algo=algos[0]).validate()
-    widgets: dict[str, W.ValueWidget] = {}
-    for name in controls:
-        field, make = CONTROLS[name]
-        value = getattr(base, field)
-        widgets[name] = make(base.lr if value is None else value)
+    base = atlas.base_config(algos[0], preset, total_steps, **fixed)
+    total = base.total_steps
+    widgets: dict[str, W.ValueWidget] = {name: control_slider(name, base) for name in controls}
     if len(algos) > 1:
         widgets["algo"] = W.Dropdown(options=algos, value=algos[0], description="algorithm")
     clear = W.Button(description="clear", tooltip="remove the faded curves of earlier settings",
                      layout=W.Layout(width="80px"))
-    results: dict[tuple, list[History]] = {}
-    trail: list[tuple] = []  # settings drawn before, oldest first
+    results: dict[str, tuple[str, list[atlas.Stored]]] = {}   # setting -> (label, runs)
+    trail: list[str] = []  # settings drawn before, oldest first
+    sources = {"trained": "", "stored": " (stored: computed by <code>python -m acnotes atlas</code>)",
+               "memo": " (drawn before)"}
 
     def setting(values) -> Config:
-        changes = {CONTROLS[n][0]: values[n] for n in controls}
-        changes = {k: (int(v) if k == "n_steps" else float(v)) for k, v in changes.items()}
-        return base.replace(algo=values.get("algo", algos[0]), **changes).validate()
+        algo = values.get("algo", algos[0])
+        changes = {atlas.CONTROLS[n]: values[n] for n in controls}  # a field the algorithm ignores keeps its default
+        changes = {k: v for k, v in changes.items() if atlas.uses(algo, k)}
+        return base.replace(algo=algo, **changes).validate()
 
     def draw(values, progress):
+        t0 = time.perf_counter()
         cfg = setting(values)
-        key = tuple(sorted(cfg.to_dict().items()))
-        label = _label(cfg, controls_shown)
-        earlier = {_label(Config(**dict(k)), controls_shown): results[k] for k in trail if k != key}
-        if key not in results:
-            shown, drawn = [0.0], [0.0]
+        key = atlas._key(cfg)
+        label = _label(cfg, controls)
+        earlier = {results[k][0]: np.stack([r.curve for r in results[k][1]]) for k in trail if k != key}
+        cfgs = [cfg.replace(seed=s) for s in seeds]
+        hists = []
+        if key in results:
+            source = "memo"
+        elif (stored := atlas.lookup(cfgs)) is not None:
+            source, results[key] = "stored", (label, stored)
+        else:
+            source, shown, drawn = "trained", [0.0], [0.0]
 
-            def cb(hists):  # move the bar every 2%; show the curves so far every 25%
-                done = max(h.total_steps for h in hists) / cfg.total_steps
+            def cb(hs):  # move the bar every 2%; show the curves so far every 25%
+                done = max(h.total_steps for h in hs) / total
                 if done - drawn[0] >= 0.25 and done < 0.9:
                     shown[0] = drawn[0] = done
-                    progress(done, plots.learning_curves({label: hists}, window=window, target=475.0,
-                                                         faded=earlier))
+                    now = atlas.curves(hs, total, upto=done * total)
+                    progress(done, plots.learning_curves({label: now}, grid=grid, target=475.0, faded=earlier))
                 elif done - shown[0] >= 0.02:
                     shown[0] = done
                     progress(done)
             with warnings.catch_warnings():  # divergence is reported in the panel instead
                 warnings.simplefilter("ignore", RuntimeWarning)
-                runs = train_population([cfg.replace(seed=s) for s in seeds], progress=False, callback=cb)
+                runs = train_population(cfgs, progress=False, callback=cb)
             hists = [h for _, h in runs]
             if any(h.status == "interrupted" for h in hists):
                 raise KeyboardInterrupt
-            results[key] = hists
-        hists = results[key]
-        panel.histories = hists
+            results[key] = (label, [atlas.Stored(c, h.status, h.message)
+                                    for c, h in zip(atlas.curves(hists, total), hists)])
+        runs_ = results[key][1]
+        panel.runs, panel.histories, panel.source = runs_, hists, source
         if key in trail:
             trail.remove(key)
         trail.append(key)
-        fig = plots.learning_curves({label: hists}, window=window, target=475.0, faded=earlier)
-        bad = [h for h in hists if h.status == "diverged"]
+        fig = plots.learning_curves({label: np.stack([r.curve for r in runs_])}, grid=grid, target=475.0,
+                                    faded=earlier)
+        bad = [r for r in runs_ if r.status == "diverged"]
         if bad:
-            return fig, ("<b style='color:#b60'>Warning:</b> " + f"{len(bad)} of {len(hists)} seeds diverged: "
-                         + _html("; ".join(h.message for h in bad[:2])))
-        return fig
+            return fig, ("<b style='color:#b60'>Warning:</b> " + f"{len(bad)} of {len(runs_)} seeds diverged: "
+                         + _html("; ".join(r.message for r in bad[:2])))
+        return fig, f"done in {time.perf_counter() - t0:.1f} s{sources[source]}"
 
-    controls_shown = list(controls)
+    grid = atlas.grid(total)
     panel = Panel(draw, widgets, auto=False, buttons=[clear])
 
     def on_clear(_):
@@ -246,7 +253,7 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
 
     clear.on_click(on_clear)
     panel.clear_button = clear
-    panel.histories = []
+    panel.histories, panel.runs, panel.source = [], [], None
     panel.results = results
     panel.trail = trail
     if auto:

@@ -1,0 +1,241 @@
+"""The panels' atlas: stored results for every setting one slider move from a panel's default.
+
+A training panel (``acn.widgets.learning_panel``) trains 5 seeds at its notebook's budget for
+each setting, which takes 10-60 s on a laptop. So that a slider move shows its effect at
+once, the results of the settings a student reaches with one move are computed beforehand:
+
+    python -m acnotes atlas                 # every notebook's panel (a quarter of an hour)
+    python -m acnotes atlas --only 04       # one panel
+
+For each panel in ``PANELS`` and each of its algorithms, the *star* of settings is trained:
+the default, and each control at each of its values (``control_values``) with the other
+controls at their defaults. All members of one algorithm train as one population. Of each
+member the atlas keeps what the panel draws: its learning curve (the mean return of the last
+``WINDOW`` episodes) on ``POINTS`` evenly spaced env steps, its status and its message. The
+files live in ``acnotes/data/atlas/``, one per panel.
+
+A panel looks every setting up by its full Config, seed included, so a stored result is
+used only for exactly the run it replaces. A member of a population does not depend on the
+other members (with 2 or more members), so a stored member equals the member a panel would
+train; ``tests/test_atlas.py`` retrains one stored setting and compares. Settings two or more
+moves away are trained live, as before, and then kept for the session.
+"""
+
+from __future__ import annotations
+
+import gzip
+import inspect
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ._files import atomic_path
+from .config import Config, preset as _preset
+from .history import History, curve_on_grid
+
+__all__ = ["PanelSpec", "PANELS", "CONTROLS", "control_values", "uses", "base_config", "star", "grid",
+           "curves", "Stored", "lookup", "compute", "save", "load", "POINTS", "WINDOW"]
+
+POINTS, WINDOW = 101, 20   # a panel's curves: 101 points from 0 to its budget, mean of 20 episodes
+
+# ---------------------------------------------------------------------- the controls
+# control name -> Config field. The values a control offers are fixed lists (below), so that
+# every position of a slider is a setting worth looking at, and can be stored.
+CONTROLS: dict[str, str] = {"gamma": "gamma", "lr": "lr", "critic_lr": "critic_lr",
+                            "lambda": "lam", "entropy": "ent_coef", "n_steps": "n_steps"}
+
+GAMMAS = (0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999, 1.0)
+LAMBDAS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.97, 0.99, 1.0)
+ENTROPIES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1)
+ROLLOUTS = (1, 2, 4, 8, 16, 32)
+LR_FACTORS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)   # a learning rate: the default x these
+
+
+def _round(x: float) -> float:
+    """Two significant digits: what the panel's readout shows is the value used."""
+    return float(f"{x:.2g}")
+
+
+def control_values(name: str, cfg: Config) -> tuple:
+    """The values control ``name`` offers in a panel whose default setting is ``cfg``:
+    always including the default, and for the critic's learning rate also the actor's (so
+    that "lower the critic's lr to the actor's" is one position)."""
+    if name not in CONTROLS:
+        raise ValueError(f"unknown control {name!r}; choose from {sorted(CONTROLS)}")
+    field_ = CONTROLS[name]
+    value = getattr(cfg, field_)
+    if name == "lr":
+        values = [_round(value * f) for f in LR_FACTORS]
+    elif name == "critic_lr":
+        value = cfg.lr if value is None else value
+        values = [_round(value * f) for f in LR_FACTORS] + [cfg.lr]
+    else:
+        values = list({"gamma": GAMMAS, "lambda": LAMBDAS, "entropy": ENTROPIES, "n_steps": ROLLOUTS}[name])
+    values.append(value)
+    kind = int if name == "n_steps" else float
+    return tuple(sorted({kind(v) for v in values}))
+
+
+# ---------------------------------------------------------------------- the notebooks' panels
+@dataclass(frozen=True)
+class PanelSpec:
+    """A notebook's training panel: what ``learning_panel`` is called with."""
+    algos: tuple[str, ...]
+    preset: str
+    total_steps: int
+    controls: tuple[str, ...] = ("gamma", "lr")
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
+    fixed: dict = field(default_factory=dict, hash=False)
+
+    def kwargs(self) -> dict:
+        """``acn.widgets.learning_panel(**panel.kwargs())`` builds this panel."""
+        return dict(algos=list(self.algos), preset=self.preset, total_steps=self.total_steps,
+                    seeds=list(self.seeds), controls=self.controls, **self.fixed)
+
+
+# notebook number -> its panel (the call in the notebook must match; tests/test_atlas.py checks)
+PANELS: dict[str, PanelSpec] = {
+    "01": PanelSpec(("reinforce", "reinforce_baseline"), "reinforce", 50_000),
+    "02": PanelSpec(("qac", "a2c"), "a2c", 50_000, ("gamma", "lr", "critic_lr"), fixed=dict(lr=1e-3, critic_lr=1e-2)),
+    "03": PanelSpec(("a2c", "reinforce_baseline"), "a2c", 100_000),
+    "04": PanelSpec(("tdac", "gae", "a2c"), "tdac", 150_000, ("gamma", "lr", "critic_lr", "lambda")),
+    "06": PanelSpec(("a2c", "tdac", "gae", "qac", "reinforce"), "a2c", 100_000, ("gamma", "lr", "entropy")),
+}
+
+
+def uses(algo: str, field_: str) -> bool:
+    """Whether ``algo``'s training depends on Config field ``field_`` (lambda matters to GAE
+    only, a critic's learning rate only to algorithms with a critic)."""
+    from .estimators import ESTIMATORS
+
+    est = ESTIMATORS[algo]
+    if field_ == "lam":
+        return "lam" in inspect.signature(est.compute).parameters
+    if field_ == "critic_lr":
+        return est.critic is not None
+    return True
+
+
+def base_config(algo: str, preset: str | None, total_steps: int, **fixed) -> Config:
+    """A panel's default setting for ``algo``: the preset, ``fixed`` on top, the budget."""
+    base = _preset(preset, **fixed) if preset else Config(**fixed)
+    return base.replace(algo=algo, total_steps=int(total_steps)).validate()
+
+
+def star(panel: PanelSpec) -> list[Config]:
+    """Every setting one control move away from the panel's default, the default first, for
+    each algorithm (seed 0; one Config per setting, without duplicates)."""
+    out: list[Config] = []
+    for algo in panel.algos:
+        base = base_config(algo, panel.preset, panel.total_steps, **panel.fixed)
+        out.append(base)
+        for name in panel.controls:
+            if not uses(algo, CONTROLS[name]):
+                continue
+            for v in control_values(name, base):
+                cfg = base.replace(**{CONTROLS[name]: v}).validate()
+                if cfg not in out:
+                    out.append(cfg)
+    return out
+
+
+# ---------------------------------------------------------------------- curves
+def grid(total_steps: int) -> np.ndarray:
+    """The env steps at which a panel draws its curves."""
+    return np.linspace(0.0, float(total_steps), POINTS)
+
+
+def curves(hists: Sequence[History], total_steps: int, upto: float | None = None) -> np.ndarray:
+    """[members, POINTS] learning curves on ``grid(total_steps)``; NaN after ``upto`` env steps
+    (for the partial curves of a run still training)."""
+    g = grid(total_steps)
+    out = np.stack([curve_on_grid(h, g, WINDOW) for h in hists]) if hists else np.empty((0, POINTS))
+    if upto is not None:
+        out[:, g > upto] = np.nan
+    return out
+
+
+@dataclass
+class Stored:
+    """What a panel keeps of one run: its curve, status and message."""
+    curve: np.ndarray
+    status: str
+    message: str = ""
+
+
+def _key(cfg: Config | dict) -> str:
+    d = cfg.to_dict() if isinstance(cfg, Config) else Config(**cfg).to_dict()
+    return json.dumps(d, sort_keys=True)
+
+
+# ---------------------------------------------------------------------- files
+_INDEX: dict[str, Stored] | None = None
+
+
+def _folder() -> Path:
+    return Path(str(resources.files("acnotes") / "data" / "atlas"))
+
+
+def save(members: list[tuple[Config, Stored]], path: str | Path) -> Path:
+    """Write ``members`` as gzip-compressed JSON, atomically."""
+    rows = [dict(config=cfg.to_dict(), status=s.status, message=s.message,
+                 curve=[None if np.isnan(v) else round(float(v), 3) for v in s.curve])
+            for cfg, s in members]
+    text = json.dumps(dict(points=POINTS, window=WINDOW, members=rows), separators=(",", ":"))
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with gzip.open(tmp, "wt", encoding="utf-8") as f:
+            f.write(text)
+    return path
+
+
+def load(path: str | Path) -> dict[str, Stored]:
+    """One atlas file: Config key -> Stored. Rows whose Config is no longer valid are skipped."""
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        data = json.load(f)
+    if data.get("points") != POINTS or data.get("window") != WINDOW:
+        return {}
+    out = {}
+    for row in data["members"]:
+        try:
+            key = _key(row["config"])
+        except (TypeError, ValueError):   # a field that no longer exists: not this package's run
+            continue
+        curve = np.array([np.nan if v is None else v for v in row["curve"]], dtype=float)
+        out[key] = Stored(curve, row["status"], row.get("message", ""))
+    return out
+
+
+def lookup(cfgs: Sequence[Config]) -> list[Stored] | None:
+    """The stored results of ``cfgs`` (one per member), or None unless all are stored."""
+    global _INDEX
+    if _INDEX is None:
+        index: dict[str, Stored] = {}
+        folder = _folder()
+        if folder.is_dir():
+            for p in sorted(folder.glob("*.json.gz")):
+                index.update(load(p))
+        _INDEX = index
+    found = [_INDEX.get(_key(c)) for c in cfgs]
+    return None if any(s is None for s in found) else found
+
+
+def compute(panel: PanelSpec, progress: bool = True, log: Callable[[str], None] = print) -> list[tuple[Config, Stored]]:
+    """Train the star of ``panel`` for its seeds, one population per algorithm."""
+    from .train import train_population
+
+    out = []
+    settings = star(panel)
+    for algo in panel.algos:
+        cfgs = [c.replace(seed=s) for c in settings if c.algo == algo for s in panel.seeds]
+        log(f"{algo}: {len(cfgs)} members, {panel.total_steps} env steps each")
+        runs = train_population(cfgs, progress=progress)
+        for cfg, (_, h) in zip(cfgs, runs):
+            if h.status == "interrupted":
+                raise KeyboardInterrupt
+            out.append((cfg, Stored(curves([h], panel.total_steps)[0], h.status, h.message)))
+    return out

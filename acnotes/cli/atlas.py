@@ -1,0 +1,45 @@
+"""``python -m acnotes atlas``: precompute the training panels' one-move settings."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+__all__ = ["add_cli", "cmd_atlas"]
+
+
+def cmd_atlas(args) -> int:
+    from .. import atlas
+
+    names = args.only or sorted(atlas.PANELS)
+    unknown = [n for n in names if n not in atlas.PANELS]
+    if unknown:
+        raise ValueError(f"--only {', '.join(unknown)}: no such panel; choose from {', '.join(sorted(atlas.PANELS))}")
+    out = Path(args.out) if args.out else atlas._folder()
+    if not out.is_dir():
+        raise ValueError(f"--out {out}: not a folder (create it first)")
+    todo = [(n, out / f"{n}.json.gz") for n in names]
+    exists = [str(p) for _, p in todo if p.exists()]
+    if exists and not args.force:
+        raise ValueError(f"{', '.join(exists)} exist(s); add --force to replace")
+    for name, path in todo:   # each file is complete or absent: written when its panel is done
+        panel = atlas.PANELS[name]
+        t0 = time.perf_counter()
+        print(f"panel {name}: {len(atlas.star(panel))} settings x {len(panel.seeds)} seeds")
+        members = atlas.compute(panel, progress=not args.quiet)
+        atlas.save(members, path)
+        print(f"wrote {path}: {len(members)} members in {time.perf_counter() - t0:.0f} s")
+    return 0
+
+
+def add_cli(sub) -> None:
+    p = sub.add_parser("atlas", help="precompute the training panels' settings one slider move away",
+                       description="Train, for each notebook's training panel, every setting one control "
+                                   "move from its default (5 seeds each, one population per algorithm) and "
+                                   "store the learning curves in acnotes/data/atlas/, so that the panels "
+                                   "redraw at once.")
+    p.add_argument("--only", nargs="+", metavar="NB", help="only these panels (notebook numbers, e.g. 04)")
+    p.add_argument("--out", metavar="DIR", help="the folder to write to (default: the package's data/atlas)")
+    p.add_argument("--force", action="store_true", help="replace existing files")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_atlas)

@@ -1,0 +1,112 @@
+"""The panels' atlas (``acnotes.atlas``): the stored runs are the runs a panel would train,
+and every notebook panel finds its one-move settings in it."""
+
+import json
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from acnotes import atlas
+from acnotes.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _panel_calls(path: Path) -> list[dict]:
+    """The keyword arguments of each ``acn.widgets.learning_panel(...)`` call in a notebook,
+    found by running the call with a recorder in place of the panel."""
+    calls = []
+
+    def record(algos=("a2c",), preset=None, seeds=range(5), total_steps=100_000,
+               controls=("gamma", "lr"), auto=True, **fixed):
+        algos = [algos] if isinstance(algos, str) else list(algos)
+        calls.append(dict(algos=algos, preset=preset, total_steps=total_steps, seeds=list(seeds),
+                          controls=tuple(controls), **fixed))
+
+    acn = types.SimpleNamespace(widgets=types.SimpleNamespace(learning_panel=record))
+    for cell in json.loads(path.read_text())["cells"]:
+        src = "".join(cell["source"])
+        if cell["cell_type"] == "code" and "learning_panel(" in src:
+            exec(compile(src, str(path), "exec"), {"acn": acn})
+    return calls
+
+
+NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb") if _panel_calls(p))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
+def test_every_panel_is_in_the_atlas(path):
+    """Each notebook's panel is the one ``PANELS`` describes, and every setting one move from
+    its default is stored (a changed preset or budget makes this fail: rerun
+    ``python -m acnotes atlas --only NB --force``)."""
+    (call,) = _panel_calls(path)
+    spec = atlas.PANELS[path.name[:2]]
+    assert call == spec.kwargs()
+    missing = [c for c in atlas.star(spec) if atlas.lookup([c.replace(seed=s) for s in spec.seeds]) is None]
+    assert not missing, f"{len(missing)} settings of panel {path.name[:2]} are not stored, e.g. {missing[0]}"
+
+
+def test_a_stored_setting_is_what_training_gives():
+    """Retrain one stored setting (5 seeds as a population, as a panel does): the curves are
+    those stored, to the 3 decimals kept."""
+    spec = atlas.PANELS["02"]
+    cfg = atlas.star(spec)[-1]   # the last setting of the last algorithm: one move from its default
+    cfgs = [cfg.replace(seed=s) for s in spec.seeds]
+    stored = atlas.lookup(cfgs)
+    assert stored is not None
+    from acnotes.train import train_population
+    hists = [h for _, h in train_population(cfgs, progress=False)]
+    fresh = atlas.curves(hists, spec.total_steps)
+    np.testing.assert_allclose(fresh, np.stack([s.curve for s in stored]), atol=1e-3, equal_nan=True)
+    assert [h.status for h in hists] == [s.status for s in stored]
+
+
+def test_control_values_reach_what_the_notebooks_ask():
+    tdac = atlas.base_config("tdac", "tdac", 150_000)
+    assert {0.9, 0.98, 0.999, 1.0} <= set(atlas.control_values("gamma", tdac))
+    assert tdac.lr in atlas.control_values("critic_lr", tdac)   # "lower the critic's lr to the actor's"
+    assert {0.0, 1.0} <= set(atlas.control_values("lambda", tdac))
+    assert 0.01 in atlas.control_values("entropy", tdac)
+    qac = atlas.base_config("qac", "a2c", 50_000, lr=1e-3, critic_lr=1e-2)
+    assert 1e-3 in atlas.control_values("critic_lr", qac)
+    assert atlas.control_values("lr", tdac) == (4e-05, 8e-05, 2e-4, 4e-4, 8e-4, 2e-3, 4e-3)
+    with pytest.raises(ValueError, match="unknown control 'momentum'"):
+        atlas.control_values("momentum", tdac)
+
+
+def test_star_skips_fields_an_algorithm_ignores():
+    spec = atlas.PanelSpec(("tdac", "gae"), "tdac", 1000, ("lambda",))
+    settings = atlas.star(spec)
+    assert [c.algo for c in settings].count("tdac") == 1
+    assert [c.algo for c in settings].count("gae") == len(atlas.control_values("lambda", settings[0]))
+
+
+def test_save_and_load_round_trip(tmp_path):
+    spec = atlas.PanelSpec(("a2c",), "a2c", 256, ("gamma",), seeds=(0, 1))
+    members = atlas.compute(spec, progress=False, log=lambda s: None)
+    path = atlas.save(members, tmp_path / "t.json.gz")
+    back = atlas.load(path)
+    assert len(back) == len(members) == 2 * len(atlas.star(spec))
+    for cfg, s in members:
+        np.testing.assert_allclose(back[atlas._key(cfg)].curve, s.curve, atol=5e-4, equal_nan=True)
+
+
+def _run(*args) -> int:
+    try:
+        rc = main([str(a) for a in args])
+    except SystemExit as e:   # argparse's exit on a bad value
+        rc = e.code
+    return rc
+
+
+def test_command_refuses_bad_input(tmp_path, capsys):
+    assert _run("atlas", "--only", "99", "--out", tmp_path) == 2
+    assert "no such panel" in capsys.readouterr().err
+    assert _run("atlas", "--only", "01", "--out", tmp_path / "nope") == 2
+    assert "not a folder" in capsys.readouterr().err
+    (tmp_path / "01.json.gz").write_bytes(b"keep me")
+    assert _run("atlas", "--only", "01", "--out", tmp_path) == 2
+    assert "--force" in capsys.readouterr().err
+    assert (tmp_path / "01.json.gz").read_bytes() == b"keep me"
