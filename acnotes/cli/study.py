@@ -9,12 +9,10 @@ __all__ = ["add_cli", "cmd_study"]
 
 def cmd_study(args) -> int:
     from .. import studies
+    from .._files import check_targets
 
     out = Path(args.out) if args.out else Path(f"{args.name}.json")
-    if out.is_dir():
-        raise ValueError(f"--out {out} is a directory; give a file name such as {out / f'{args.name}.json'}")
-    if out.exists() and not args.force:
-        raise ValueError(f"{out} exists; add --force to replace it")
+    check_targets([out], args.force)
     if not out.parent.is_dir():
         raise ValueError(f"--out {out}: the folder {out.parent} does not exist")
     spec = dict(studies.STUDIES[args.name])
