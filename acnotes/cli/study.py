@@ -1,0 +1,44 @@
+"""``python -m acnotes study``: train one of the stored studies (acnotes/studies.py) as JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+__all__ = ["add_cli", "cmd_study"]
+
+
+def cmd_study(args) -> int:
+    from .. import studies
+    from .._files import check_targets
+
+    out = Path(args.out) if args.out else Path(f"{args.name}.json")
+    check_targets([out], args.force)
+    if not out.parent.is_dir():
+        raise ValueError(f"--out {out}: the folder {out.parent} does not exist")
+    spec = dict(studies.STUDIES[args.name])
+    if args.steps:
+        spec["total_steps"] = args.steps
+    n = len(studies.points(spec)) * len(spec["seeds"])
+    print(f"training {n} members of {args.name} ({spec['total_steps']} env steps each)")
+    data = studies.compute(args.name, spec, progress=not args.quiet)
+    studies.save(data, out)
+    solved = sum(m["solved_steps"] is not None for m in data["members"])
+    print(f"wrote {out}: {n} members, {solved} reached {data['threshold']:g} over {data['window']} episodes, "
+          f"in {data['seconds']:.0f} s")
+    return 0
+
+
+def add_cli(sub) -> None:
+    from ..studies import STUDIES
+    from ._common import positive_int
+
+    p = sub.add_parser("study", help="train a stored study (step-size ratio, rollout length) and write it as JSON",
+                       description="Train every member of a study (see acnotes/studies.py) and write the final "
+                                   "returns, steps to 475 and learning curves as JSON (notebook 08 reads "
+                                   "acnotes/data/NAME.json).")
+    p.add_argument("name", choices=sorted(STUDIES), help="the study")
+    p.add_argument("--out", metavar="FILE", help="where to write (default: NAME.json)")
+    p.add_argument("--steps", type=positive_int, metavar="N", help="env steps per member (default: the study's)")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_study)
