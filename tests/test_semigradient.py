@@ -202,3 +202,15 @@ def test_one_stored_setting_trained_again_gives_its_rows():
 def test_collapse_rule():
     assert AB.collapsed(dict(peak=300.0, last=100.0))
     assert not AB.collapsed(dict(peak=300.0, last=200.0)) and not AB.collapsed(dict(peak=120.0, last=10.0))
+
+
+def test_command_refuses_to_overwrite_and_unknown_studies_are_named(tmp_path, capsys):
+    out = tmp_path / "ablations.json"
+    out.write_text("kept")
+    with pytest.raises(SystemExit) as stop:
+        AB.main(["--out", str(out)])
+    assert stop.value.code == 2 and "--force" in capsys.readouterr().err and out.read_text() == "kept"
+    with pytest.raises(ValueError, match="study must be one of target, entropy"):
+        AB.compute(["lr"], progress=False, log=None)
+    with pytest.raises(ValueError, match="has no setting 0.5"):
+        AB.rows(AB.load(), "entropy", 0.5)
