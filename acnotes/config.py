@@ -43,6 +43,7 @@ class Config:
     max_grad_norm: float | None = field(default=0.5, metadata={"help": "clip the gradient norm to this, > 0 (none: no clipping)"})
     reward_scale: float = field(default=1.0, metadata={"help": "multiply rewards by this before learning, > 0"})
     discount_actor: bool = field(default=False, metadata={"help": "weight each term by gamma^t (the true gradient of J)"})
+    detach_target: bool = field(default=True, metadata={"help": "detach the critic's target (semi-gradient TD); False also sends the critic loss's gradient through V(s_{t+1}) in the target (the residual gradient: notebook 7 shows what it does)"})
     optimizer: str = field(default="adam", metadata={"help": "adam or rmsprop"})
     total_steps: int = field(default=100_000, metadata={"help": "env steps to train for, >= 1"})
     target_return: float | None = field(default=None, metadata={"help": "stop once the mean return of the last 100 episodes reaches this"})
@@ -79,7 +80,7 @@ class Config:
             "seed": v.integer("seed", self.seed, lo=0),
             "threads": v.integer("threads", self.threads, lo=1),
         }
-        for name in ("shared", "discount_actor"):
+        for name in ("shared", "discount_actor", "detach_target"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise _validate.BadValue(name, "True or False", getattr(self, name))
             checked[name] = bool(getattr(self, name))

@@ -24,7 +24,8 @@ general but has lower variance and works well in practice.
 Each row is one named function, ``psi, target = a2c(batch, values, gamma=..., n=...)``,
 registered with ``@estimator``. The critic's values arrive in a ``Values`` record (built
 by ``values``); Psi_t and the critic target are computed from it, with the critic's
-values detached.
+values detached (``Config.detach_target=False`` keeps the target's gradient, for a
+comparison only).
 """
 
 from __future__ import annotations
@@ -155,21 +156,24 @@ def gae(b, vals, *, gamma, lam, **_):
     return a, a + vals.v.detach()
 
 
-def values(critic: str | None, batch, logits_all: Tensor, crit: Tensor | None) -> Values:
+def values(critic: str | None, batch, logits_all: Tensor, crit: Tensor | None,
+           detach_next: bool = True) -> Values:
     """The critic's ``Values`` from one forward pass over s_0..s_T (``T+1`` rows in time).
 
     ``next_obs[t] = obs[t+1]`` for every valid step (NEXT_STEP autoreset), so V(s_{t+1})
-    is the next row. V(s_t) and Q(s_t, a_t) keep their gradient; V(s_{t+1}) is detached.
+    is the next row. V(s_t) and Q(s_t, a_t) keep their gradient; V(s_{t+1}) is detached,
+    unless ``detach_next=False`` (then it keeps the critic's gradient, never the policy's:
+    the undetached target of ``Config.detach_target=False``).
     For a Q critic, V(s_{t+1}) is the expected SARSA value sum_a pi(a|s_{t+1}) Q(s_{t+1}, a).
     """
     T = batch.obs.shape[0]
     if critic is None:
         return Values()
     if critic == "v":
-        return Values(v=crit[:T], v_next=crit.detach()[1:])
+        return Values(v=crit[:T], v_next=(crit.detach() if detach_next else crit)[1:])
     q = crit[:T].gather(-1, batch.actions.unsqueeze(-1)).squeeze(-1)
-    with torch.no_grad():
-        v_all = (torch.softmax(logits_all, dim=-1) * crit).sum(-1)
+    with torch.set_grad_enabled(torch.is_grad_enabled() and not detach_next):
+        v_all = (torch.softmax(logits_all.detach(), dim=-1) * crit).sum(-1)
     return Values(q=q, v_next=v_all[1:])
 
 
@@ -214,13 +218,16 @@ def actor_loss(logp: Tensor, psi: Tensor, valid: Tensor, weight: Tensor | None =
 
 
 def critic_loss(pred: Tensor, target: Tensor, valid: Tensor, kind: str = "mse",
-                members: int | None = None) -> Tensor:
+                members: int | None = None, detach_target: bool = True) -> Tensor:
     """Mean over valid steps of (pred - target)^2 / 2, or the smooth-L1 (Huber) loss.
 
     The target is detached: the critic moves towards it, the target does not move
-    towards the critic (a semi-gradient, as in TD(0)). ``members``: as in ``actor_loss``.
+    towards the critic (a semi-gradient, as in TD(0)). ``detach_target=False`` keeps the
+    target's gradient (the residual gradient; only for notebook 7's ablation).
+    ``members``: as in ``actor_loss``.
     """
-    target = target.detach()
+    if detach_target:
+        target = target.detach()
     if kind == "mse":
         err = 0.5 * (pred - target) ** 2
     elif kind == "smooth_l1":

@@ -39,7 +39,7 @@ __all__ = ["Config", "History", "Agent", "preset", "make_agent", "train", "train
 
 # Settings that fix the shape of the computation: equal for every member of a population.
 STRUCTURAL = ("algo", "n_envs", "n_steps", "nstep", "hidden", "layers", "shared", "activation",
-              "critic_loss", "optimizer", "discount_actor", "total_steps", "threads")
+              "critic_loss", "optimizer", "discount_actor", "detach_target", "total_steps", "threads")
 # Divergence without NaN. A member has diverged, even if every number is still finite, when
 # its parameter norm grows beyond RUNAWAY times its initial norm (Adam with lr 1e6 does this),
 # or when its policy saturates: a mean entropy below SATURATED nats means pi(a|s) is 0 or 1 to
@@ -50,17 +50,19 @@ SATURATED = 1e-6
 
 
 def losses(forward: Callable, batch, *, algo: str, gamma, lam, n: int | None, discount_actor: bool = False,
-           critic_loss: str = "mse", members: int | None = None):
+           critic_loss: str = "mse", members: int | None = None, detach_target: bool = True):
     """The three losses of one update: ``(actor, critic, entropy)``.
 
     ``forward(obs)`` maps observations [T+1, N, d] to ``(logits, critic)``. ``gamma`` and
     ``lam`` are numbers or [N] tensors (one value per env). With ``members=K`` the N envs
     are K members' side by side and each loss is a [K] vector; otherwise a scalar.
+    ``detach_target=False`` lets the critic loss differentiate its target too (through
+    V(s_{t+1})): the residual gradient instead of TD's semi-gradient. Psi_t stays detached.
     """
     est = estimators.get(algo)
     T = batch.obs.shape[0]
     logits_all, crit = forward(torch.cat([batch.obs, batch.next_obs[-1:]]))
-    vals = estimators.values(est.critic, batch, logits_all, crit)
+    vals = estimators.values(est.critic, batch, logits_all, crit, detach_next=detach_target)
     logits = logits_all[:T]
     psi, target = est.compute(batch, vals, gamma=gamma, lam=lam, n=n)
     logp = estimators.log_prob(logits, batch.actions)
@@ -74,7 +76,8 @@ def losses(forward: Callable, batch, *, algo: str, gamma, lam, n: int | None, di
         c_loss = torch.zeros_like(a_loss)
     else:
         pred = vals.v if est.critic == "v" else vals.q
-        c_loss = estimators.critic_loss(pred, target, batch.valid, critic_loss, members=members)
+        c_loss = estimators.critic_loss(pred, target, batch.valid, critic_loss, members=members,
+                                        detach_target=detach_target)
     ent = estimators.entropy(logits, batch.valid, members=members)
     return a_loss, c_loss, ent
 
@@ -82,7 +85,7 @@ def losses(forward: Callable, batch, *, algo: str, gamma, lam, n: int | None, di
 def update_losses(model: ActorCritic, cfg: Config, batch):
     """The losses ``(actor, critic, entropy)`` of one network on a [T, N] batch."""
     return losses(model, batch, algo=cfg.algo, gamma=cfg.gamma, lam=cfg.lam, n=cfg.nstep or cfg.n_steps,
-                  discount_actor=cfg.discount_actor, critic_loss=cfg.critic_loss)
+                  discount_actor=cfg.discount_actor, critic_loss=cfg.critic_loss, detach_target=cfg.detach_target)
 
 
 def _member_major(pop: Population):
@@ -268,7 +271,7 @@ def train_population(configs: Sequence[Config], progress: bool = True,
                 batch = col.episodes() if est.episodic else col.steps(cfg.n_steps)
                 a, c, e = losses(forward, batch, algo=cfg.algo, n=cfg.nstep or cfg.n_steps,
                                  discount_actor=cfg.discount_actor, critic_loss=cfg.critic_loss,
-                                 members=K, **per_env)
+                                 members=K, detach_target=cfg.detach_target, **per_env)
                 loss = a + vf_coef * c - ent_coef * e
                 for k in np.flatnonzero(col.active & ~torch.isfinite(loss).numpy()):
                     run.diverge(col, k, f"loss became {loss[k].item()}")

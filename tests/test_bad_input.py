@@ -349,6 +349,7 @@ def _rule(name):
         "activation": lambda v: v in ("tanh", "relu"), "critic_loss": lambda v: v in ("mse", "smooth_l1"),
         "optimizer": lambda v: v in ("adam", "rmsprop"),
         "shared": lambda v: isinstance(v, (bool, np.bool_)), "discount_actor": lambda v: isinstance(v, (bool, np.bool_)),
+        "detach_target": lambda v: isinstance(v, (bool, np.bool_)),
     }
     return rules[name]
 
@@ -415,7 +416,7 @@ _TOKENS = st.one_of(
 def _parse_token(field, s):
     """What the option means, decided here independently: (ok, value)."""
     t = s.strip()
-    kinds = {"shared": "bool", "discount_actor": "bool", "activation": "str", "critic_loss": "str",
+    kinds = {"shared": "bool", "discount_actor": "bool", "detach_target": "bool", "activation": "str", "critic_loss": "str",
              "optimizer": "str", "algo": "str", "critic_lr": "float?", "max_grad_norm": "float?",
              "target_return": "float?", "nstep": "int?", "gamma": "float", "lr": "float", "lam": "float",
              "vf_coef": "float", "ent_coef": "float", "reward_scale": "float"}

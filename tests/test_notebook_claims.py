@@ -75,6 +75,22 @@ def _policy_not_normalised(monkeypatch):
                         orig(self, th) * torch.tensor([1.0, 1.0, 1.1], dtype=torch.float64))
 
 
+def _residual_as_td(monkeypatch):
+    """The residual gradient without its second half: the update of v(s') dropped."""
+    from acnotes import semigradient
+    orig = semigradient._update
+    monkeypatch.setattr(semigradient, "_update", lambda mdp, pi, d, v, method: orig(mdp, pi, d, v, "td"))
+
+
+def _bonus_without_log(monkeypatch):
+    """The bonus gradient with pi * grad log pi in place of pi * log pi * grad log pi."""
+    from acnotes import entropy_bonus
+    monkeypatch.setattr(entropy_bonus, "bonus_gradient", lambda mdp, theta, discounted=False: -torch.einsum(
+        "s,sa,sad->d", mdp.visitation(mdp.policy(theta), discounted=discounted), mdp.policy(theta), mdp.score(theta)))
+
+
+IMPORTS_07 = "from acnotes import ablations, entropy_bonus, semigradient"
+
 # name: (notebook, marker lines of the cells to run, how to break the code, the claim that must fail,
 #        how many of the cells run before the code is broken)
 CASES = {
@@ -95,6 +111,11 @@ CASES = {
     # the baseline lemma with the score by autograd, not by its closed form
     "03 baseline lemma": ("03-baselines-a2c.ipynb", ["score_ad = torch.autograd.functional.jacobian"], _policy_not_normalised,
                           "grad log pi(a|s) B(s) = 0", 0),
+    "07 A-split": ("07-semi-gradient-and-entropy.ipynb", [IMPORTS_07, "a_split = acn.envs.TabularMDP"], _residual_as_td,
+                   "the residual gradient converges to (1/2, 3/4, 1/4)", 1),
+    "07 bonus gradient": ("07-semi-gradient-and-entropy.ipynb", [IMPORTS_07, "mdp = acn.envs.random_mdp",
+                                                                 "b = entropy_bonus.bonus_gradient(mdp, theta)"],
+                          _bonus_without_log, "closed form = autograd", 2),
 }
 
 
