@@ -50,7 +50,7 @@ CONTROLS: dict[str, str] = {"gamma": "gamma", "lr": "lr", "critic_lr": "critic_l
 
 GAMMAS = (0.8, 0.9, 0.95, 0.97, 0.98, 0.99, 0.995, 0.999, 1.0)
 LAMBDAS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.97, 0.99, 1.0)
-ENTROPIES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1)
+ENTROPIES = (0.0, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 ROLLOUTS = (1, 2, 4, 8, 16, 32)
 LR_FACTORS = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)   # a learning rate: the default x these
 
@@ -104,6 +104,7 @@ PANELS: dict[str, PanelSpec] = {
     "03": PanelSpec(("a2c", "reinforce_baseline"), "a2c", 100_000),
     "04": PanelSpec(("tdac", "gae", "a2c"), "tdac", 150_000, ("gamma", "lr", "critic_lr", "lambda")),
     "06": PanelSpec(("a2c", "tdac", "gae", "qac", "reinforce"), "a2c", 100_000, ("gamma", "lr", "entropy")),
+    "07": PanelSpec(("qac", "a2c"), "a2c", 50_000, ("entropy", "lr"), fixed=dict(lr=1e-3, critic_lr=1e-2)),
 }
 
 
