@@ -10,7 +10,8 @@ n-step targets, GAE), ``estimators`` (Psi_t per algorithm, losses), ``models``,
 Loaded on first use: ``variance`` (bias and variance of the estimators), ``sensitivity``
 (gamma x lr maps), ``studies`` (the actor/critic step-size ratio, the rollout length),
 ``semigradient`` (TD(0) against the residual gradient), ``entropy_bonus`` (the entropy bonus
-on exact MDPs), ``ablations`` (notebook 7's stored CartPole runs), and, since they pull in
+on exact MDPs), ``ablations`` (notebook 7's stored CartPole runs), ``blogruns`` (the blog's
+settings, measured), and, since they pull in
 matplotlib, ipywidgets or the Jupyter stack, ``plots``, ``widgets`` (the notebook panels),
 ``checks`` (exercise checkers), ``exercises`` (student notebooks).
 """
@@ -23,7 +24,7 @@ from .history import History
 __version__ = "0.1.0"
 
 _LAZY = {"variance", "plots", "widgets", "checks", "exercises", "sensitivity", "studies", "semigradient",
-         "entropy_bonus", "ablations"}
+         "entropy_bonus", "ablations", "blogruns"}
 
 
 def __getattr__(name: str):

@@ -91,11 +91,29 @@ def _bonus_without_log(monkeypatch):
 
 IMPORTS_07 = "from acnotes import ablations, entropy_bonus, semigradient"
 
+def _visitation_normalised(monkeypatch):
+    orig = acn.envs.TabularMDP.visitation
+    monkeypatch.setattr(acn.envs.TabularMDP, "visitation", lambda self, p, discounted=True:
+                        orig(self, p, discounted) / orig(self, p, discounted).sum())
+
+
+def _log_of_softmax(monkeypatch):
+    """The blog's log-probability: the log of a softmax, which underflows to -inf."""
+    monkeypatch.setattr(acn.estimators, "log_prob", lambda logits, actions:
+                        torch.log(torch.softmax(logits, -1)).gather(-1, actions.unsqueeze(-1)).squeeze(-1))
+
+
 # name: (notebook, marker lines of the cells to run, how to break the code, the claim that must fail,
 #        how many of the cells run before the code is broken)
 CASES = {
     # E[delta | s, a] from the linear-solve V, against A by iterative policy evaluation
     "04 E[delta]=A": ("04-td-actor-critic.ipynb", ["E_delta = mdp.R"], _v_one_percent_off, "E[delta_t | s, a] = A", 0),
+    # the sum of d_gamma against sampled discounted episode lengths
+    "04 d_gamma sums": ("04-td-actor-critic.ipynb", ["E_delta = mdp.R", "d_ep = mdp.visitation(theta)"],
+                        _visitation_normalised, "d_gamma sums to the expected discounted episode length", 1),
+    # the package's log-probability against float64 by hand, at logit gaps where log(softmax) underflows
+    "04 log_softmax": ("04-td-actor-critic.ipynb", ["via_log_softmax = torch.log_softmax"], _log_of_softmax,
+                       "log_softmax and the package's log_prob agree", 0),
     # the exact Q against iterating the expected TD target
     "02 TD fixed point": ("02-q-actor-critic.ipynb", ["g_exact = mdp.autograd_gradient(theta)", "q_it = torch.zeros_like(Q)"],
                           _q_shifted, "iterating the expected TD target", 0),
