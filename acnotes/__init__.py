@@ -8,9 +8,9 @@ Modules: ``envs`` (CartPole and exact tabular MDPs), ``returns`` (returns, TD er
 n-step targets, GAE), ``estimators`` (Psi_t per algorithm, losses), ``models``,
 ``rollout``, ``train`` (the loop for one agent or a population; Config, History, Agent).
 Loaded on first use: ``variance`` (bias and variance of the estimators), ``sensitivity``
-(gamma x lr maps), and, since they pull in matplotlib, ipywidgets or the Jupyter stack,
-``plots``, ``widgets`` (the notebook panels), ``checks`` (exercise checkers),
-``exercises`` (student notebooks).
+(gamma x lr maps), ``sweep`` (parameter sweeps, and the studies stored for the notebooks),
+and, since they pull in matplotlib, ipywidgets or the Jupyter stack, ``plots``, ``widgets``
+(the notebook panels), ``checks`` (exercise checkers), ``exercises`` (student notebooks).
 """
 
 from . import agent, config, envs, estimators, history, models, returns, rollout, train
@@ -20,7 +20,7 @@ from .history import History
 
 __version__ = "0.1.0"
 
-_LAZY = {"variance", "plots", "widgets", "checks", "exercises", "sensitivity"}
+_LAZY = {"variance", "plots", "widgets", "checks", "exercises", "sensitivity", "sweep"}
 
 
 def __getattr__(name: str):
