@@ -8,12 +8,13 @@ Modules: ``envs`` (CartPole and exact tabular MDPs), ``returns`` (returns, TD er
 n-step targets, GAE), ``estimators`` (Psi_t per algorithm, losses), ``models``,
 ``rollout``, ``train`` (the loop for one agent or a population; Config, History, Agent).
 Loaded on first use: ``variance`` (bias and variance of the estimators), ``sensitivity``
-(gamma x lr maps), ``studies`` (the actor/critic step-size ratio, the rollout length),
-``semigradient`` (TD(0) against the residual gradient), ``entropy_bonus`` (the entropy bonus
-on exact MDPs), ``ablations`` (notebook 7's stored CartPole runs), ``blogruns`` (the blog's
-settings, measured), and, since they pull in
-matplotlib, ipywidgets or the Jupyter stack, ``plots``, ``widgets`` (the notebook panels),
-``checks`` (exercise checkers), ``exercises`` (student notebooks).
+(gamma x lr maps), ``sweep`` (parameter sweeps, and the studies stored for the notebooks),
+``studies`` (the actor/critic step-size ratio, the rollout length), ``semigradient`` (TD(0)
+against the residual gradient), ``entropy_bonus`` (the entropy bonus on exact MDPs),
+``ablations`` (notebook 7's stored CartPole runs), ``blogruns`` (the blog's settings,
+measured), and, since they pull in matplotlib, ipywidgets or the Jupyter stack, ``plots``,
+``widgets`` (the notebook panels), ``checks`` (exercise checkers), ``exercises`` (student
+notebooks).
 """
 
 from . import agent, config, envs, estimators, history, models, returns, rollout, train
@@ -23,8 +24,8 @@ from .history import History
 
 __version__ = "0.1.0"
 
-_LAZY = {"variance", "plots", "widgets", "checks", "exercises", "sensitivity", "studies", "semigradient",
-         "entropy_bonus", "ablations", "blogruns"}
+_LAZY = {"variance", "plots", "widgets", "checks", "exercises", "sensitivity", "sweep", "studies",
+         "semigradient", "entropy_bonus", "ablations", "blogruns"}
 
 
 def __getattr__(name: str):

@@ -26,8 +26,14 @@ def _per_member(x: Tensor, p: Tensor) -> Tensor:
 
 def member_grad_norms(params: Sequence[Tensor]) -> Tensor:
     """The gradient norm of each member over all its parameters: shape [K]."""
-    sq = [p.grad.reshape(p.shape[0], -1).square().sum(1) for p in params]
-    return torch.stack(sq).sum(0).sqrt()
+    # Add the parameters' sums one by one (elementwise over members): a reduction over a
+    # stacked [P, K] tensor sums in an order that depends on K, so a member's norm, and then
+    # its whole run, would depend on how many members share its population.
+    total = None
+    for p in params:
+        sq = p.grad.reshape(p.shape[0], -1).square().sum(1)
+        total = sq if total is None else total + sq
+    return total.sqrt()
 
 
 def clip_per_member(params: Sequence[Tensor], max_norm: Tensor) -> Tensor:

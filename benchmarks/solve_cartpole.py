@@ -9,7 +9,7 @@ gamma 0.99), stopped by a callback that applies the same criterion to Monitor's 
 returns. Ours and the peer run interleaved per seed, so machine noise hits both alike, and
 everything runs with ``torch.set_num_threads(1)``.
 
-    python benchmarks/solve_cartpole.py
+    python benchmarks/solve_cartpole.py                # every algorithm's preset, 5 seeds, with SB3 A2C
     python benchmarks/solve_cartpole.py --algos a2c,tdac --seeds 3 --no-peer --json out.json
 """
 
@@ -31,10 +31,12 @@ from acnotes import train as T  # noqa: E402
 
 THRESHOLD = 475.0
 WINDOW = 100
-CAPS = {"reinforce": 500_000}   # env steps; anything else: DEFAULT_CAP
+CAPS = {"reinforce": 500_000, "reinforce_baseline": 500_000}   # env steps; anything else: DEFAULT_CAP
 DEFAULT_CAP = 300_000
 PEER_CAP = 500_000
 PEER = "sb3-a2c"
+# the default: one preset per algorithm of the series (blog-tdac, the blog's slow setting, is left out)
+ALGOS = ("reinforce", "reinforce_baseline", "qac", "a2c", "tdac", "gae")
 
 
 def run_ours(algo: str, seed: int) -> dict:
@@ -141,9 +143,9 @@ def print_table(results: dict[str, list[dict]], seeds: list[int]) -> dict:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--algos", default="a2c,tdac,reinforce",
-                   help="comma-separated presets of acnotes.presets (default: a2c,tdac,reinforce; "
-                        "gae, qac, blog-tdac also exist); '' runs the peer only")
+    p.add_argument("--algos", default=",".join(ALGOS),
+                   help=f"comma-separated presets of acnotes.presets (default: every algorithm, "
+                        f"{','.join(ALGOS)}; blog-tdac also exists); '' runs the peer only")
     p.add_argument("--seeds", default="5",
                    help="a count N (seeds 0..N-1) or a comma-separated list, e.g. 0,3 (default: 5)")
     p.add_argument("--no-peer", action="store_true", help="skip stable-baselines3 A2C")

@@ -17,7 +17,7 @@ import torch
 import acnotes.train as tr
 from acnotes.cartpole import CartPoles
 from acnotes.models import ActorCritic, Population
-from acnotes.optim import PopulationOptimizer, clip_per_member
+from acnotes.optim import PopulationOptimizer, clip_per_member, member_grad_norms
 from acnotes.train import preset, train, train_population
 
 
@@ -121,6 +121,25 @@ def test_clipping_is_per_member():
     norms = clip_per_member([p], torch.tensor([1.0, 1.0, float("inf")]))
     torch.testing.assert_close(norms, torch.tensor([5.0, 0.5, 50.0]))
     torch.testing.assert_close(p.grad.norm(dim=1), torch.tensor([1.0, 0.5, 50.0]), rtol=1e-5, atol=1e-5)
+
+
+def test_a_members_grad_norm_does_not_depend_on_the_population_size():
+    """Bit for bit: the first 3 members' norms are the same alone as among 75. (Summing a
+    stacked [parameters, K] tensor over its first axis did not give this: the order of the
+    additions depended on K, and a clipped member's run then depended on its population.)"""
+    torch.manual_seed(0)
+    shapes = [(4, 64), (64,), (64, 64), (64,), (64, 2), (2,), (64, 1), (1,), (3, 7), (5,)]
+    grads = [torch.rand(75, *s) * 10 for s in shapes]
+
+    def norms(k):
+        params = [torch.nn.Parameter(torch.zeros(k, *s)) for s in shapes]
+        for p, g in zip(params, grads):
+            p.grad = g[:k].clone()
+        return member_grad_norms(params)
+
+    full = norms(75)
+    for k in (1, 2, 3, 8, 25):
+        assert torch.equal(norms(k), full[:k]), k
 
 
 # ----------------------------------------------------------------------------- equivalence

@@ -10,7 +10,8 @@ seed. Members with equal structural settings (``acnotes.train.STRUCTURAL``) are 
 together as populations of at most ``chunk_size``: a *chunk*. A chunk is the unit of work,
 of saving and of retrying. This package does the computation only (no argparse, no plots):
 ``spec`` parses and checks the spec, ``chunks`` splits it into populations and trains one,
-``raypool`` runs chunks as Ray tasks, and this module runs the sweep and keeps its table.
+``raypool`` runs chunks as Ray tasks, ``stored`` loads the studies stored with the package
+for the notebooks, and this module runs the sweep and keeps its table.
 
 What a sweep directory holds, each file written atomically (a temporary file, then a rename):
 
@@ -36,10 +37,12 @@ from .._files import write_text
 from .chunks import Chunk, _one_line, area_under_curve, member_row, plan, run_chunk
 from .raypool import RayPool, RayStartError, ray_available
 from .spec import CONFIG_FIELDS, Spec, _scalar, load_spec, parse_grid_option, parse_seeds, parse_values
+from .stored import DETERMINISTIC, STUDIES, load_study, point_rows, rerun
 
 __all__ = ["Spec", "Chunk", "parse_values", "parse_grid_option", "parse_seeds", "load_spec",
            "plan", "run_chunk", "member_row", "area_under_curve", "read_results", "run_sweep",
-           "prepare", "COLUMNS", "METRICS", "SweepResult", "RayPool", "RayStartError", "ray_available"]
+           "prepare", "COLUMNS", "METRICS", "SweepResult", "RayPool", "RayStartError", "ray_available",
+           "STUDIES", "DETERMINISTIC", "load_study", "point_rows", "rerun"]
 
 # what each row says about its member, after the Config fields
 METRICS = ["steps_to_target", "seconds_to_target", "final_return", "auc", "episodes",
@@ -65,17 +68,22 @@ def _from_text(name: str, text: str):
     return text
 
 
+def _read_rows(text: str, name: str) -> list[dict]:
+    """The typed rows of a results table given as CSV text; ``name`` says where it came from."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if reader.fieldnames != COLUMNS:
+        raise ValueError(f"{name} does not have the columns of this version of `sweep`; "
+                         f"choose another --out")
+    return [{k: _from_text(k, v) for k, v in r.items()} for r in reader]
+
+
 def read_results(out: str | Path) -> list[dict]:
     """The rows of ``out/results.csv`` with typed values (None for an empty cell)."""
     f = Path(out) / "results.csv"
     if not f.is_file():
         return []
     with open(f, newline="") as fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames != COLUMNS:
-            raise ValueError(f"{f} does not have the columns of this version of `sweep`; "
-                             f"choose another --out")
-        return [{k: _from_text(k, v) for k, v in r.items()} for r in reader]
+        return _read_rows(fh.read(), str(f))
 
 
 def _write_results(out: Path, rows: list[dict]) -> None:
