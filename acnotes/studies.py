@@ -44,11 +44,13 @@ STUDIES: dict[str, dict] = {
     "timescales-tdac": dict(kind="timescales", preset="tdac", lr=4e-4, critic_lr=5e-3,
                             ratios=(0.25, 0.5, 1.0, 2.5, 5.0, 12.5, 25.0, 50.0, 100.0),
                             seeds=SEEDS, total_steps=150_000),
+    # The A2C studies were made when the a2c preset did not clip the gradient norm; they keep
+    # that setting (``fixed``), so that the stored runs stay the runs these configs train.
     "timescales-a2c": dict(kind="timescales", preset="a2c", lr=2e-3, critic_lr=4e-3,
                            ratios=(0.25, 0.5, 1.0, 2.0, 5.0, 12.5, 25.0, 50.0),
-                           seeds=SEEDS, total_steps=100_000),
+                           seeds=SEEDS, total_steps=100_000, fixed=dict(max_grad_norm=None)),
     "rollouts-a2c": dict(kind="rollouts", preset="a2c", per_update=128, ns=(1, 2, 4, 8, 16, 32),
-                         seeds=SEEDS, total_steps=100_000),
+                         seeds=SEEDS, total_steps=100_000, fixed=dict(max_grad_norm=None)),
 }
 
 
@@ -73,13 +75,13 @@ def configs(spec: dict, point, seeds: Sequence[int] | None = None) -> list[Confi
     seeds = spec["seeds"] if seeds is None else seeds
     if spec["kind"] == "timescales":
         lr, critic_lr = _lrs(spec, *point)
-        return [preset(spec["preset"], lr=lr, critic_lr=critic_lr, seed=s, total_steps=spec["total_steps"])
-                for s in seeds]
+        return [preset(spec["preset"], lr=lr, critic_lr=critic_lr, seed=s, total_steps=spec["total_steps"],
+                       **spec.get("fixed", {})) for s in seeds]
     n, per = int(point), spec["per_update"]
     if per % n:
         raise ValueError(f"n = {n} does not divide the env steps per update ({per})")
-    return [preset(spec["preset"], n_envs=per // n, n_steps=n, seed=s, total_steps=spec["total_steps"])
-            for s in seeds]
+    return [preset(spec["preset"], n_envs=per // n, n_steps=n, seed=s, total_steps=spec["total_steps"],
+                   **spec.get("fixed", {})) for s in seeds]
 
 
 def _record(spec: dict, point, h) -> dict:
