@@ -7,10 +7,10 @@
 Modules: ``envs`` (CartPole and exact tabular MDPs), ``returns`` (returns, TD errors,
 n-step targets, GAE), ``estimators`` (Psi_t per algorithm, losses), ``models``,
 ``rollout``, ``train`` (the loop for one agent or a population; Config, History, Agent).
-Loaded on first use: ``variance`` (bias and variance of the estimators), ``sensitivity``
-(gamma x lr maps), and, since they pull in matplotlib, ipywidgets or the Jupyter stack,
-``plots``, ``widgets`` (the notebook panels), ``checks`` (exercise checkers),
-``exercises`` (student notebooks).
+Loaded on first use: ``corridor`` (batched REINFORCE on the short corridor, notebook 0),
+``variance`` (bias and variance of the estimators), ``sensitivity`` (gamma x lr maps),
+and, since they pull in matplotlib, ipywidgets or the Jupyter stack, ``plots``, ``widgets``
+(the notebook panels), ``checks`` (exercise checkers), ``exercises`` (student notebooks).
 """
 
 from . import agent, config, envs, estimators, history, models, returns, rollout, train
@@ -20,7 +20,7 @@ from .history import History
 
 __version__ = "0.1.0"
 
-_LAZY = {"variance", "plots", "widgets", "checks", "exercises", "sensitivity"}
+_LAZY = {"corridor", "variance", "plots", "widgets", "checks", "exercises", "sensitivity"}
 
 
 def __getattr__(name: str):

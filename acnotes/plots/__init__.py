@@ -1,13 +1,15 @@
 """Every figure of the series, one module per topic: ``learning`` (learning curves) and
-``variance`` (bias and variance of the gradient estimators), ``sensitivity`` (gamma x lr maps).
+``variance`` (bias and variance of the gradient estimators), ``sensitivity`` (gamma x lr maps),
+``corridor`` (the short corridor of notebook 0).
 
 Plotting functions return a matplotlib Figure and never switch the backend.
 """
 
+from .corridor import corridor_learning, corridor_value
 from .learning import curve_on_grid, learning_curves, mean_and_band
 from .sensitivity import sensitivity_map
 from .sweep import sweep_heatmap, sweep_sensitivity
 from .variance import variance_bars, variance_sweep
 
 __all__ = ["curve_on_grid", "mean_and_band", "learning_curves", "variance_bars", "variance_sweep",
-           "sensitivity_map", "sweep_heatmap", "sweep_sensitivity"]
+           "sensitivity_map", "sweep_heatmap", "sweep_sensitivity", "corridor_value", "corridor_learning"]
