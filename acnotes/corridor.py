@@ -313,7 +313,7 @@ def _learn(alpha_theta: np.ndarray, alpha_w: np.ndarray, *, runs, episodes, seed
         w_t = np.broadcast_to(w[:, None], (N, t)).copy()
         if learns_w.any():                                  # w_{t+1} = w_t + alpha_w (G_t - w_t)
             a = a_w[learns_w, None]
-            c_t = (1.0 - a) ** ts                           # solved: w_t = (w0 + T + 1/a) c^t - T - 1/a + t
+            c_t = np.exp(ts * np.log1p(-a))                 # c^t, c = 1 - a; solved: w_t = (w0 + T + 1/a) c^t - T - 1/a + t
             w_t[learns_w] = ((w[learns_w, None] + T[learns_w, None] + 1.0 / a) * c_t
                              - T[learns_w, None] - 1.0 / a + ts)
             w[learns_w] = ((w[learns_w] + T[learns_w] + 1.0 / a[:, 0]) * (1.0 - a[:, 0]) ** T[learns_w]
