@@ -24,6 +24,17 @@ def _figure(ax, dpi: int):
     return plt.subplots(figsize=(6.4, 3.4), dpi=dpi)
 
 
+def _finish(fig, ax, xlabel: str, ylabel: str, title: str | None, legend: str):
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(loc=legend, fontsize="small")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def corridor_value(p, v, optimum: tuple[float, float] | None = None,
                    marks: Mapping[str, tuple[float, float]] | None = None, ax=None,
                    title: str | None = None, dpi: int = 80):
@@ -40,14 +51,8 @@ def corridor_value(p, v, optimum: tuple[float, float] | None = None,
                 label=f"optimum: p = {optimum[0]:.3f}, v = {optimum[1]:.2f}")
     for k, (label, (px, vx)) in enumerate((marks or {}).items()):
         ax.plot([px], [vx], marker="o", color=f"C{k + 1}", linestyle="none", label=f"{label}: {vx:.1f}")
-    ax.set_xlabel("p = probability of right (in every state)")
-    ax.set_ylabel("value of the start state")
-    if title:
-        ax.set_title(title)
-    ax.legend(loc="lower center", fontsize="small")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, "p = probability of right (in every state)", "value of the start state",
+                   title, "lower center")
 
 
 def corridor_learning(curves: Mapping[str, np.ndarray], optimum: float | None = None, ax=None,
@@ -69,11 +74,4 @@ def corridor_learning(curves: Mapping[str, np.ndarray], optimum: float | None = 
         ax.fill_between(x, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
     if optimum is not None:
         ax.axhline(optimum, color="grey", linestyle="--", linewidth=1, label=f"v* = {optimum:.2f}")
-    ax.set_xlabel("episode")
-    ax.set_ylabel("total reward per episode")
-    if title:
-        ax.set_title(title)
-    ax.legend(loc="lower right", fontsize="small")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return fig
+    return _finish(fig, ax, "episode", "total reward per episode", title, "lower right")
