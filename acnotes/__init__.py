@@ -7,14 +7,15 @@
 Modules: ``envs`` (CartPole and exact tabular MDPs), ``returns`` (returns, TD errors,
 n-step targets, GAE), ``estimators`` (Psi_t per algorithm, losses), ``models``,
 ``rollout``, ``train`` (the loop for one agent or a population; Config, History, Agent).
-Loaded on first use: ``variance`` (bias and variance of the estimators), ``sensitivity``
-(gamma x lr maps), ``sweep`` (parameter sweeps, and the studies stored for the notebooks),
-``studies`` (the actor/critic step-size ratio, the rollout length), ``semigradient`` (TD(0)
-against the residual gradient), ``entropy_bonus`` (the entropy bonus on exact MDPs),
-``ablations`` (notebook 7's stored CartPole runs), ``blogruns`` (the blog's settings,
-measured), and, since they pull in matplotlib, ipywidgets or the Jupyter stack, ``plots``,
-``widgets`` (the notebook panels), ``checks`` (exercise checkers), ``exercises`` (student
-notebooks).
+Loaded on first use: ``corridor`` (batched REINFORCE on the short corridor, notebook 0),
+``variance`` (bias and variance of the estimators), ``sensitivity`` (gamma x lr maps),
+``sweep`` (parameter sweeps, and the studies stored for the notebooks), ``studies`` (the
+actor/critic step-size ratio, the rollout length), ``semigradient`` (TD(0) against the
+residual gradient), ``entropy_bonus`` (the entropy bonus on exact MDPs), ``ablations``
+(notebook 7's stored CartPole runs), ``blogruns`` (the blog's settings, measured), ``atlas``
+(the panels' stored settings), and, since they pull in matplotlib, ipywidgets or the Jupyter
+stack, ``plots``, ``widgets`` (the notebook panels), ``checks`` (exercise checkers),
+``exercises`` (student notebooks).
 """
 
 from . import agent, config, envs, estimators, history, models, returns, rollout, train
@@ -24,8 +25,8 @@ from .history import History
 
 __version__ = "0.1.0"
 
-_LAZY = {"variance", "plots", "widgets", "checks", "exercises", "sensitivity", "sweep", "studies",
-         "semigradient", "entropy_bonus", "ablations", "blogruns"}
+_LAZY = {"corridor", "variance", "plots", "widgets", "checks", "exercises", "sensitivity", "sweep", "studies",
+         "semigradient", "entropy_bonus", "ablations", "blogruns", "atlas"}
 
 
 def __getattr__(name: str):

@@ -462,3 +462,58 @@ def test_relative_variance_mistakes(fn, hint):
         checks.relative_variance(fn)
     msg = str(info.value)
     assert hint in msg or (hint == "fix" and "hint:" in msg), msg
+
+
+# --------------------------------------------------------------------------- notebook 0: the corridor
+
+
+def corridor_ok(p):
+    return -2 * (2 - p) / (p * (1 - p))
+
+
+def test_corridor_value_passes(capsys):
+    passes(checks.corridor_value, corridor_ok, capsys, "corridor_value: all 4 checks passed.")
+
+
+def test_corridor_value_loop_version_passes(capsys):
+    def loop(p):     # iterative policy evaluation, per p: another route a student may take
+        out = []
+        for q in p.tolist():
+            v = [0.0, 0.0, 0.0]
+            for _ in range(200_000):
+                new = [-1 + q * v[1] + (1 - q) * v[0], -1 + q * v[0] + (1 - q) * v[2], -1 + (1 - q) * v[1]]
+                if max(abs(a - b) for a, b in zip(new, v)) < 1e-10:
+                    break
+                v = new
+            out.append(new[0])
+        return torch.tensor(out, dtype=p.dtype)
+    checks.corridor_value(loop)
+    assert capsys.readouterr().out == "corridor_value: all 4 checks passed.\n"
+
+
+@pytest.mark.parametrize("fn, hint", [
+    (lambda p: -2 * (1 + p) / (p * (1 - p)), "swapped p and 1 - p"),
+    (lambda p: 2 * (2 - p) / (p * (1 - p)), "wrong sign"),
+    (lambda p: -(3 - p) / (p * (1 - p)), "MIDDLE state"),
+    (lambda p: -(2 - p) / (p * (1 - p)), "factor 2"),
+    (lambda p: -(2 - p) / (p * (1 - p)) - 1 / p, "Bellman equations"),     # no known mistake: generic
+])
+def test_corridor_value_mistakes(fn, hint):
+    fails(checks.corridor_value, fn, hint)
+
+
+def test_corridor_value_unswitched_mistake():
+    def unswitched(q):   # right always moves right: v0 = v1 - 1/q, v1 = -1 + q v2 + (1-q) v0,
+        v1 = (-1 - q - (1 - q) / q) / (1 - q * (1 - q) - (1 - q))      # v2 = -1 + (1-q) v1
+        return v1 - 1 / q
+    fails(checks.corridor_value, unswitched, "without the switch")
+
+
+def test_corridor_value_rejects_the_package():
+    import acnotes.corridor as corridor
+
+    with pytest.raises(CheckFailed, match="acnotes.corridor.start_value"):
+        checks.corridor_value(lambda p: torch.as_tensor(corridor.start_value(p.numpy())))
+    mdp = __import__("acnotes").envs.short_corridor(gamma=1.0)
+    with pytest.raises(CheckFailed, match="TabularMDP.V"):
+        checks.corridor_value(lambda p: torch.stack([mdp.V(torch.tensor([[1 - q, q]] * 3))[0] for q in p]))

@@ -30,6 +30,7 @@ FAST = ["01-reinforce", "03-baselines-a2c"]   # the quickest notebooks with two 
 
 # one classic mistake per exercise, as a text replacement in its solution cell
 MISTAKES = {
+    "corridor_value": ("return -2.0 * (2.0 - p)", "return 2.0 * (2.0 - p)"),     # wrong sign
     "reward_to_go": ("(terminated | truncated)", "terminated"),             # no reset at truncation
     "reinforce_loss": ("return -terms.sum()", "return terms.sum()"),          # wrong sign
     "critic_loss": ("* v_next).detach()", "* v_next)"),                       # target not detached
@@ -123,7 +124,7 @@ def test_series_metadata_and_markers_agree():
 def test_stub_numbers_match_the_headings(tmp_path):
     written = ex.write_student_notebooks(tmp_path, NOTEBOOKS, quiet=True)
     numbers = [e.number for found in written.values() for e in found]
-    assert numbers == [str(k) for k in range(1, len(numbers) + 1)], numbers
+    assert numbers == [str(k) for k in range(len(numbers))], numbers   # notebook 0 has exercise 0
 
 
 def test_course_command_writes_the_layout_and_refuses_to_overwrite(tmp_path, capsys):

@@ -20,7 +20,7 @@ import acnotes as acn
 from acnotes.checks import CheckFailed
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-SETUP = "import acnotes as acn\nimport numpy as np\nimport torch\nSEED = 0\n"
+SETUP = "import math\nimport acnotes as acn\nimport numpy as np\nimport torch\nSEED = 0\n"
 
 
 def cell_sources(notebook: str, *markers: str) -> list[str]:
@@ -106,6 +106,9 @@ def _log_of_softmax(monkeypatch):
 # name: (notebook, marker lines of the cells to run, how to break the code, the claim that must fail,
 #        how many of the cells run before the code is broken)
 CASES = {
+    # the corridor's optimum by golden section on the linear solve, against the closed form
+    "00 corridor optimum": ("00-short-corridor.ipynb", ["p_star, v_star = 2 - math.sqrt(2)"], _v_one_percent_off,
+                            "numerical optimum = closed form", 0),
     # E[delta | s, a] from the linear-solve V, against A by iterative policy evaluation
     "04 E[delta]=A": ("04-td-actor-critic.ipynb", ["E_delta = mdp.R"], _v_one_percent_off, "E[delta_t | s, a] = A", 0),
     # the sum of d_gamma against sampled discounted episode lengths

@@ -13,6 +13,7 @@ a known mistake (no reset at episode ends, the wrong sign, a target that is not 
 the hint names that mistake. A stub that still raises ``NotImplementedError`` gives
 :class:`NotImplementedYet`, which is both a ``CheckFailed`` and a ``NotImplementedError``.
 
+    acn.checks.corridor_value(my_corridor_value)
     acn.checks.reward_to_go(my_reward_to_go)
     acn.checks.reinforce_loss(my_reinforce_loss)
     acn.checks.critic_loss(my_critic_loss)
@@ -36,6 +37,7 @@ implementation (``acn.returns.reward_to_go``, ``acn.estimators.critic_loss``, ..
 or inside a wrapper, fails with "implement it yourself" (:mod:`.tripwire`).
 
 Layout: ``engine`` (exceptions, messages, the checking loop), ``cases`` (test data),
+``corridor`` (the value of the short corridor's start state),
 ``returns`` (reward-to-go, TD error, GAE), ``losses`` (REINFORCE, critic, A2C), ``baseline``
 (the statistical check), ``experiments`` (notebook 5's measurements), ``answers`` (answers
 that are not functions, and ``claim``), ``tripwire``.
@@ -43,6 +45,7 @@ that are not functions, and ``claim``), ``tripwire``.
 
 from .answers import batch_size_experiment, claim, gamma_experiment
 from .baseline import baseline_lemma_mc
+from .corridor import corridor_value
 from .engine import CheckFailed, NotImplementedYet
 from .experiments import episodes_needed, relative_variance
 from .losses import a2c_loss, critic_loss, reinforce_loss
@@ -51,6 +54,7 @@ from .returns import gae, reward_to_go, td_error
 __all__ = [
     "CheckFailed",
     "NotImplementedYet",
+    "corridor_value",
     "reward_to_go",
     "reinforce_loss",
     "critic_loss",

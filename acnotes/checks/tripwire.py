@@ -30,6 +30,12 @@ def _forbidden() -> dict:
         table[getattr(returns, name)] = f"acnotes.returns.{name}"
     for name in ("log_prob", "actor_loss", "critic_loss"):
         table[getattr(estimators, name)] = f"acnotes.estimators.{name}"
+    from ..envs import TabularMDP
+
+    table[TabularMDP.V] = "acnotes.envs.TabularMDP.V"           # solves corridor_value's equations
+    corridor = sys.modules.get("acnotes.corridor")   # loaded only if the notebook uses it
+    if corridor is not None:
+        table[corridor.start_value] = "acnotes.corridor.start_value"
     variance = sys.modules.get("acnotes.variance")   # loaded only if the notebook uses it
     stats = getattr(variance, "gradient_stats", None)
     if stats is not None:
