@@ -44,7 +44,7 @@ POINTS, WINDOW = 41, 20   # the grid of env steps (0 included) and the rolling w
 STUDIES: dict[str, dict] = {
     "target": dict(base=dict(preset="tdac"), vary="detach_target", values=(True, False),
                    seeds=tuple(range(10)), total_steps=100_000),
-    "entropy": dict(base=dict(preset="a2c", algo="qac", lr=1e-3, critic_lr=1e-2), vary="ent_coef",
+    "entropy": dict(base=dict(preset="a2c", algo="qac", lr=1e-3, critic_lr=1e-2, max_grad_norm=None), vary="ent_coef",
                     values=(0.0, 0.01, 0.1, 1.0), seeds=tuple(range(10)), total_steps=100_000),
 }
 

@@ -100,11 +100,13 @@ class PanelSpec:
 # notebook number -> its panel (the call in the notebook must match; tests/test_atlas.py checks)
 PANELS: dict[str, PanelSpec] = {
     "01": PanelSpec(("reinforce", "reinforce_baseline"), "reinforce", 50_000),
-    "02": PanelSpec(("qac", "a2c"), "a2c", 50_000, ("gamma", "lr", "critic_lr"), fixed=dict(lr=1e-3, critic_lr=1e-2)),
+    "02": PanelSpec(("qac", "a2c"), "a2c", 50_000, ("gamma", "lr", "critic_lr"),
+                    fixed=dict(lr=1e-3, critic_lr=1e-2, max_grad_norm=None)),
     "03": PanelSpec(("a2c", "reinforce_baseline"), "a2c", 100_000),
     "04": PanelSpec(("tdac", "gae", "a2c"), "tdac", 150_000, ("gamma", "lr", "critic_lr", "lambda")),
     "06": PanelSpec(("a2c", "tdac", "gae", "qac", "reinforce"), "a2c", 100_000, ("gamma", "lr", "entropy")),
-    "07": PanelSpec(("qac", "a2c"), "a2c", 50_000, ("entropy", "lr"), fixed=dict(lr=1e-3, critic_lr=1e-2)),
+    "07": PanelSpec(("qac", "a2c"), "a2c", 50_000, ("entropy", "lr"),
+                    fixed=dict(lr=1e-3, critic_lr=1e-2, max_grad_norm=None)),
 }
 
 
