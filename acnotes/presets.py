@@ -7,8 +7,9 @@
   gamma 0.98, an update every 5 steps of one env, a 128-unit shared trunk, rewards scaled
   by 1/100, smooth-L1 critic loss.
 * ``reinforce``, ``reinforce_baseline``, ``qac``, ``a2c``, ``tdac``, ``gae``: one per algorithm,
-  to solve CartPole-v1 (a mean return of 475 over 100 episodes) on every seed; how many of
-  seeds 0-49 each solves, and the sweep that chose it, are in benchmarks/README.md.
+  meant to solve CartPole-v1 (a mean return of 475 over 100 episodes) on every seed (``qac``
+  does not yet); how many of seeds 0-49 each solves, and the sweep that chose it, are in
+  benchmarks/README.md.
 """
 
 PRESETS: dict[str, dict] = {
@@ -28,15 +29,18 @@ PRESETS: dict[str, dict] = {
     "reinforce": dict(algo="reinforce", lr=2e-3, gamma=0.99, n_envs=8, hidden=64,
                       max_grad_norm=None),
     # REINFORCE's settings, plus a V critic (whole episodes, onto G_t) at the same lr.
+    # Seeds 0-49: all solved, median 270k env steps (the last at 501k, cap 500k).
     "reinforce_baseline": dict(algo="reinforce_baseline", lr=2e-3, critic_lr=2e-3, gamma=0.99, n_envs=8,
                                hidden=64, max_grad_norm=None, vf_coef=0.5),
     # Psi_t = Q_w(s_t, a_t) keeps the common part V(s_t): TD-AC's cautious settings (an actor
-    # 12x slower than its critic, rewards scaled by 1/20, grad norm clipped at 1).
+    # 12x slower than its critic, rewards scaled by 1/20, grad norm clipped at 1). NOT robust:
+    # it solved 1 of seeds 0-49 within 300k env steps; it still needs a search.
     "qac": dict(algo="qac", lr=4e-4, critic_lr=5e-3, gamma=0.98, n_envs=32, n_steps=2,
                 hidden=64, max_grad_norm=1.0, reward_scale=0.05, vf_coef=0.5),
     # The a2c preset with a 16-step rollout of 8 envs (the same 128 steps per update): the
     # advantage sums (gamma lambda)^k delta_{t+k} over up to 16 steps, so lambda = 0.95 matters
-    # (with a 2-step rollout GAE(0.95) would be almost a 2-step return).
+    # (with a 2-step rollout GAE(0.95) would be almost a 2-step return). Seeds 0-49: all solved
+    # within 300k env steps, median 105k.
     "gae": dict(algo="gae", lr=2e-3, critic_lr=4e-3, gamma=0.99, lam=0.95, n_envs=8, n_steps=16,
                 hidden=64, max_grad_norm=1.0, vf_coef=0.5),
 }
