@@ -4,10 +4,13 @@ For each ``notebooks/*.ipynb``: open it in JupyterLab in headless Chromium, clea
 run all cells, wait until every code cell shows ``[N]:``, and fail on any error output (a
 rendered traceback; warnings and progress bars on stderr are fine). Then, in each panel of
 ``acnotes.widgets`` (a "gamma" and an "lr" slider above an Output widget), press a key on the
-gamma slider and wait for the plot to be redrawn, then the same on lr, and check that the plot
-changed. The time from the key press to the new plot is a benchmark figure: reported in the
-terminal summary and in ``browser-latencies.json``, warned about above 5 s, and a failure only
-above 60 s (no redraw at all).
+gamma slider and wait for the plot to be redrawn, press the opposite key (back to the start),
+then a key on lr, then the first key on gamma again, and check that the plot changed. In a
+training panel the first and third moves are one control away from the start (drawn from the
+stored atlas), the second returns to a setting drawn before, and the fourth changes two
+controls (trained live). The time from the key press to the new plot is a benchmark figure:
+reported in the terminal summary and in ``browser-latencies.json``, warned about above 3 s, and
+a failure only above 120 s (no redraw at all).
 
     .venv/bin/python -m pytest -m browser tests/test_browser.py       # just these
     .venv/bin/python -m pytest -m "not browser" tests                  # everything else
@@ -42,7 +45,7 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS_DIR = Path(os.environ.get("ACNOTES_BROWSER_NOTEBOOKS") or ROOT / "notebooks").resolve()
 RUN_TIMEOUT = float(os.environ.get("ACNOTES_BROWSER_TIMEOUT") or 360)  # one notebook's Run All
-SLIDER_TIMEOUT = 60.0   # key press -> new plot; beyond this the panel counts as broken
+SLIDER_TIMEOUT = 120.0  # key press -> new plot; beyond this the panel counts as broken
 TARGET_SECONDS = 3.0    # a panel (5 seeds at its notebook's budget) should redraw within this (aim: 1 s)
 
 
@@ -95,15 +98,25 @@ class _Report:
             tr.write_line("")
             tr.write_line(f"slider key press -> new plot (target {TARGET_SECONDS:.0f} s, aim 1 s):")
             tr.write_line(f"{'notebook':34s} {'panel':>5s} {'cell':>4s} {'slider':6s} {'value':>17s} "
-                          f"{'latency ms':>10s} {'kernel s':>8s}")
+                          f"{'latency ms':>10s} {'kernel s':>8s}  drawn from")
             for name, m in moves:
                 flag = "  OVER TARGET" if m["latency_ms"] > TARGET_SECONDS * 1000 else ""
                 ks = "" if m["kernel_seconds"] is None else f"{m['kernel_seconds']:.1f}"
                 tr.write_line(f"{name[:34]:34s} {m['panel']:5d} {m['cell']:4d} {m['label']:6s} "
-                              f"{m['before'] + ' -> ' + m['after']:>17s} {m['latency_ms']:10.0f} {ks:>8s}{flag}")
+                              f"{m['before'] + ' -> ' + m['after']:>17s} {m['latency_ms']:10.0f} {ks:>8s}  "
+                              f"{_source(m['message'])}{flag}")
         tr.write_line("")
         tr.write_line(f"browser test total {self.total_seconds():.0f} s (JupyterLab start "
                       f"{self.server_seconds:.0f} s); details: {self.path}")
+
+
+def _source(message: str) -> str:
+    """Where a training panel's plot came from, as its message line says."""
+    if "stored" in message:
+        return "atlas"
+    if "drawn before" in message:
+        return "memo"
+    return "computed" if message.startswith("done in") else ""
 
 
 @pytest.fixture(scope="session")
