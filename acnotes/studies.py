@@ -26,7 +26,6 @@ import itertools
 import json
 import time
 from importlib import resources
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
