@@ -1,24 +1,28 @@
-"""The panels' atlas: stored results for every setting one slider move from a panel's default.
+"""The panels' atlas: stored results for the settings a panel's sliders reach.
 
 A training panel (``acn.widgets.learning_panel``) trains 5 seeds at its notebook's budget for
-each setting, which takes 10-60 s on a laptop. So that a slider move shows its effect at
-once, the results of the settings a student reaches with one move are computed beforehand:
+each setting, which takes 5-30 s on a laptop. So that a slider move shows its effect at
+once, the settings a student reaches most are computed beforehand:
 
-    python -m acnotes atlas                 # every notebook's panel (a quarter of an hour)
+    python -m acnotes atlas                 # every notebook's panel (about an hour on 2 cores)
     python -m acnotes atlas --only 04       # one panel
+    python -m acnotes atlas --only 04 --add # only the settings its file lacks
 
-For each panel in ``PANELS`` and each of its algorithms, the *star* of settings is trained:
-the default, and each control at each of its values (``control_values``) with the other
-controls at their defaults. All members of one algorithm train as one population. Of each
-member the atlas keeps what the panel draws: its learning curve (the mean return of the last
-``WINDOW`` episodes) on ``POINTS`` evenly spaced env steps, its status and its message. The
-files live in ``acnotes/data/atlas/``, one per panel.
+For each panel in ``PANELS`` and each of its algorithms, ``settings`` are trained: the *star*
+(the default, and each control at each of its values, ``control_values``, with the other
+controls at their defaults) and the *plane* (every combination of the first two controls'
+values, gamma x lr in most notebooks). A panel with two sliders is thus stored whole; in a
+panel with more, a setting that moves a third slider together with another is trained live.
+All members of one algorithm train as one population. Of each member the atlas keeps what
+the panel draws: its learning curve (the mean return of the last ``WINDOW`` episodes) on
+``POINTS`` evenly spaced env steps, its status and its message. The files live in
+``acnotes/data/atlas/``, one per panel.
 
 A panel looks every setting up by its full Config, seed included, so a stored result is
 used only for exactly the run it replaces. A member of a population does not depend on the
 other members (with 2 or more members), so a stored member equals the member a panel would
-train; ``tests/test_atlas.py`` retrains one stored setting and compares. Settings two or more
-moves away are trained live, as before, and then kept for the session.
+train; ``tests/test_atlas.py`` retrains one stored setting and compares. Settings not stored
+are trained live, as before, and then kept for the session.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from ._files import atomic_path
 from .config import Config, preset as _preset
 from .history import History, curve_on_grid
 
-__all__ = ["PanelSpec", "PANELS", "CONTROLS", "control_values", "uses", "base_config", "star", "grid",
+__all__ = ["PanelSpec", "PANELS", "CONTROLS", "control_values", "uses", "base_config", "star", "plane",
+           "settings", "grid",
            "curves", "Stored", "lookup", "compute", "save", "load", "POINTS", "WINDOW"]
 
 POINTS, WINDOW = 101, 20   # a panel's curves: 101 points from 0 to its budget, mean of 20 episodes
@@ -146,6 +151,39 @@ def star(panel: PanelSpec) -> list[Config]:
     return out
 
 
+def plane(panel: PanelSpec) -> list[Config]:
+    """Every combination of the values of the panel's first two controls (gamma x lr in most
+    notebooks), the others at their defaults, for each algorithm that uses both fields
+    (seed 0). Together with ``star`` this is every setting of a two-slider panel, and every
+    setting of a larger one in which only the first two sliders moved."""
+    out: list[Config] = []
+    if len(panel.controls) < 2:
+        return out
+    first, second = panel.controls[:2]
+    for algo in panel.algos:
+        if not (uses(algo, CONTROLS[first]) and uses(algo, CONTROLS[second])):
+            continue
+        base = base_config(algo, panel.preset, panel.total_steps, **panel.fixed)
+        for u in control_values(first, base):
+            for v in control_values(second, base):
+                cfg = base.replace(**{CONTROLS[first]: u, CONTROLS[second]: v}).validate()
+                if cfg not in out:
+                    out.append(cfg)
+    return out
+
+
+def settings(panel: PanelSpec) -> list[Config]:
+    """What the atlas stores for ``panel`` (seed 0): ``star`` and then ``plane``, without
+    duplicates."""
+    out = star(panel)
+    seen = {_key(c) for c in out}
+    for cfg in plane(panel):
+        if _key(cfg) not in seen:
+            seen.add(_key(cfg))
+            out.append(cfg)
+    return out
+
+
 # ---------------------------------------------------------------------- curves
 def grid(total_steps: int) -> np.ndarray:
     """The env steps at which a panel draws its curves."""
@@ -227,18 +265,58 @@ def lookup(cfgs: Sequence[Config]) -> list[Stored] | None:
     return None if any(s is None for s in found) else found
 
 
-def compute(panel: PanelSpec, progress: bool = True, log: Callable[[str], None] = print) -> list[tuple[Config, Stored]]:
-    """Train the star of ``panel`` for its seeds, one population per algorithm."""
+def _chunks(cfgs: list[Config], share: float = 0.4) -> list[list[Config]]:
+    """``cfgs`` split into populations that fit in ``share`` of the free memory (by
+    ``train.memory_estimate``), each of two or more members."""
+    from .train import _available_memory, memory_estimate
+
+    have = _available_memory()
+    per = memory_estimate(cfgs[:1])
+    size = len(cfgs) if have is None else max(2, int(share * have // per))
+    size = min(size, len(cfgs))
+    out = [cfgs[i:i + size] for i in range(0, len(cfgs), size)]
+    if len(out) > 1 and len(out[-1]) == 1:   # a population of one draws its numbers differently
+        out[-2], out[-1] = out[-2][:-1], out[-2][-1:] + out[-1]
+    return out
+
+
+def compute(panel: PanelSpec, progress: bool = True, log: Callable[[str], None] = print,
+            have: dict[str, Stored] | None = None,
+            checkpoint: Callable[[list[tuple[Config, Stored]]], None] | None = None) -> list[tuple[Config, Stored]]:
+    """Train ``settings(panel)`` for the panel's seeds, one population per algorithm (split
+    into several when one would not fit in memory).
+
+    Members whose Config is a key of ``have`` (from ``load``) are not trained again: they are
+    returned as stored, so that adding settings to a panel trains only the new ones (a member
+    of a population of two or more does not depend on the others). ``checkpoint(members)``,
+    if given, is called after each population with everything known so far (what was
+    trained, and all of ``have``), so that an interrupted run loses at most one population."""
     from .train import train_population
 
-    out = []
-    settings = star(panel)
+    have = dict(have or {})
+    out: list[tuple[Config, Stored]] = []
+    todo = settings(panel)
     for algo in panel.algos:
-        cfgs = [c.replace(seed=s) for c in settings if c.algo == algo for s in panel.seeds]
-        log(f"{algo}: {len(cfgs)} members, {panel.total_steps} env steps each")
-        runs = train_population(cfgs, progress=progress)
-        for cfg, (_, h) in zip(cfgs, runs):
-            if h.status == "interrupted":
-                raise KeyboardInterrupt
-            out.append((cfg, Stored(curves([h], panel.total_steps)[0], h.status, h.message)))
-    return out
+        cfgs = [c.replace(seed=s) for c in todo if c.algo == algo for s in panel.seeds]
+        old = [c for c in cfgs if _key(c) in have]
+        new = [c for c in cfgs if _key(c) not in have]
+        out += [(c, have.pop(_key(c))) for c in old]
+        if not new:
+            log(f"{algo}: all {len(cfgs)} members stored")
+            continue
+        # a population of one draws its numbers differently (studies.py says how): pad it
+        pad = [new[0].replace(seed=new[0].seed + 10_000)] if len(new) == 1 else []
+        chunks = _chunks(new + pad)
+        log(f"{algo}: {len(new)} members to train ({len(old)} stored), {panel.total_steps} env steps each"
+            + (f", in {len(chunks)} populations" if len(chunks) > 1 else ""))
+        for chunk in chunks:
+            runs = train_population(chunk, progress=progress)
+            for cfg, (_, h) in zip(chunk, runs):
+                if h.status == "interrupted":
+                    raise KeyboardInterrupt
+                if cfg in new:
+                    out.append((cfg, Stored(curves([h], panel.total_steps)[0], h.status, h.message)))
+            if checkpoint is not None:
+                rest = [(Config(**json.loads(k)), s) for k, s in have.items()]
+                checkpoint(out + rest)
+    return out + [(Config(**json.loads(k)), s) for k, s in have.items()]

@@ -1,5 +1,5 @@
 """The panels' atlas (``acnotes.atlas``): the stored runs are the runs a panel would train,
-and every notebook panel finds its one-move settings in it."""
+and every notebook panel finds its one-move settings and its first two controls' plane in it."""
 
 import json
 import types
@@ -39,12 +39,12 @@ NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").glob("*.ipynb") if _panel_cal
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
 def test_every_panel_is_in_the_atlas(path):
     """Each notebook's panel is the one ``PANELS`` describes, and every setting one move from
-    its default is stored (a changed preset or budget makes this fail: rerun
-    ``python -m acnotes atlas --only NB --force``)."""
+    its default, and every combination of its first two controls, is stored (a changed preset
+    or budget makes this fail: rerun ``python -m acnotes atlas --only NB --force``)."""
     (call,) = _panel_calls(path)
     spec = atlas.PANELS[path.name[:2]]
     assert call == spec.kwargs()
-    missing = [c for c in atlas.star(spec) if atlas.lookup([c.replace(seed=s) for s in spec.seeds]) is None]
+    missing = [c for c in atlas.settings(spec) if atlas.lookup([c.replace(seed=s) for s in spec.seeds]) is None]
     assert not missing, f"{len(missing)} settings of panel {path.name[:2]} are not stored, e.g. {missing[0]}"
 
 
@@ -83,12 +83,43 @@ def test_star_skips_fields_an_algorithm_ignores():
     assert [c.algo for c in settings].count("gae") == len(atlas.control_values("lambda", settings[0]))
 
 
+def test_plane_is_every_pair_of_the_first_two_controls():
+    spec = atlas.PanelSpec(("tdac", "gae"), "tdac", 1000, ("lambda", "lr", "gamma"))
+    tdac, gae = (atlas.base_config(a, "tdac", 1000) for a in ("tdac", "gae"))
+    plane = atlas.plane(spec)
+    assert all(c.algo == "gae" for c in plane)   # TD-AC ignores lambda: no plane of its own
+    lams, lrs = atlas.control_values("lambda", gae), atlas.control_values("lr", gae)
+    assert {(c.lam, c.lr) for c in plane} == {(u, v) for u in lams for v in lrs}
+    assert len(plane) == len(lams) * len(lrs)
+    assert all(c.gamma == gae.gamma for c in plane)   # the third control stays at its default
+    both = atlas.settings(spec)
+    keys = [atlas._key(c) for c in both]
+    assert len(keys) == len(set(keys))            # star and plane overlap; stored once
+    assert {atlas._key(c) for c in atlas.star(spec) + plane} == set(keys)
+    assert atlas.plane(atlas.PanelSpec(("a2c",), "a2c", 1000, ("gamma",))) == []
+    assert tdac in both
+
+
+def test_a_panel_too_large_for_memory_trains_in_chunks(monkeypatch):
+    """Members are split into populations that fit, never one of a single member (that would
+    draw its numbers differently), and every member is trained once."""
+    from acnotes import train
+    cfgs = [atlas.base_config("a2c", "a2c", 256).replace(seed=s) for s in range(11)]
+    per = train.memory_estimate(cfgs[:1])
+    monkeypatch.setattr(train, "_available_memory", lambda: int(5 * per / 0.4) + 1)
+    chunks = atlas._chunks(cfgs)
+    assert [len(c) for c in chunks] == [5, 4, 2]
+    assert [c.seed for chunk in chunks for c in chunk] == list(range(11))
+    monkeypatch.setattr(train, "_available_memory", lambda: None)
+    assert [len(c) for c in atlas._chunks(cfgs)] == [11]
+
+
 def test_save_and_load_round_trip(tmp_path):
     spec = atlas.PanelSpec(("a2c",), "a2c", 256, ("gamma",), seeds=(0, 1))
     members = atlas.compute(spec, progress=False, log=lambda s: None)
     path = atlas.save(members, tmp_path / "t.json.gz")
     back = atlas.load(path)
-    assert len(back) == len(members) == 2 * len(atlas.star(spec))
+    assert len(back) == len(members) == 2 * len(atlas.settings(spec))
     for cfg, s in members:
         np.testing.assert_allclose(back[atlas._key(cfg)].curve, s.curve, atol=5e-4, equal_nan=True)
 
@@ -108,5 +139,33 @@ def test_command_refuses_bad_input(tmp_path, capsys):
     assert "not a folder" in capsys.readouterr().err
     (tmp_path / "01.json.gz").write_bytes(b"keep me")
     assert _run("atlas", "--only", "01", "--out", tmp_path) == 2
-    assert "--force" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--force" in err and "--add" in err
     assert (tmp_path / "01.json.gz").read_bytes() == b"keep me"
+
+
+def test_add_trains_only_what_is_missing(tmp_path, monkeypatch):
+    """``--add`` keeps the stored members (exactly, even if training would now differ) and
+    trains the settings the file lacks; those equal the ones a full run stores."""
+    spec = atlas.PanelSpec(("a2c",), "a2c", 256, ("gamma", "lr"), seeds=(0, 1))
+    monkeypatch.setitem(atlas.PANELS, "99", spec)
+    full = dict((atlas._key(c), s) for c, s in atlas.compute(spec, progress=False, log=lambda s: None))
+    first = atlas.star(spec)[0]
+    kept = {k: v for k, v in full.items() if json.loads(k)["gamma"] == first.gamma}
+    marked = next(iter(kept))
+    kept[marked] = atlas.Stored(np.full(atlas.POINTS, 123.0), "done", "marked")
+    atlas.save([(atlas.Config(**json.loads(k)), v) for k, v in kept.items()], tmp_path / "99.json.gz")
+    trained = []
+    real = atlas.compute
+
+    def counting(panel, progress=True, log=print, have=None, checkpoint=None):
+        return real(panel, progress, log=trained.append, have=have, checkpoint=checkpoint)
+    monkeypatch.setattr(atlas, "compute", counting)
+    assert _run("atlas", "--only", "99", "--out", tmp_path, "--add", "--quiet") == 0
+    back = atlas.load(tmp_path / "99.json.gz")
+    assert set(back) == set(full)
+    assert back[marked].message == "marked"        # kept, not retrained
+    assert f"{len(full) - len(kept)} members to train ({len(kept)} stored)" in trained[0]
+    for k in set(full) - set(kept):
+        np.testing.assert_allclose(back[k].curve, full[k].curve, atol=5e-4, equal_nan=True)
+    assert _run("atlas", "--only", "99", "--out", tmp_path, "--add", "--force") == 2

@@ -1,4 +1,4 @@
-"""``python -m acnotes atlas``: precompute the training panels' one-move settings."""
+"""``python -m acnotes atlas``: precompute the training panels' settings (``acnotes.atlas``)."""
 
 from __future__ import annotations
 
@@ -20,26 +20,34 @@ def cmd_atlas(args) -> int:
         raise ValueError(f"--out {out}: not a folder (create it first)")
     todo = [(n, out / f"{n}.json.gz") for n in names]
     exists = [str(p) for _, p in todo if p.exists()]
-    if exists and not args.force:
-        raise ValueError(f"{', '.join(exists)} exist(s); add --force to replace")
-    for name, path in todo:   # each file is complete or absent: written when its panel is done
+    if args.force and args.add:
+        raise ValueError("--force and --add exclude each other: --force retrains everything, "
+                         "--add only the settings a file lacks")
+    if exists and not (args.force or args.add):
+        raise ValueError(f"{', '.join(exists)} exist(s); add --force to replace, or --add to train only "
+                         f"the settings missing from it")
+    for name, path in todo:   # rewritten after each population: what is done is kept (resume with --add)
         panel = atlas.PANELS[name]
         t0 = time.perf_counter()
-        print(f"panel {name}: {len(atlas.star(panel))} settings x {len(panel.seeds)} seeds")
-        members = atlas.compute(panel, progress=not args.quiet)
+        have = atlas.load(path) if args.add and path.exists() else {}
+        print(f"panel {name}: {len(atlas.settings(panel))} settings x {len(panel.seeds)} seeds")
+        members = atlas.compute(panel, progress=not args.quiet, have=have,
+                                checkpoint=lambda done, path=path: atlas.save(done, path))
         atlas.save(members, path)
         print(f"wrote {path}: {len(members)} members in {time.perf_counter() - t0:.0f} s")
     return 0
 
 
 def add_cli(sub) -> None:
-    p = sub.add_parser("atlas", help="precompute the training panels' settings one slider move away",
+    p = sub.add_parser("atlas", help="precompute the training panels' settings",
                        description="Train, for each notebook's training panel, every setting one control "
-                                   "move from its default (5 seeds each, one population per algorithm) and "
-                                   "store the learning curves in acnotes/data/atlas/, so that the panels "
-                                   "redraw at once.")
+                                   "move from its default and every combination of its first two controls "
+                                   "(5 seeds each, one population per algorithm) and store the learning "
+                                   "curves in acnotes/data/atlas/, so that the panels redraw at once.")
     p.add_argument("--only", nargs="+", metavar="NB", help="only these panels (notebook numbers, e.g. 04)")
     p.add_argument("--out", metavar="DIR", help="the folder to write to (default: the package's data/atlas)")
     p.add_argument("--force", action="store_true", help="replace existing files")
+    p.add_argument("--add", action="store_true",
+                   help="keep what existing files hold and train only the settings they lack")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_atlas)
