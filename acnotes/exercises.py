@@ -71,7 +71,7 @@ from ._files import check_targets, write_file, write_notebook
 
 __all__ = ["Exercise", "make_student_notebook", "exercises_in", "replace_regions",
            "strip_hidden_tests", "write_student_notebooks", "check_targets", "write_file",
-           "write_notebook", "add_cli", "RAISES_TAG"]
+           "write_notebook", "RAISES_TAG"]
 
 BEGIN = re.compile(r"^(?P<indent>[ \t]*)###[ \t]*BEGIN SOLUTION[ \t]*$")
 END = re.compile(r"^[ \t]*###[ \t]*END SOLUTION[ \t]*$")
@@ -273,7 +273,6 @@ def exercises_in(nb, name: str | None = None) -> list[Exercise]:
     return found
 
 
-
 def write_student_notebooks(outdir: str | Path, notebooks: str | Path = "notebooks",
                             copy_others: bool = False, quiet: bool = False,
                             force: bool = False) -> dict[str, list[Exercise]]:
@@ -321,37 +320,3 @@ def write_student_notebooks(outdir: str | Path, notebooks: str | Path = "noteboo
             verb = "copied unchanged" if copy_others else "not copied (no exercises; use --copy-others)"
             print(f"{len(others)} notebook(s) {verb}: {', '.join(p.name for p in others)}")
     return {k: f for k, (_, f) in converted.items()}
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def _cmd(args) -> int:
-    written = write_student_notebooks(args.outdir, args.notebooks, copy_others=args.copy_others,
-                                      force=args.force)
-    if not written:
-        raise ValueError(f"no notebook in {args.notebooks} has a `### BEGIN SOLUTION` region")
-    return 0
-
-
-def add_cli(subparsers) -> None:
-    """Register ``python -m acnotes exercises``."""
-    p = subparsers.add_parser(
-        "exercises",
-        help="write student versions of the notebooks (solutions replaced by stubs)",
-        description="For every notebook with solution regions (### BEGIN SOLUTION ... "
-                    "### END SOLUTION), write a copy to OUTDIR where each region is replaced "
-                    "by `raise NotImplementedError(\"Exercise N: hint\")`, hidden tests and nbgrader "
-                    "metadata are removed, outputs are cleared, and the cells that depend on a "
-                    "stub (except the checker cells) are tagged raises-exception.")
-    p.add_argument("outdir", metavar="OUTDIR",
-                   help="folder to write the student notebooks into (created if needed)")
-    p.add_argument("--force", action="store_true",
-                   help="replace files of the same name in OUTDIR (default: refuse); a symbolic "
-                        "link is replaced by a file, never written through")
-    p.add_argument("--notebooks", metavar="DIR", default="notebooks",
-                   help="folder of the solution notebooks (default: notebooks)")
-    p.add_argument("--copy-others", action="store_true",
-                   help="also copy the notebooks that have no exercises, unchanged "
-                        "(default: only notebooks with exercises are written)")
-    p.set_defaults(func=_cmd)
