@@ -53,6 +53,8 @@ def test_learning_panel_memoizes_and_keeps_earlier_settings():
 def test_learning_panel_rejects_unknown_controls():
     with pytest.raises(ValueError, match="unknown control"):
         widgets.learning_panel("a2c", controls=("gamma", "momentum"), auto=False)
+    with pytest.raises(ValueError, match=r"window=50: a panel draws the mean of the last 20 episodes"):
+        widgets.learning_panel("a2c", window=50, auto=False)
 
 
 def test_interrupt_stops_every_seed_and_says_so(monkeypatch):

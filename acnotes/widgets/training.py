@@ -164,9 +164,9 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
     lists. A menu picks the algorithm when several are given. Everything else comes from
     ``preset`` (a name from ``acnotes.presets``) or ``fixed``.
 
-    A setting is trained once: returning to it redraws at once. Settings one slider move
-    from a notebook's default are stored with the package (``acn.atlas``) and drawn without
-    training. Earlier settings stay on the plot as faded curves until "clear" is pressed.
+    A setting is trained once: returning to it redraws at once. A notebook panel's settings
+    one slider move from its default, and every combination of its first two sliders, are
+    stored with the package (``acn.atlas``) and drawn without training. Earlier settings stay on the plot as faded curves until "clear" is pressed.
     Diverged seeds are named in the message line; their partial curves are drawn.
     ``panel.runs`` holds what is drawn of each seed of the setting shown (``atlas.Stored``),
     ``panel.histories`` their Histories when they were trained in this session (else []),
@@ -177,6 +177,10 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
     seeds = list(seeds)
     if len(seeds) < 1:
         raise ValueError("seeds must name at least one seed")
+    if "window" in fixed:
+        raise ValueError(f"window={fixed['window']!r}: a panel draws the mean of the last {atlas.WINDOW} "
+                         f"episodes, fixed so that stored settings match; for another window, train with "
+                         f"acn.train.train_population and draw with acn.plots.learning_curves(..., window=...)")
     unknown = [c for c in controls if c not in CONTROLS]
     if unknown:
         raise ValueError(f"unknown control(s) {unknown}; choose from {sorted(CONTROLS)}")
