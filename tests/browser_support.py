@@ -257,12 +257,12 @@ _JS_HELPERS = r"""
       });
       return out;
     },
-    // Panels: the innermost .widget-vbox holding a "gamma" slider, another slider and an Output
-    // (training panels: gamma and lr; the variance panel: gamma, lambda and B).
+    // Panels: the innermost .widget-vbox holding two or more sliders and an Output (training
+    // panels: gamma and lr, or entropy and lr; the variance panel: gamma, lambda and B).
     findPanels() {
       const sliders = Array.from(document.querySelectorAll('.widget-hslider'));
       const boxes = new Set();
-      sliders.filter(s => labelOf(s) === 'gamma').forEach(s => {
+      sliders.forEach(s => {
         let b = s.parentElement;
         while (b && !(b.classList.contains('widget-vbox') && b.querySelector('.widget-output')
                       && b.querySelectorAll('.widget-hslider').length >= 2))
@@ -618,12 +618,16 @@ def run_notebook(context, server: LabServer, name: str, nb_path: Path | None, ti
                         continue
                     label = spare.pop(0)
                 moves.append((label, key))
-            # A training panel stores every setting one control away from its start: move the
-            # first slider (stored), move it back (drawn before), move the second (stored), then
-            # the first again: two controls away from the start, trained live.
+            # A training panel stores every setting in which only its first two sliders moved:
+            # move the first slider (stored), move it back (drawn before), move the second
+            # (stored), the first again (both moved: stored), and, where there is one, a third
+            # slider (three controls away from the start: trained live).
             if len(moves) >= 2:
                 (a, ka), (b, kb) = moves[:2]
                 moves = [(a, ka), (a, None), (b, kb), (a, ka)]
+                third = [lab for lab in p["sliders"] if lab not in (a, b)]
+                if third:
+                    moves.append((third[0], "ArrowRight"))
             first_key = None
             for label, key in moves:
                 if key is None:   # back to where the first move started

@@ -3,14 +3,15 @@
 For each ``notebooks/*.ipynb``: open it in JupyterLab in headless Chromium, clear all outputs,
 run all cells, wait until every code cell shows ``[N]:``, and fail on any error output (a
 rendered traceback; warnings and progress bars on stderr are fine). Then, in each panel of
-``acnotes.widgets`` (a "gamma" and an "lr" slider above an Output widget), press a key on the
-gamma slider and wait for the plot to be redrawn, press the opposite key (back to the start),
-then a key on lr, then the first key on gamma again, and check that the plot changed. In a
-training panel the first and third moves are one control away from the start (drawn from the
-stored atlas), the second returns to a setting drawn before, and the fourth changes two
-controls (trained live). The time from the key press to the new plot is a benchmark figure:
-reported in the terminal summary and in ``browser-latencies.json``, warned about above 3 s, and
-a failure only above 120 s (no redraw at all).
+``acnotes.widgets`` (two or more sliders above an Output widget), press a key on the gamma
+slider (or the first slider a panel without one has) and wait for the plot to be redrawn,
+press the opposite key (back to the start), then a key on lr, then the first key on gamma
+again, and, where the panel has a third slider, a key on it; check that the plot changed. In a
+training panel the first four moves reach settings stored in the atlas (one control away from
+the start, or only the first two sliders moved), the second returns to a setting drawn before,
+and the fifth moves a third control (trained live). The time from the key press to the new
+plot is a benchmark figure: reported in the terminal summary and in ``browser-latencies.json``,
+warned about above 3 s, and a failure only above 120 s (no redraw at all).
 
     .venv/bin/python -m pytest -m browser tests/test_browser.py       # just these
     .venv/bin/python -m pytest -m "not browser" tests                  # everything else
