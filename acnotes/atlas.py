@@ -241,9 +241,11 @@ def load(path: str | Path) -> dict[str, Stored]:
     if data.get("points") != POINTS or data.get("window") != WINDOW:
         return {}
     out = {}
+    names = set(Config.__dataclass_fields__)
     for row in data["members"]:
-        try:
-            key = _key(row["config"])
+        cfg = row["config"]
+        try:   # written by save (Config.to_dict): the same fields need no second validation
+            key = json.dumps(cfg, sort_keys=True) if set(cfg) == names else _key(cfg)
         except (TypeError, ValueError):   # a field that no longer exists: not this package's run
             continue
         curve = np.array([np.nan if v is None else v for v in row["curve"]], dtype=float)
