@@ -148,6 +148,8 @@ def test_command_refuses_bad_input(tmp_path, capsys):
     assert _run("atlas", "--only", "01", "--out", tmp_path) == 2
     err = capsys.readouterr().err
     assert "--force" in err and "--add" in err
+    assert _run("atlas", "--only", "01", "--out", tmp_path, "--add") == 2
+    assert "is not an atlas file" in capsys.readouterr().err
     assert (tmp_path / "01.json.gz").read_bytes() == b"keep me"
 
 

@@ -29,13 +29,21 @@ def cmd_atlas(args) -> int:
     for name, path in todo:   # rewritten after each population: what is done is kept (resume with --add)
         panel = atlas.PANELS[name]
         t0 = time.perf_counter()
-        have = atlas.load(path) if args.add and path.exists() else {}
+        have = _stored(atlas, path) if args.add and path.exists() else {}
         print(f"panel {name}: {len(atlas.settings(panel))} settings x {len(panel.seeds)} seeds")
         members = atlas.compute(panel, progress=not args.quiet, have=have,
                                 checkpoint=lambda done, path=path: atlas.save(done, path))
         atlas.save(members, path)
         print(f"wrote {path}: {len(members)} members in {time.perf_counter() - t0:.0f} s")
     return 0
+
+
+def _stored(atlas, path: Path) -> dict:
+    try:
+        return atlas.load(path)
+    except (OSError, EOFError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path} is not an atlas file ({type(e).__name__}: {e}); move it away, or "
+                         f"use --force to replace it") from None
 
 
 def add_cli(sub) -> None:

@@ -166,7 +166,8 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
 
     A setting is trained once: returning to it redraws at once. A notebook panel's settings
     one slider move from its default, and every combination of its first two sliders, are
-    stored with the package (``acn.atlas``) and drawn without training. Earlier settings stay on the plot as faded curves until "clear" is pressed.
+    stored with the package (``acn.atlas``) and drawn without training. Earlier settings
+    stay on the plot as faded curves until "clear" is pressed.
     Diverged seeds are named in the message line; their partial curves are drawn.
     ``panel.runs`` holds what is drawn of each seed of the setting shown (``atlas.Stored``),
     ``panel.histories`` their Histories when they were trained in this session (else []),
