@@ -278,7 +278,10 @@ def _chunks(cfgs: list[Config], share: float = 0.4) -> list[list[Config]]:
     size = min(size, len(cfgs))
     out = [cfgs[i:i + size] for i in range(0, len(cfgs), size)]
     if len(out) > 1 and len(out[-1]) == 1:   # a population of one draws its numbers differently
-        out[-2], out[-1] = out[-2][:-1], out[-2][-1:] + out[-1]
+        if len(out[-2]) > 2:
+            out[-2], out[-1] = out[-2][:-1], out[-2][-1:] + out[-1]
+        else:
+            out[-2:] = [out[-2] + out[-1]]
     return out
 
 
@@ -308,7 +311,7 @@ def compute(panel: PanelSpec, progress: bool = True, log: Callable[[str], None] 
             continue
         # a population of one draws its numbers differently (studies.py says how): pad it
         pad = [new[0].replace(seed=new[0].seed + 10_000)] if len(new) == 1 else []
-        chunks = _chunks(new + pad)
+        chunks, wanted = _chunks(new + pad), {_key(c) for c in new}
         log(f"{algo}: {len(new)} members to train ({len(old)} stored), {panel.total_steps} env steps each"
             + (f", in {len(chunks)} populations" if len(chunks) > 1 else ""))
         for chunk in chunks:
@@ -316,9 +319,13 @@ def compute(panel: PanelSpec, progress: bool = True, log: Callable[[str], None] 
             for cfg, (_, h) in zip(chunk, runs):
                 if h.status == "interrupted":
                     raise KeyboardInterrupt
-                if cfg in new:
+                if _key(cfg) in wanted:
                     out.append((cfg, Stored(curves([h], panel.total_steps)[0], h.status, h.message)))
             if checkpoint is not None:
-                rest = [(Config(**json.loads(k)), s) for k, s in have.items()]
-                checkpoint(out + rest)
-    return out + [(Config(**json.loads(k)), s) for k, s in have.items()]
+                checkpoint(out + _members(have))
+    return out + _members(have)
+
+
+def _members(stored: dict[str, Stored]) -> list[tuple[Config, Stored]]:
+    """``load``'s dict back as ``(Config, Stored)`` pairs, as ``save`` takes them."""
+    return [(Config(**json.loads(k)), s) for k, s in stored.items()]

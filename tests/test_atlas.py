@@ -117,6 +117,8 @@ def test_a_panel_too_large_for_memory_trains_in_chunks(monkeypatch):
     chunks = atlas._chunks(cfgs)
     assert [len(c) for c in chunks] == [5, 4, 2]
     assert [c.seed for chunk in chunks for c in chunk] == list(range(11))
+    monkeypatch.setattr(train, "_available_memory", lambda: int(2 * per / 0.4) + 1)
+    assert [len(c) for c in atlas._chunks(cfgs[:5])] == [2, 3]
     monkeypatch.setattr(train, "_available_memory", lambda: None)
     assert [len(c) for c in atlas._chunks(cfgs)] == [11]
 
