@@ -9,7 +9,8 @@ press the opposite key (back to the start), then a key on lr, then the first key
 again, and, where the panel has a third slider, a key on it; check that the plot changed. In a
 training panel the first four moves reach settings stored in the atlas (one control away from
 the start, or only the first two sliders moved), the second returns to a setting drawn before,
-and the fifth moves a third control (trained live). The time from the key press to the new
+and the fifth moves a third control (trained live); the first four must say they were drawn
+from the atlas or from memory, not trained. The time from the key press to the new
 plot is a benchmark figure: reported in the terminal summary and in ``browser-latencies.json``,
 warned about above 3 s, and a failure only above 120 s (no redraw at all).
 
@@ -117,6 +118,8 @@ def _source(message: str) -> str:
         return "atlas"
     if "drawn before" in message:
         return "memo"
+    if "trained now" in message:
+        return "trained"
     return "computed" if message.startswith("done in") else ""
 
 
@@ -231,6 +234,15 @@ def test_notebook_in_jupyterlab(notebook_name, request, record_property):
         if m["latency_ms"] > TARGET_SECONDS * 1000:
             warnings.warn(f"{notebook_name}: panel {m['panel']} (cell {m['cell']}) redraws {m['latency_ms'] / 1000:.1f} s "
                           f"after a {m['label']} key press (target {TARGET_SECONDS:.0f} s, aim 1 s)", UserWarning)
+    # A training panel (a learning_panel: its messages say stored, drawn before or trained now)
+    # must draw its first four moves without training: a broken atlas lookup would otherwise
+    # show only as slow moves. (Other panels say "done in ..." only.)
+    for index in sorted({m["panel"] for m in entry["moves"]}):
+        sources = [_source(m["message"]) for m in entry["moves"] if m["panel"] == index]
+        if {"atlas", "memo", "trained"} & set(sources) and sources[:4] != ["atlas", "memo", "atlas", "atlas"]:
+            pytest.fail(f"{notebook_name}: panel {index}: the first four moves were drawn from "
+                        f"{sources[:4]}, expected ['atlas', 'memo', 'atlas', 'atlas'] (stored, drawn "
+                        f"before, stored, stored): is every setting of the panel in acn.atlas?", pytrace=False)
     print(f"{notebook_name}: Run All {res.run_seconds:.1f} s, {res.code_cells} code cells, "
           f"{len(res.panels)} panel(s), {entry['seconds']:.1f} s in all")
 

@@ -21,7 +21,7 @@ def test_learning_panel_retrains_when_a_slider_moves():
     assert p.histories[0].config["lr"] == 2e-4
     p.controls["algo"].value = "tdac"
     assert p.histories[0].config["algo"] == "tdac"
-    assert p.message.value.startswith("done in") and p.source == "trained"
+    assert p.message.value.startswith("done in") and "(trained now)" in p.message.value and p.source == "trained"
 
 
 def test_learning_panel_memoizes_and_keeps_earlier_settings():

@@ -194,7 +194,7 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
                      layout=W.Layout(width="80px"))
     results: dict[str, tuple[str, list[atlas.Stored]]] = {}   # setting -> (label, runs)
     trail: list[str] = []  # settings drawn before, oldest first
-    sources = {"trained": "", "stored": " (stored: computed by <code>python -m acnotes atlas</code>)",
+    sources = {"trained": " (trained now)", "stored": " (stored: computed by <code>python -m acnotes atlas</code>)",
                "memo": " (drawn before)"}
 
     def setting(values) -> Config:
