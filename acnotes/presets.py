@@ -19,7 +19,8 @@ PRESETS: dict[str, dict] = {
     # Adam, separate 64-64 tanh nets; short rollouts of many envs; grad norm clipped at 1.
     # Without the clipping it solved 47 of seeds 0-49 (two runs committed to one action early);
     # with it 50/50 when chosen, 49/50 (median 128k env steps; seed 43 at 438 when the 300k cap
-    # came) re-measured after the per-member gradient-norm fix (benchmarks/README.md).
+    # came, solved at 306k with a 400k cap) re-measured after the per-member gradient-norm fix
+    # (benchmarks/README.md).
     "a2c": dict(algo="a2c", lr=2e-3, critic_lr=4e-3, gamma=0.99, n_envs=32, n_steps=4,
                 hidden=64, max_grad_norm=1.0, vf_coef=0.5),
     # The one-step TD error is noisy: gamma 0.98, grad norm clipped at 1, rewards scaled by 1/20
