@@ -103,7 +103,7 @@ def test_diverging_run_is_reported_in_the_panel():
                                reward_scale=1e30)
     p.redraw()
     assert p.histories[0].status == "diverged"
-    assert "1 of 1 seeds diverged" in p.message.value
+    assert "1 of 1 seeds diverged" in p.message.value and p.message.value.endswith("(trained now)")
     p.controls["gamma"].value = 0.95  # still usable
     assert p.histories[0].config["gamma"] == pytest.approx(0.95)
 

@@ -245,7 +245,7 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
         bad = [r for r in runs_ if r.status == "diverged"]
         if bad:
             return fig, ("<b style='color:#b60'>Warning:</b> " + f"{len(bad)} of {len(runs_)} seeds diverged: "
-                         + _html("; ".join(r.message for r in bad[:2])))
+                         + _html("; ".join(r.message for r in bad[:2])) + sources[source])
         return fig, f"done in {time.perf_counter() - t0:.1f} s{sources[source]}"
 
     grid = atlas.grid(total)
