@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -61,10 +63,27 @@ def tags(cell):
     return cell.metadata.get("tags", [])
 
 
-def run(nb, path: Path, timeout: int = 600):
+def run(nb, path: Path, timeout: int = 600, name: str = "notebook", slow: float = 300.0):
+    """Execute ``nb`` with nbclient. If it takes longer than ``slow`` seconds, warn with where
+    the time went (each cell's wall time, and the rest: kernel start and shutdown), so that a
+    slow CI run says which cell or which wait made it slow."""
+    cells = []
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path)}})
-    client.execute()
+                            resources={"metadata": {"path": str(path)}},
+                            on_cell_execute=lambda cell, cell_index: cells.append([cell_index, time.monotonic()]),
+                            on_cell_executed=lambda cell, cell_index, execute_reply:
+                                cells[-1].append(time.monotonic()))
+    t0 = time.monotonic()
+    try:
+        client.execute()
+    finally:
+        total = time.monotonic() - t0
+        if total > slow:
+            spans = [(c[0], c[2] - c[1]) for c in cells if len(c) == 3]
+            worst = sorted(spans, key=lambda x: -x[1])[:3]
+            warnings.warn(f"{name} took {total:.0f} s to run: slowest cells "
+                          + ", ".join(f"{i} ({s:.0f} s)" for i, s in worst)
+                          + f"; outside cells (kernel start, shutdown, waits) {total - sum(s for _, s in spans):.0f} s")
     return nb
 
 
@@ -258,7 +277,7 @@ def test_series_student_notebooks_raise_only_at_stubs(tmp_path):
         for c in nb.cells:  # run past the checkers (untagged, so that they fail the check command)
             if c.cell_type == "code" and ex.CHECKER.search(c.source):
                 c.metadata["tags"] = [ex.RAISES_TAG]
-        nb = run(nb, tmp_path, timeout=900)
+        nb = run(nb, tmp_path, timeout=900, name=name)
         for i, c in enumerate(nb.cells):
             for err in errors(c):
                 if ex.RAISES_TAG not in tags(c):
