@@ -47,7 +47,9 @@ __all__ = ["Values", "Estimator", "ESTIMATORS", "estimator", "values", "get", "a
 class Values:
     """What Psi_t may need from the critic, for a batch of shape [T, N].
 
-    ``v``: V(s_t), with gradient (the critic's prediction).
+    ``v``: V(s_t), with gradient (the critic's prediction). For a Q critic, the policy's
+        average ``sum_a pi(a|s_t) Q(s_t, a)``, detached (that critic learns Q, not V; v is
+        there for a baseline, as in benchmarks/qac_baseline.py).
     ``v_next``: V(s_{t+1}), detached. For a Q critic, the expected value
         ``sum_a pi(a|s_{t+1}) Q(s_{t+1}, a)`` (expected SARSA).
     ``q``: Q(s_t, a_t), with gradient (only for a Q critic).
@@ -164,7 +166,8 @@ def values(critic: str | None, batch, logits_all: Tensor, crit: Tensor | None,
     is the next row. V(s_t) and Q(s_t, a_t) keep their gradient; V(s_{t+1}) is detached,
     unless ``detach_next=False`` (then it keeps the critic's gradient, never the policy's:
     the undetached target of ``Config.detach_target=False``).
-    For a Q critic, V(s_{t+1}) is the expected SARSA value sum_a pi(a|s_{t+1}) Q(s_{t+1}, a).
+    For a Q critic, V(s_{t+1}) is the expected SARSA value sum_a pi(a|s_{t+1}) Q(s_{t+1}, a),
+    and V(s_t) the same average at s_t, detached.
     """
     T = batch.obs.shape[0]
     if critic is None:
@@ -174,7 +177,7 @@ def values(critic: str | None, batch, logits_all: Tensor, crit: Tensor | None,
     q = crit[:T].gather(-1, batch.actions.unsqueeze(-1)).squeeze(-1)
     with torch.set_grad_enabled(torch.is_grad_enabled() and not detach_next):
         v_all = (torch.softmax(logits_all.detach(), dim=-1) * crit).sum(-1)
-    return Values(q=q, v_next=v_all[1:])
+    return Values(q=q, v=v_all[:T].detach(), v_next=v_all[1:])
 
 
 def get(name: str) -> Estimator:

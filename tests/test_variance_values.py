@@ -33,6 +33,8 @@ def test_v_and_expected_sarsa_values_by_hand():
     assert vals.v_next[3, 0] == 0  # the state after the padding step is not evaluated
     vals = critic_values("q", b, q=Q_TABLE.__getitem__, logits=LOGITS.__getitem__)
     assert_close(vals.q[:3, 0], torch.tensor([6.0, 1.0, 4.0]))              # Q(s_t, a_t)
+    # sum_a pi(a|s) Q(s, a) at s_t = 2, 0, 1: .9*5 + .1*6, .5*1 + .5*2, .25*3 + .75*4
+    assert_close(vals.v[:3, 0], torch.tensor([5.1, 1.5, 3.75]))
     # sum_a pi(a|s') Q(s', a): s' = 0: .5*1 + .5*2; s' = 1: .25*3 + .75*4
     assert_close(vals.v_next[:3, 0], torch.tensor([1.5, 3.75, 1.5]))
 
