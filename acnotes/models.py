@@ -152,7 +152,14 @@ class Population(nn.Module):
         return x
 
     def _linear(self, prefix: str, x: Tensor) -> Tensor:
-        return torch.baddbmm(getattr(self, f"{prefix}_bias"), x, getattr(self, f"{prefix}_weight"))
+        b, w = getattr(self, f"{prefix}_bias"), getattr(self, f"{prefix}_weight")
+        if self.members == 1 and w.shape[-1] == 1:
+            # A product with one output column (the V head) rounds differently for one member
+            # than for several (torch takes another kernel), and a member would drift away from
+            # its single run. Computing one member as two copies takes the kernel of K > 1; the
+            # copy's output is dropped, so its gradient is zero and adds exactly nothing.
+            return torch.baddbmm(b.expand(2, -1, -1), x.expand(2, -1, -1), w.expand(2, -1, -1))[:1]
+        return torch.baddbmm(b, x, w)
 
     def forward(self, obs: Tensor) -> tuple[Tensor, Tensor | None]:
         h = self._mlp("actor_trunk", obs)

@@ -7,8 +7,10 @@ A *population* is K members trained as one: their networks are stacked on a lead
 member axis (``models.Population``), their K*N CartPoles live in one vector env, one
 forward and one backward pass serve all of them, and an elementwise optimizer keeps each
 member's own state (``optim.PopulationOptimizer``). Members may differ in numeric settings
-(seed, gamma, lr, ...); a member follows exactly the trajectory of its single run, and a
-single run is a population of one.
+(seed, gamma, lr, ...); a single run is a population of one, and a member follows the
+trajectory of its single run bit for bit (REINFORCE's members only to float rounding: a
+whole-episode batch is as long as the population's longest episode, and its length changes
+how the sums round, so over a long run they may part).
 
 Each update collects a batch, computes Psi_t with the algorithm's estimator, and takes one
 optimizer step on ``actor_loss + vf_coef * critic_loss - ent_coef * entropy`` per member.
