@@ -11,7 +11,11 @@ import numpy as np
 
 from ._files import read_json, write_text
 
-__all__ = ["History", "curve_on_grid"]
+__all__ = ["History", "curve_on_grid", "SOLVED"]
+
+# CartPole-v1 counts as solved at a mean return of 475 over 100 consecutive episodes
+# (gymnasium's reward_threshold for v1); the one place the number is written.
+SOLVED = 475.0
 
 
 @dataclass
@@ -56,7 +60,7 @@ class History:
         lo = np.maximum(0, i - window)
         return (c[i] - c[lo]) / (i - lo)
 
-    def solved_at(self, threshold: float = 475.0, window: int = 100) -> tuple[int, float] | None:
+    def solved_at(self, threshold: float = SOLVED, window: int = 100) -> tuple[int, float] | None:
         """(env steps, wall seconds) when the mean of the last ``window`` episodes first
         reached ``threshold`` with at least ``window`` episodes played; None if never."""
         roll = self.rolling_return(window)
