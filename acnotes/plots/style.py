@@ -30,7 +30,7 @@ from matplotlib.ticker import FuncFormatter
 from ..history import SOLVED
 
 __all__ = ["PALETTE", "ALGORITHMS", "SETTINGS", "Look", "color", "name", "look", "setting", "settings",
-           "number", "steps", "figure", "finish", "returns_axis", "solved_line", "band", "band_note",
+           "number", "sci", "steps", "figure", "finish", "returns_axis", "solved_line", "band", "band_note",
            "label_ends", "legend_beside", "shades", "sequence", "steps_axis", "save", "DPI", "WIDTH",
            "HEIGHT", "FONT", "SMALL", "MIN_FONT", "SOLVED", "REFERENCE", "MUTED"]
 
@@ -89,13 +89,18 @@ def name(algo: str) -> str:
 
 
 def number(x: float) -> str:
-    """A setting's value, short: 0.99, 1e-3, 2.5e-4, 0.001 for an entropy coefficient, 0."""
+    """A value written short and plain: 0.99, 0.001, 16, 0 (``sci`` for step sizes)."""
+    x = float(x)
+    return "0" if x == 0 else f"{x:.4g}"
+
+
+def sci(x: float) -> str:
+    """A step size in powers of ten, short: 1e-3, 2.5e-4, 0."""
     x = float(x)
     if x == 0:
         return "0"
-    if 1e-3 <= abs(x) < 1e4:
-        return f"{x:.4g}"
-    mant, exp = f"{x:.2g}".split("e") if "e" in f"{x:.2g}" else (f"{x:.2g}", "0")
+    mant, exp = f"{x:.2e}".split("e")
+    mant = mant.rstrip("0").rstrip(".")
     return f"{mant}e{int(exp)}"
 
 
@@ -103,8 +108,8 @@ def number(x: float) -> str:
 SETTINGS = {
     "gamma": ("γ", number),
     "lam": ("λ", number),
-    "lr": ("lr", number),
-    "critic_lr": ("critic lr", number),
+    "lr": ("lr", sci),
+    "critic_lr": ("critic lr", sci),
     "ent_coef": ("entropy β", number),
     "n_steps": ("n", lambda v: str(int(v))),
     "n_envs": ("envs", lambda v: str(int(v))),
