@@ -45,6 +45,19 @@ def test_learning_curves_draws_one_line_and_band_per_label():
     fig = plots.learning_curves(runs, window=1, target=475)
     ax = fig.axes[0]
     labels = [l.get_label() for l in ax.get_lines()]
-    assert "a (2 seeds)" in labels and "b (1 seed)" in labels
+    assert "a" in labels and "b" in labels
     assert len(ax.collections) == 2  # one band each
+    ends = {t.get_text(): t.get_color() for t in ax.texts}  # each curve labelled where it ends, in its colour
+    colors = {l.get_label(): l.get_color() for l in ax.get_lines()}
+    assert ends["a"] == colors["a"] and ends["b"] == colors["b"]
+    assert "solved (475)" in ends
+    matplotlib.pyplot.close(fig)
+
+
+def test_learning_curves_draw_an_algorithm_in_its_one_colour_and_name():
+    runs = {"tdac": [_hist([1, 2, 3], [1, 2, 3]), _hist([2, 3, 4], [1, 2, 3])]}
+    fig = plots.learning_curves(runs, window=1)
+    line = fig.axes[0].get_lines()[0]
+    assert line.get_label() == "TD-AC" and line.get_color() == plots.style.color("tdac")
+    assert fig.axes[0].get_ylim() == (0, 505)  # CartPole's whole range, whatever the data
     matplotlib.pyplot.close(fig)

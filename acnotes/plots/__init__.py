@@ -6,6 +6,7 @@ notebook 0).
 Plotting functions return a matplotlib Figure and never switch the backend.
 """
 
+from . import style
 from .corridor import corridor_learning, corridor_value
 from .learning import curve_on_grid, learning_curves, mean_and_band
 from .sensitivity import sensitivity_map
@@ -13,6 +14,6 @@ from .studies import rollouts_plot, timescales_plot
 from .sweep import sweep_heatmap, sweep_sensitivity
 from .variance import variance_bars, variance_sweep
 
-__all__ = ["curve_on_grid", "mean_and_band", "learning_curves", "variance_bars", "variance_sweep",
+__all__ = ["style", "curve_on_grid", "mean_and_band", "learning_curves", "variance_bars", "variance_sweep",
            "sensitivity_map", "sweep_heatmap", "sweep_sensitivity", "timescales_plot", "rollouts_plot",
            "corridor_value", "corridor_learning"]

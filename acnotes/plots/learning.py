@@ -10,10 +10,10 @@ from __future__ import annotations
 import warnings
 from typing import Mapping, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 
-from ..history import History, curve_on_grid
+from ..history import SOLVED, History, curve_on_grid
+from . import style
 
 __all__ = ["curve_on_grid", "mean_and_band", "learning_curves"]
 
@@ -36,15 +36,32 @@ def mean_and_band(curves: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.nda
     return mean, mean - half, mean + half
 
 
+def _look(label: str, colors: Mapping[str, str] | None, k: int) -> tuple[str, str]:
+    """(display name, colour) of a curve: an algorithm's own, a colour given in ``colors``,
+    or else the k-th of a sequence that is no algorithm's."""
+    if colors and label in colors:
+        return label, colors[label]
+    try:
+        return style.name(label), style.color(label)
+    except ValueError:
+        return label, style.sequence(8)[k % 8]
+
+
 def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: int = 20, points: int = 200,
-                    ax=None, title: str | None = None, target: float | None = None,
+                    ax=None, title: str | None = None, target: float | None = SOLVED,
                     faded: Mapping[str, Sequence[History] | np.ndarray] | None = None,
-                    grid: np.ndarray | None = None):
+                    grid: np.ndarray | None = None, colors: Mapping[str, str] | None = None,
+                    faded_colors: Mapping[str, str] | None = None, note: str | None = None):
     """Plot mean return over seeds, with a 95% band, against env steps.
 
-    ``runs`` maps a label (an algorithm, a setting) to the Histories of its seeds.
-    ``faded`` maps labels of earlier settings to theirs: drawn as thin, pale mean curves
-    without band, so that a new setting can be compared with the old ones.
+    ``runs`` maps a label to the Histories of its seeds. A label that names an algorithm
+    (``"a2c"`` or ``"A2C"``) is drawn in that algorithm's colour under its display name
+    (``acnotes.plots.style``); other labels take their colour from ``colors`` (label ->
+    colour). ``faded`` maps labels of earlier settings to theirs: thin mean curves without
+    band, in ``faded_colors`` (default: muted shades of grey), so that a new setting can be
+    compared with the old ones. Every curve is labelled where it ends (beside the axes; a
+    legend beside them when there are more than six); the band is named in the figure, and
+    the solved line (``target``; None for none) is labelled.
     With ``grid`` (env steps), the curves are drawn on it, and a value of ``runs`` or
     ``faded`` may also be an array [seeds, len(grid)] of curves already on it (what
     ``curve_on_grid`` gives); without it, the grid runs to the longest run in ``points`` steps.
@@ -53,7 +70,7 @@ def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: 
     """
     faded = dict(faded or {})
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=80)
+        fig, ax = style.figure()
     else:
         fig = ax.figure
     if grid is None:
@@ -70,26 +87,34 @@ def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: 
             return hs
         return np.stack([curve_on_grid(h, grid, window) for h in hs])
 
-    for label, hs in faded.items():
+    style.returns_axis(ax, window)
+    style.steps_axis(ax)
+    labelled = {}
+    shades = style.shades("#555555", len(faded))
+    for (label, hs), shade in zip(faded.items(), shades):
         if len(hs):
             mean, _, _ = mean_and_band(on_grid(hs))
-            ax.plot(grid, mean, linewidth=1, alpha=0.45, label=label)
-    for label, hs in runs.items():
+            c = (faded_colors or {}).get(label, shade)
+            (labelled[label],) = ax.plot(grid, np.clip(mean, 0, 500), linewidth=1.3, color=c, zorder=2,
+                                         label=label)
+    seeds = set()
+    for k, (label, hs) in enumerate(runs.items()):
         if not len(hs):
             continue
+        shown, c = _look(label, colors, k)
         curves = on_grid(hs)
+        seeds.add(len(curves))
         mean, lo, hi = mean_and_band(curves)
-        (line,) = ax.plot(grid, mean, linewidth=2,
-                          label=f"{label} ({len(hs)} seed{'' if len(hs) == 1 else 's'})")
-        ax.fill_between(grid, lo, hi, color=line.get_color(), alpha=0.2, linewidth=0)
+        (labelled[shown],) = ax.plot(grid, mean, linewidth=2.2, color=c, zorder=3, label=shown)
+        style.band(ax, grid, lo, hi, c)
     if target is not None:
-        ax.axhline(target, color="grey", linestyle=":", linewidth=1)
-    ax.set_xlabel("env steps")
-    ax.set_ylabel(f"return (mean of last {window} episodes)")
-    if title:
-        ax.set_title(title)
-    if runs or faded:
-        ax.legend(loc="upper left", fontsize="x-small" if len(faded) > 3 else "small")
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
+        style.solved_line(ax, target)
+    if len(labelled) > 6:
+        style.legend_beside(ax, list(labelled.values()), list(labelled))
+    else:
+        style.label_ends(ax, labelled)
+    if note is None and seeds:
+        n = min(seeds)
+        note = style.band_note(n) if len(seeds) == 1 else f"band: 95% CI of the mean, {min(seeds)}-{max(seeds)} seeds"
+    style.finish(ax, title=title, note=note)
     return fig
