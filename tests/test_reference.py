@@ -3,10 +3,10 @@
 For the same preset and seed, a real training run (20k env steps: the returns grow from
 about 20 to well over 100) of each reference file must end the same episodes at the same env
 steps with the same returns as ``acn.train.train``. The episode returns are equal exactly;
-the weights only to rounding, for a reason stated in ``acnotes/reference/__init__.py``
-(nn.Linear's narrow heads, ``clip_grad_norm_`` and ``torch.optim.Adam`` round differently from
-the engine's batched population code), and a sampled action would differ only if its uniform
-number fell between two CDFs that differ in the last bits: over these runs none does.
+the weights only to rounding, for the reason stated in ``acnotes/reference/__init__.py``
+(``nn.Linear``'s narrow heads and ``clip_grad_norm_`` round differently from the engine's
+batched population code), and a sampled action would differ only if its uniform number fell
+between two CDFs that differ in the last bits: over these runs none does.
 """
 
 import pytest

@@ -10,7 +10,8 @@ Psi_t = G_t - V_w(s_t), the advantage with the return bootstrapped at the rollou
 With ``lam`` set it is GAE(lambda) (Schulman et al., 2016): Psi_t = sum_k (gamma lambda)^k delta_{t+k},
 with delta_t = r_t + gamma V_w(s_{t+1}) - V_w(s_t) (no V_w(s_{t+1}) after a termination).
 The keyword defaults are the ``a2c`` preset; ``lam=0.95, n_envs=8, n_steps=16`` is the ``gae``
-preset. ``acnotes.train`` computes the same, for K agents at once.
+preset. ``acnotes.train`` computes the same, for K agents at once:
+the same episode returns for the same seed (weights to rounding; see __init__.py).
 """
 
 import gymnasium as gym
@@ -22,6 +23,8 @@ from torch import nn
 def train(*, total_steps=100_000, seed=0, lr=2e-3, critic_lr=4e-3, gamma=0.99, lam=None,
           n_envs=32, n_steps=4, hidden=64, max_grad_norm=1.0, vf_coef=0.5):
     """Train one agent; return the episode returns and the env step at which each ended.
+
+    ``seed`` seeds the env, the action sampler and torch's global generator (the initial weights).
 
     ``n_steps`` is the rollout length (steps each env takes between two updates); ``lam=None``
     gives A2C's Psi_t, a number in [0, 1] gives GAE(lambda)'s.

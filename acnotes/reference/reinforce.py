@@ -10,7 +10,7 @@ Psi_t = G_t, the return from step t to the end of the episode:
 Each update uses whole episodes, one from each env, and averages over them:
     loss = -(1 / n_envs) sum_episodes sum_t log pi_theta(a_t | s_t) G_t.
 The keyword defaults are the ``reinforce`` preset. ``acnotes.train`` computes the same, for K
-agents at once.
+agents at once: the same episode returns for the same seed (weights to rounding; see __init__.py).
 """
 
 import gymnasium as gym
@@ -21,6 +21,8 @@ from torch import nn
 
 def train(*, total_steps=100_000, seed=0, lr=2e-3, gamma=0.99, n_envs=8, hidden=64):
     """Train one agent; return the episode returns and the env step at which each ended.
+
+    ``seed`` seeds the env, the action sampler and torch's global generator (the initial weights).
 
     Every update resets the ``n_envs`` envs and runs them until each has finished one
     episode; the steps an env takes after its episode ended are masked out (but counted).

@@ -8,7 +8,7 @@ Psi_t is the one-step TD error, and V_w regresses onto the TD target:
     after a truncation (the 500-step limit) V_w(s_{t+1}) stays: the episode was cut, not ended.
 
 The keyword defaults are the ``tdac`` preset. ``acnotes.train`` computes the same, for K
-agents at once.
+agents at once: the same episode returns for the same seed (weights to rounding; see __init__.py).
 """
 
 import gymnasium as gym
@@ -20,6 +20,8 @@ from torch import nn
 def train(*, total_steps=100_000, seed=0, lr=4e-4, critic_lr=5e-3, gamma=0.98, n_envs=32, n_steps=2,
           hidden=64, max_grad_norm=1.0, reward_scale=0.05, vf_coef=0.5):
     """Train one agent; return the episode returns and the env step at which each ended.
+
+    ``seed`` seeds the env, the action sampler and torch's global generator (the initial weights).
 
     ``n_steps`` is the rollout length (steps each env takes between two updates); rewards
     are multiplied by ``reward_scale`` before learning (the returns reported are unscaled).
