@@ -24,10 +24,9 @@ def train(*, total_steps=100_000, seed=0, lr=2e-3, critic_lr=4e-3, gamma=0.99, l
           n_envs=32, n_steps=4, hidden=64, max_grad_norm=1.0, vf_coef=0.5):
     """Train one agent; return the episode returns and the env step at which each ended.
 
-    ``seed`` seeds the env, the action sampler and torch's global generator (the initial weights).
-
     ``n_steps`` is the rollout length (steps each env takes between two updates); ``lam=None``
     gives A2C's Psi_t, a number in [0, 1] gives GAE(lambda)'s.
+    ``seed`` seeds the env, the action sampler and torch's global generator (the initial weights).
     """
     env = gym.make_vec("CartPole-v1", num_envs=n_envs, vectorization_mode="vector_entry_point")
     obs, _ = env.reset(seed=seed)

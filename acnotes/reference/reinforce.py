@@ -22,10 +22,9 @@ from torch import nn
 def train(*, total_steps=100_000, seed=0, lr=2e-3, gamma=0.99, n_envs=8, hidden=64):
     """Train one agent; return the episode returns and the env step at which each ended.
 
-    ``seed`` seeds the env, the action sampler and torch's global generator (the initial weights).
-
     Every update resets the ``n_envs`` envs and runs them until each has finished one
     episode; the steps an env takes after its episode ended are masked out (but counted).
+    ``seed`` seeds the env, the action sampler and torch's global generator (the initial weights).
     """
     env = gym.make_vec("CartPole-v1", num_envs=n_envs, vectorization_mode="vector_entry_point")
     sampler = torch.Generator().manual_seed(seed)

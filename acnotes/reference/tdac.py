@@ -21,10 +21,9 @@ def train(*, total_steps=100_000, seed=0, lr=4e-4, critic_lr=5e-3, gamma=0.98, n
           hidden=64, max_grad_norm=1.0, reward_scale=0.05, vf_coef=0.5):
     """Train one agent; return the episode returns and the env step at which each ended.
 
-    ``seed`` seeds the env, the action sampler and torch's global generator (the initial weights).
-
     ``n_steps`` is the rollout length (steps each env takes between two updates); rewards
     are multiplied by ``reward_scale`` before learning (the returns reported are unscaled).
+    ``seed`` seeds the env, the action sampler and torch's global generator (the initial weights).
     """
     env = gym.make_vec("CartPole-v1", num_envs=n_envs, vectorization_mode="vector_entry_point")
     obs, _ = env.reset(seed=seed)
