@@ -13,8 +13,9 @@ Loaded on first use: ``corridor`` (batched REINFORCE on the short corridor, note
 actor/critic step-size ratio, the rollout length), ``semigradient`` (TD(0) against the
 residual gradient), ``entropy_bonus`` (the entropy bonus on exact MDPs), ``ablations``
 (notebook 7's stored CartPole runs), ``blogruns`` (the blog's settings, measured), ``atlas``
-(the panels' stored settings), and, since they pull in matplotlib, ipywidgets or the Jupyter
-stack, ``plots``, ``widgets`` (the notebook panels), ``checks`` (exercise checkers),
+(the panels' stored settings), ``reference`` (REINFORCE, A2C and TD-AC in one plain file
+each: what ``train`` computes, for one agent), and, since they pull in matplotlib,
+ipywidgets or the Jupyter stack, ``plots``, ``widgets`` (the notebook panels), ``checks`` (exercise checkers),
 ``exercises`` (student notebooks).
 """
 
@@ -26,7 +27,7 @@ from .history import History
 __version__ = "0.1.0"
 
 _LAZY = {"corridor", "variance", "plots", "widgets", "checks", "exercises", "sensitivity", "sweep", "studies",
-         "semigradient", "entropy_bonus", "ablations", "blogruns", "atlas"}
+         "semigradient", "entropy_bonus", "ablations", "blogruns", "atlas", "reference"}
 
 
 def __getattr__(name: str):

@@ -14,6 +14,9 @@ how the sums round, so over a long run they may part).
 
 Each update collects a batch, computes Psi_t with the algorithm's estimator, and takes one
 optimizer step on ``actor_loss + vf_coef * critic_loss - ent_coef * entropy`` per member.
+This computes what the one-file algorithms of ``acnotes/reference/`` (REINFORCE, A2C with
+GAE, TD-AC) compute, for K agents at once: for the same preset and seed, the same episode
+returns (tests/test_reference.py).
 ``Config`` (config.py), ``History`` (history.py) and ``Agent`` (agent.py) are re-exported
 here, so ``acn.train.Config`` and ``acn.train.preset`` keep working.
 """

@@ -1,0 +1,62 @@
+"""The one-file algorithms of ``acnotes/reference`` against the engine (``acnotes.train``).
+
+For the same preset and seed, a real training run (20k env steps: the returns grow from
+about 20 to well over 100) of each reference file must end the same episodes at the same env
+steps with the same returns as ``acn.train.train``. The episode returns are equal exactly;
+the weights only to rounding, for the reason stated in ``acnotes/reference/__init__.py``
+(``nn.Linear``'s narrow heads and ``clip_grad_norm_`` round differently from the engine's
+batched population code), and a sampled action would differ only if its uniform number fell
+between two CDFs that differ in the last bits: over these runs none does.
+"""
+
+import pytest
+import torch
+
+import acnotes as acn
+from acnotes.reference import a2c, reinforce, tdac
+
+STEPS = 20_000
+# preset name -> (the reference's train function, the keywords that make its defaults that preset)
+CASES = {
+    "reinforce": (reinforce.train, {}),
+    "a2c": (a2c.train, {}),
+    "gae": (a2c.train, dict(lam=0.95, n_envs=8, n_steps=16)),
+    "tdac": (tdac.train, {}),
+}
+_engine_runs = {}
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread, as the engine uses (``Config.threads``), for the reference too."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def engine_run(name, seed=0):
+    """``(episode_returns, episode_steps)`` of the engine's preset ``name`` (computed once)."""
+    if (name, seed) not in _engine_runs:
+        _, h = acn.train.train(acn.train.preset(name, total_steps=STEPS, seed=seed), progress=False)
+        _engine_runs[name, seed] = (h.episode_returns, h.episode_steps)
+    return _engine_runs[name, seed]
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_reference_gives_the_engines_episode_returns(name):
+    train, settings = CASES[name]
+    returns, ends = train(total_steps=STEPS, seed=0, **settings)
+    want_returns, want_ends = engine_run(name)
+    assert len(returns) > 100 and max(returns[-20:]) > 2 * max(returns[:20])  # it learned
+    assert ends == want_ends
+    assert returns == want_returns
+
+
+def test_the_comparison_can_fail():
+    """Another seed, or another gamma, gives other returns: the equality above is not vacuous."""
+    want_returns, _ = engine_run("a2c")
+    other_seed, _ = a2c.train(total_steps=STEPS, seed=1)
+    other_gamma, _ = a2c.train(total_steps=STEPS, seed=0, gamma=0.98)
+    assert other_seed[:50] != want_returns[:50]
+    assert other_gamma != want_returns
