@@ -181,14 +181,14 @@ def band_note(seeds: int, kind: str = "ci", over: str = "seeds") -> str:
     return f"band: {what}, {seeds} {over[:-1] if seeds == 1 else over}"
 
 
-def shades(color_: str, n: int) -> list[str]:
+def shades(color_: str, n: int, lightest: float = 0.72, darkest: float = 0.28) -> list[str]:
     """``n`` muted versions of ``color_`` for earlier settings, oldest palest, each told apart
-    from its neighbours (blended with white from 70% to 25%)."""
+    from its neighbours (blended with white from ``lightest`` to ``darkest``, 72% to 28%)."""
     import matplotlib.colors as mc
     rgb = np.array(mc.to_rgb(color_))
     if n <= 0:
         return []
-    mix = np.linspace(0.72, 0.28, n) if n > 1 else np.array([0.45])
+    mix = np.linspace(lightest, darkest, n) if n > 1 else np.array([(lightest + darkest) / 2])
     return [mc.to_hex(rgb * (1 - m) + m) for m in mix]
 
 
