@@ -88,7 +88,7 @@ def test_collapsed_seeds_are_named_by_seed_and_all_counted():
                                            "12345 env steps; try a smaller lr (now 0.02) or gradient clipping"),
             atlas.Stored(good, "done"), atlas.Stored(flat, "done")]
     said = T.collapsed(runs, [0, 1, 2])
-    assert said == ["seed 0 diverged (loss became nan) after 12.3k env steps", "seed 2 ended at a return of 9"]
+    assert said == ["seed 0 diverged (loss became nan) after 12.3k env steps", "seed 2 ended at a return of 9.4"]
     p = widgets.learning_panel("a2c", preset="a2c", total_steps=600, seeds=(3, 4), reward_scale=1e30)
     assert all(h.status == "diverged" for h in p.histories)
     msg = p.message.value
@@ -198,5 +198,6 @@ def test_every_panel_cell_stores_an_image_of_its_default_view():
     missing = [(n, i) for n, i, c in _panel_cells()
                if not any("image/png" in o.get("data", {}) for o in c.get("outputs", []))]
     assert not missing, f"panel cells without a stored image/png: {missing}"
-    texts = [o["data"]["text/plain"] for _, _, c in _panel_cells() for o in c["outputs"] if "text/plain" in o.get("data", {})]
-    assert not any(t.startswith(("Panel(", "VBox(")) for t in "".join(texts).splitlines())
+    texts = ["".join(o["data"]["text/plain"]) for _, _, c in _panel_cells() for o in c["outputs"]
+             if "text/plain" in o.get("data", {})]
+    assert not [t for t in texts if t.startswith(("Panel(", "VBox("))], "a panel's widget text form is shown"

@@ -237,7 +237,7 @@ def collapsed(runs: Sequence[atlas.Stored], seeds: Sequence[int]) -> list[str]:
             out.append(f"seed {seed} diverged" + (f" ({what})" if what else "")
                        + (f" after {style.steps(int(when.group(1)))} env steps" if when else ""))
         elif _final(r.curve) < COLLAPSED_BELOW:
-            out.append(f"seed {seed} ended at a return of {_final(r.curve):.0f}")
+            out.append(f"seed {seed} ended at a return of {_final(r.curve):.1f}")
     return out
 
 
