@@ -292,6 +292,8 @@ _JS_HELPERS = r"""
         return {index: i, cell: cs.indexOf(cell), has_img: !!img,
                 message: msg ? msg.innerText : '',
                 sliders: Array.from(b.querySelectorAll('.widget-hslider')).map(labelOf),
+                algo: (() => { const d = b.querySelector('.widget-dropdown select');
+                               return d && d.selectedIndex >= 0 ? d.options[d.selectedIndex].text : null; })(),
                 disabled: Array.from(b.querySelectorAll('.widget-hslider'))
                             .filter(s => s.querySelector('.slider[disabled]')).map(labelOf),
                 labels: Array.from(b.querySelectorAll('.widget-label')).map(l => l.textContent.trim())};

@@ -248,8 +248,30 @@ def test_notebook_in_jupyterlab(notebook_name, request, record_property):
                         f"before, stored, stored): is every setting of the panel in acn.atlas?", pytrace=False)
     for d in res.disabled:
         print(f"{notebook_name}: panel {d['panel']}: disabled slider {d['label']} ({d['value']}) did not move")
+    for p in res.panels:   # a training panel disables the sliders its algorithm does not use
+        expected = _unused(p)
+        if expected is None:
+            continue
+        tried = [d["label"] for d in res.disabled if d["panel"] == p["index"]]
+        if sorted(p["disabled"]) != expected or sorted(tried) != expected:
+            pytest.fail(f"{notebook_name}: panel {p['index']} ({p['algo']}): sliders disabled {p['disabled']}, "
+                        f"pressed {tried}; expected {expected} disabled (acnotes.atlas.uses)", pytrace=False)
     print(f"{notebook_name}: Run All {res.run_seconds:.1f} s, {res.code_cells} code cells, "
           f"{len(res.panels)} panel(s), {entry['seconds']:.1f} s in all")
+
+
+def _unused(panel: dict) -> list[str] | None:
+    """The slider labels a training panel must show disabled for the algorithm its menu shows
+    (None for a panel without an algorithm menu)."""
+    if not panel.get("algo"):
+        return None
+    from acnotes import atlas
+    from acnotes.plots import style
+    from acnotes.widgets.training import _SLIDERS
+
+    algo = next(k for k in style.ALGORITHMS if style.name(k) == panel["algo"])
+    control = {label: name for name, (label, _) in _SLIDERS.items()}
+    return sorted(lab for lab in panel["sliders"] if lab in control and not atlas.uses(algo, atlas.CONTROLS[control[lab]]))
 
 
 def _fill(entry: dict, res):
