@@ -10,7 +10,7 @@ from ..config import preset
 from ..plots import style
 from ..plots.sensitivity import sensitivity_map
 from ..sensitivity import load
-from .training import Panel
+from .training import _SMALL, Panel
 
 __all__ = ["sensitivity_panel"]
 
@@ -41,7 +41,7 @@ def sensitivity_panel(algo: str = "a2c", data: dict | None = None, auto: bool = 
     p = Panel(draw, controls, auto=auto,
               summary=f"sensitivity panel ({style.name(algo)}): gamma and lr sliders over a stored map; "
                       f"run the notebook to move them",
-              footnote="<small>Every cell of the map was trained beforehand (<code>python -m acnotes "
-                       "sensitivity</code>): a move redraws at once, nothing trains.</small>")
+              footnote=f"<div style='{_SMALL}'>Every cell of the map was trained beforehand (<code>python -m "
+                       "acnotes sensitivity</code>): a move redraws at once, nothing trains.</div>")
     p.data = data
     return p

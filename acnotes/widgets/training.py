@@ -194,6 +194,9 @@ class Panel(W.VBox):
         return fig
 
 
+_SMALL = "font-size: 0.85em; line-height: 1.35; color: #555"   # a footnote: small, lines close
+
+
 def _html(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
@@ -309,7 +312,7 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
         if key not in looks:   # the next shade and line style of this algorithm, kept
             k = counts.get(algo, 0)
             counts[algo] = k + 1
-            looks[key] = (style.shades(style.color(algo), 4, lightest=0.55, darkest=0.15)[k % 4], ("--", ":", "-.", (0, (5, 1, 1, 1)))[k % 4])
+            looks[key] = (style.shades(style.color(algo), 4, lightest=0.6, darkest=0.15, toward=style.MUTED)[k % 4], ("--", ":", "-.", (0, (5, 1, 1, 1)))[k % 4])
         return looks[key]
 
     def figure(cfg: Config, curves: np.ndarray, earlier_keys: list[str]):
@@ -380,10 +383,10 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
             text = f"{what}: from the stored runs, drawn in {seconds:.2f} s"
             if not told[0]:
                 told[0] = True
-                panel.footnote.value = ("<small>Stored runs: every setting one slider move from the default, "
-                                        "and every pair of the first two sliders' values, was trained "
-                                        "beforehand (<code>python -m acnotes atlas</code>) and is drawn at "
-                                        "once; any other setting trains live.</small>")
+                panel.footnote.value = (f"<div style='{_SMALL}'>Stored runs: every setting one slider move from "
+                                        "the default, and every pair of the first two sliders' values, was "
+                                        "trained beforehand (<code>python -m acnotes atlas</code>) and is drawn "
+                                        "at once; any other setting trains live.</div>")
                 panel.footnote.layout.display = "flex"
         elif source == "memo":
             text = f"{what}: drawn before in this session, redrawn in {seconds:.2f} s"
