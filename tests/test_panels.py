@@ -63,6 +63,10 @@ def test_colours_stay_the_same_after_clear():
     after = _lines(p)
     assert after["γ = 0.9"][0] == style.color("a2c").lower()
     assert after["γ = 0.99"][:2] == before["γ = 0.99"][:2], "a setting's look changed after clear"
+    for v in (0.8, 0.95, 0.97, 0.98, 0.995, 0.99, 0.9):   # more settings than looks: the thin ones still differ
+        gamma.value = v
+    thin = [look[:2] for label, look in _lines(p).items() if look[0] != style.color("a2c").lower()]
+    assert len(thin) == T.EARLIER_SHOWN and len(set(thin)) == len(thin)
 
 
 # ------------------------------------------------------------------------------ disabled controls

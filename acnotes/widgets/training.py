@@ -61,6 +61,7 @@ COLLAPSED_BELOW = 15.0
 FIRST_GUESS_RATE = 35_000.0
 _RATES: dict[str, float] = {}   # algorithm -> env steps per second of its last live training
 EARLIER_SHOWN = 5               # earlier settings drawn beside the current one (the newest)
+_DASHES = ("--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3)))   # their line styles, one per look
 
 
 def estimate_seconds(algo: str, env_steps: int) -> float:
@@ -308,11 +309,20 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
             widgets[name].disabled = not used
             widgets[name].tooltip = None if used else f"{style.name(algo)} does not use {_SLIDERS[name][0]}"
 
-    def look(key: str, algo: str) -> tuple[str, str]:
-        if key not in looks:   # the next shade and line style of this algorithm, kept
+    def options(algo: str) -> list[tuple[str, object]]:   # EARLIER_SHOWN looks per algorithm
+        colours = style.shades(style.color(algo), EARLIER_SHOWN, lightest=0.6, darkest=0.15, toward=style.MUTED)
+        return list(zip(colours, _DASHES))
+
+    def look(key: str, algo: str, taken: set) -> tuple[str, object]:
+        """A thin curve's (colour, line style): the next of its algorithm's looks, kept for the
+        session; only if another thin curve on the plot has it already, the first free one."""
+        if key not in looks:
             k = counts.get(algo, 0)
             counts[algo] = k + 1
-            looks[key] = (style.shades(style.color(algo), 4, lightest=0.6, darkest=0.15, toward=style.MUTED)[k % 4], ("--", ":", "-.", (0, (5, 1, 1, 1)))[k % 4])
+            looks[key] = options(algo)[k % EARLIER_SHOWN]
+        if looks[key] in taken:
+            looks[key] = next(o for o in options(algo) if o not in taken)
+        taken.add(looks[key])
         return looks[key]
 
     def figure(cfg: Config, curves: np.ndarray, earlier_keys: list[str]):
@@ -322,11 +332,11 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
         shared = [p for p in parts[-1] if all(p in q for q in parts)]
         label_of = lambda q: ", ".join(p for p in q if p not in shared) or q[0]   # else the algorithm's name
         label = label_of(parts[-1])
-        faded, fcolors, fstyles = {}, {}, {}
+        faded, fcolors, fstyles, taken = {}, {}, {}, set()
         for k, q in zip(earlier_keys, parts):
             lab = label_of(q)
             faded[lab] = np.stack([r.curve for r in results[k][1]])
-            fcolors[lab], fstyles[lab] = look(k, results[k][0].algo)
+            fcolors[lab], fstyles[lab] = look(k, results[k][0].algo, taken)
         note = style.band_note(len(curves)) + ("; thin: earlier settings" if faded else "")
         title = ", ".join(shared + [f"{style.steps(total)} env steps"])
         return plots.learning_curves({label: curves}, grid=grid, target=style.SOLVED, faded=faded,
