@@ -43,7 +43,7 @@ from .history import History, curve_on_grid
 
 __all__ = ["PanelSpec", "PANELS", "CONTROLS", "control_values", "uses", "base_config", "star", "plane",
            "settings", "grid",
-           "curves", "Stored", "lookup", "compute", "save", "load", "POINTS", "WINDOW"]
+           "curves", "Stored", "key", "lookup", "compute", "save", "load", "POINTS", "WINDOW"]
 
 POINTS, WINDOW = 101, 20   # a panel's curves: 101 points from 0 to its budget, mean of 20 episodes
 
@@ -208,9 +208,14 @@ class Stored:
     message: str = ""
 
 
-def _key(cfg: Config | dict) -> str:
+def key(cfg: Config | dict) -> str:
+    """The key under which a run of ``cfg`` (seed included) is stored and looked up: its
+    full Config as sorted JSON."""
     d = cfg.to_dict() if isinstance(cfg, Config) else Config(**cfg).to_dict()
     return json.dumps(d, sort_keys=True)
+
+
+_key = key
 
 
 # ---------------------------------------------------------------------- files

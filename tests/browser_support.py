@@ -257,14 +257,26 @@ _JS_HELPERS = r"""
       });
       return out;
     },
-    // Panels: the innermost .widget-vbox holding two or more sliders and an Output (training
-    // panels: gamma and lr, or entropy and lr; the variance panel: gamma, lambda and B).
+    // Panels: the innermost .widget-vbox holding two or more sliders and a message line (training
+    // panels: gamma and lr, or entropy and lr; the variance panel: gamma, lambda and B). Its plot
+    // is an ordinary output of the same cell after the panel (display with a display id, updated
+    // in place), or, in older panels, an <img> inside an Output widget of the panel.
+    plotOf(b) {
+      const inner = b.querySelector('.widget-output img');
+      if (inner) return inner;
+      let n = b.closest('.jp-OutputArea-child');
+      for (n = n && n.nextElementSibling; n; n = n.nextElementSibling) {
+        const img = n.querySelector('.jp-RenderedImage img');
+        if (img) return img;
+      }
+      return null;
+    },
     findPanels() {
       const sliders = Array.from(document.querySelectorAll('.widget-hslider'));
       const boxes = new Set();
       sliders.forEach(s => {
         let b = s.parentElement;
-        while (b && !(b.classList.contains('widget-vbox') && b.querySelector('.widget-output')
+        while (b && !(b.classList.contains('widget-vbox') && b.querySelector('.widget-html')
                       && b.querySelectorAll('.widget-hslider').length >= 2))
           b = b.parentElement;
         if (b) boxes.add(b);
@@ -275,11 +287,15 @@ _JS_HELPERS = r"""
       return inner.map((b, i) => {
         b.setAttribute('data-acn-panel', String(i));
         const cell = b.closest('.jp-Cell');
-        const img = b.querySelector('.widget-output img');
+        const img = this.plotOf(b);
         const msg = b.querySelector('.widget-html .widget-html-content');
         return {index: i, cell: cs.indexOf(cell), has_img: !!img,
                 message: msg ? msg.innerText : '',
                 sliders: Array.from(b.querySelectorAll('.widget-hslider')).map(labelOf),
+                algo: (() => { const d = b.querySelector('.widget-dropdown select');
+                               return d && d.selectedIndex >= 0 ? d.options[d.selectedIndex].text : null; })(),
+                disabled: Array.from(b.querySelectorAll('.widget-hslider'))
+                            .filter(s => s.querySelector('.slider[disabled]')).map(labelOf),
                 labels: Array.from(b.querySelectorAll('.widget-label')).map(l => l.textContent.trim())};
       });
     },
@@ -288,7 +304,7 @@ _JS_HELPERS = r"""
       const p = this.panel(i);
       return p ? Array.from(p.querySelectorAll('.widget-hslider')).find(s => labelOf(s) === label) : null;
     },
-    imgSrc(i) { const p = this.panel(i); const img = p && p.querySelector('.widget-output img');
+    imgSrc(i) { const p = this.panel(i); const img = p && this.plotOf(p);
                 return img ? img.getAttribute('src') : null; },
     message(i) { const p = this.panel(i); const m = p && p.querySelector('.widget-html .widget-html-content');
                  return m ? m.innerText : ''; },
@@ -310,7 +326,7 @@ _JS_HELPERS = r"""
         }
       };
       const obs = new MutationObserver(check);
-      obs.observe(p, {subtree: true, childList: true, characterData: true, attributes: true,
+      obs.observe(p.closest('.jp-Cell') || p, {subtree: true, childList: true, characterData: true, attributes: true,
                       attributeFilter: ['src']});
       return old ? old.length : 0;
     },
@@ -327,8 +343,8 @@ class SliderMove:
     before: str            # the slider's readout before / after the key press
     after: str
     latency_ms: float      # keydown -> new <img> in the panel's Output, measured in the page
-    message: str           # the panel's message line afterwards ("done in 1.2 s", a warning...)
-    kernel_seconds: float | None  # parsed from "done in X s": the redraw's time in the kernel
+    message: str           # the panel's message line afterwards ("... drawn in 0.12 s", a warning...)
+    kernel_seconds: float | None  # parsed from "in X s": the redraw's time in the kernel
 
     def as_dict(self):
         return self.__dict__.copy()
@@ -343,6 +359,7 @@ class RunResult:
     errors: list = field(default_factory=list)
     panels: list = field(default_factory=list)
     moves: list = field(default_factory=list)
+    disabled: list = field(default_factory=list)   # disabled sliders pressed: {panel, label, value}
 
 
 class LabNotebook:
@@ -519,10 +536,27 @@ class LabNotebook:
         after = readout.inner_text().strip()
         # the message line is set before the plot is displayed; read it now
         msg = self.page.evaluate("(i) => window.__acn.message(i)", panel).strip()
-        m = re.search(r"done in ([\d.]+) s", msg)
+        m = re.search(r"\bin ([\d.]+) s\b", msg)
         latency = (w["changed"] - w["keydown"]) if w["keydown"] is not None else float("nan")
         return SliderMove(panel, label, key, before, after, round(latency, 1), msg,
                           float(m.group(1)) if m else None)
+
+    def try_disabled(self, panel: int, label: str, wait: float = 1.5) -> dict:
+        """Press keys on a disabled slider; fail if its value or the plot changes."""
+        slider = self.page.locator(f'[data-acn-panel="{panel}"] .widget-hslider').filter(
+            has=self.page.locator(".widget-label", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))).first
+        handle, readout = slider.locator(".noUi-handle").first, slider.locator(".widget-readout").first
+        handle.scroll_into_view_if_needed()
+        before, src = readout.inner_text().strip(), self.page.evaluate("(i) => window.__acn.imgSrc(i)", panel)
+        handle.focus()
+        for key in ("ArrowRight", "ArrowLeft", "End"):
+            handle.press(key)
+        self.page.wait_for_timeout(wait * 1000)
+        after, now = readout.inner_text().strip(), self.page.evaluate("(i) => window.__acn.imgSrc(i)", panel)
+        if after != before or now != src:
+            raise BrowserTestError(f"{self.name}: panel {panel}: the disabled slider {label!r} moved "
+                                   f"({before} -> {after}) or the plot changed")
+        return {"panel": panel, "label": label, "value": before}
 
     def set_slider(self, panel: int, label: str, value: str, timeout: float = 120):
         """Move the slider with the arrow keys until its readout shows ``value`` (a number),
@@ -608,6 +642,8 @@ def run_notebook(context, server: LabServer, name: str, nb_path: Path | None, ti
             res.panels = nb.panels()
         for p in res.panels:
             first_src = nb.page.evaluate("(i) => window.__acn.imgSrc(i)", p["index"])
+            for label in p.get("disabled", []):   # a control the algorithm does not use stays put
+                res.disabled.append(nb.try_disabled(p["index"], label))
             # the keys' sliders; where a panel lacks one (the variance panel has no "lr"), the
             # next of its sliders that no key names
             spare = [lab for lab in p["sliders"] if lab not in dict(keys)]

@@ -3,7 +3,9 @@
 For each ``notebooks/*.ipynb``: open it in JupyterLab in headless Chromium, clear all outputs,
 run all cells, wait until every code cell shows ``[N]:``, and fail on any error output (a
 rendered traceback; warnings and progress bars on stderr are fine). Then, in each panel of
-``acnotes.widgets`` (two or more sliders above an Output widget), press a key on the gamma
+``acnotes.widgets`` (two or more sliders and a message line; its plot is the cell's next output,
+updated in place), first press keys on every disabled slider (a control the chosen algorithm
+does not use: its value and the plot must not change), then press a key on the gamma
 slider (or the first slider a panel without one has) and wait for the plot to be redrawn,
 press the opposite key (back to the start), then a key on lr, then the first key on gamma
 again, and, where the panel has a third slider, a key on it; check that the plot changed. In a
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 import warnings
@@ -114,13 +117,13 @@ class _Report:
 
 def _source(message: str) -> str:
     """Where a training panel's plot came from, as its message line says."""
-    if "stored" in message:
+    if "from the stored runs" in message or "(stored" in message:
         return "atlas"
     if "drawn before" in message:
         return "memo"
     if "trained now" in message:
         return "trained"
-    return "computed" if message.startswith("done in") else ""
+    return "computed" if re.search(r"\bin [\d.]+ s\b", message) else ""
 
 
 @pytest.fixture(scope="session")
@@ -236,15 +239,39 @@ def test_notebook_in_jupyterlab(notebook_name, request, record_property):
                           f"after a {m['label']} key press (target {TARGET_SECONDS:.0f} s, aim 1 s)", UserWarning)
     # A training panel (a learning_panel: its messages say stored, drawn before or trained now)
     # must draw its first four moves without training: a broken atlas lookup would otherwise
-    # show only as slow moves. (Other panels say "done in ..." only.)
+    # show only as slow moves. (Other panels say "done in ..." or "drawn in ...".)
     for index in sorted({m["panel"] for m in entry["moves"]}):
         sources = [_source(m["message"]) for m in entry["moves"] if m["panel"] == index]
         if {"atlas", "memo", "trained"} & set(sources) and sources[:4] != ["atlas", "memo", "atlas", "atlas"]:
             pytest.fail(f"{notebook_name}: panel {index}: the first four moves were drawn from "
                         f"{sources[:4]}, expected ['atlas', 'memo', 'atlas', 'atlas'] (stored, drawn "
                         f"before, stored, stored): is every setting of the panel in acn.atlas?", pytrace=False)
+    for d in res.disabled:
+        print(f"{notebook_name}: panel {d['panel']}: disabled slider {d['label']} ({d['value']}) did not move")
+    for p in res.panels:   # a training panel disables the sliders its algorithm does not use
+        expected = _unused(p)
+        if expected is None:
+            continue
+        tried = [d["label"] for d in res.disabled if d["panel"] == p["index"]]
+        if sorted(p["disabled"]) != expected or sorted(tried) != expected:
+            pytest.fail(f"{notebook_name}: panel {p['index']} ({p['algo']}): sliders disabled {p['disabled']}, "
+                        f"pressed {tried}; expected {expected} disabled (acnotes.atlas.uses)", pytrace=False)
     print(f"{notebook_name}: Run All {res.run_seconds:.1f} s, {res.code_cells} code cells, "
           f"{len(res.panels)} panel(s), {entry['seconds']:.1f} s in all")
+
+
+def _unused(panel: dict) -> list[str] | None:
+    """The slider labels a training panel must show disabled for the algorithm its menu shows
+    (None for a panel without an algorithm menu)."""
+    if not panel.get("algo"):
+        return None
+    from acnotes import atlas
+    from acnotes.plots import style
+    from acnotes.widgets.training import _SLIDERS
+
+    algo = next(k for k in style.ALGORITHMS if style.name(k) == panel["algo"])
+    control = {label: name for name, (label, _) in _SLIDERS.items()}
+    return sorted(lab for lab in panel["sliders"] if lab in control and not atlas.uses(algo, atlas.CONTROLS[control[lab]]))
 
 
 def _fill(entry: dict, res):
@@ -255,6 +282,7 @@ def _fill(entry: dict, res):
                  code_cells=res.code_cells,
                  panels=[{"index": p["index"], "cell": p["cell"]} for p in res.panels],
                  moves=[dict(m.as_dict(), cell=cell_of.get(m.panel, -1)) for m in res.moves],
+                 disabled=list(res.disabled),
                  errors=res.errors)
 
 

@@ -51,7 +51,8 @@ def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: 
                     ax=None, title: str | None = None, target: float | None = SOLVED,
                     faded: Mapping[str, Sequence[History] | np.ndarray] | None = None,
                     grid: np.ndarray | None = None, colors: Mapping[str, str] | None = None,
-                    faded_colors: Mapping[str, str] | None = None, note: str | None = None):
+                    faded_colors: Mapping[str, str] | None = None, note: str | None = None,
+                    faded_styles: Mapping[str, object] | None = None):
     """Plot mean return over seeds, with a 95% band, against env steps.
 
     ``runs`` maps a label to the Histories of its seeds. A label that names an algorithm
@@ -59,7 +60,8 @@ def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: 
     (``acnotes.plots.style``); other labels take their colour from ``colors`` (label ->
     colour). ``faded`` maps labels of earlier settings to theirs: thin mean curves without
     band, in ``faded_colors`` (default: muted shades of grey), so that a new setting can be
-    compared with the old ones. Every curve is labelled where it ends (beside the axes; a
+    compared with the old ones; ``faded_styles`` (label -> matplotlib line style) tells them
+    apart further. Every curve is labelled where it ends (beside the axes; a
     legend beside them when there are more than six); the band is named in the figure, and
     the solved line (``target``; None for none) is labelled.
     With ``grid`` (env steps), the curves are drawn on it, and a value of ``runs`` or
@@ -95,8 +97,9 @@ def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: 
         if len(hs):
             mean, _, _ = mean_and_band(on_grid(hs))
             c = (faded_colors or {}).get(label, shade)
+            ls = (faded_styles or {}).get(label, "-")
             (labelled[label],) = ax.plot(grid, np.clip(mean, 0, 500), linewidth=1.3, color=c, zorder=2,
-                                         label=label)
+                                         label=label, linestyle=ls)
     seeds = set()
     for k, (label, hs) in enumerate(runs.items()):
         if not len(hs):

@@ -181,15 +181,16 @@ def band_note(seeds: int, kind: str = "ci", over: str = "seeds") -> str:
     return f"band: {what}, {seeds} {over[:-1] if seeds == 1 else over}"
 
 
-def shades(color_: str, n: int) -> list[str]:
+def shades(color_: str, n: int, lightest: float = 0.72, darkest: float = 0.28, toward: str = "#ffffff") -> list[str]:
     """``n`` muted versions of ``color_`` for earlier settings, oldest palest, each told apart
-    from its neighbours (blended with white from 70% to 25%)."""
+    from its neighbours (blended with ``toward``, white, from ``lightest`` to ``darkest``, 72% to
+    28%; blended with ``MUTED`` grey instead, the shades stay legible as text on white)."""
     import matplotlib.colors as mc
-    rgb = np.array(mc.to_rgb(color_))
+    rgb, to = np.array(mc.to_rgb(color_)), np.array(mc.to_rgb(toward))
     if n <= 0:
         return []
-    mix = np.linspace(0.72, 0.28, n) if n > 1 else np.array([0.45])
-    return [mc.to_hex(rgb * (1 - m) + m) for m in mix]
+    mix = np.linspace(lightest, darkest, n) if n > 1 else np.array([(lightest + darkest) / 2])
+    return [mc.to_hex(rgb * (1 - m) + to * m) for m in mix]
 
 
 def sequence(n: int, cmap: str = "cividis") -> list[str]:

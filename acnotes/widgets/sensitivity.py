@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import ipywidgets as W
 
 from ..config import preset
+from ..plots import style
 from ..plots.sensitivity import sensitivity_map
 from ..sensitivity import load
-from .training import Panel
+from .training import _SMALL, Panel
 
 __all__ = ["sensitivity_panel"]
 
@@ -16,22 +19,29 @@ def sensitivity_panel(algo: str = "a2c", data: dict | None = None, auto: bool = 
     """A ``Panel`` with a "gamma" and an "lr" selector over the grid of the stored map of
     ``algo`` (or ``data``, as made by ``acnotes.sensitivity.compute``). The heatmap marks the
     chosen cell and its seeds' learning curves are drawn beside it; nothing is trained, so
-    a change redraws at once."""
+    a change redraws at once (no progress bar)."""
     data = load(algo) if data is None else data
     g, lrs = data["grid"]["gammas"], data["grid"]["lrs"]
     start = preset(data["grid"]["preset"])  # start at the preset's cell, or the middle one
     controls = {
-        "gamma": W.SelectionSlider(options=[(f"{x:g}", x) for x in g], description="gamma",
+        "gamma": W.SelectionSlider(options=[(style.number(x), x) for x in g], description="gamma",
                                    value=start.gamma if start.gamma in g else g[len(g) // 2],
                                    continuous_update=False),
-        "lr": W.SelectionSlider(options=[(f"{x:.1e}", x) for x in lrs], description="lr",
+        "lr": W.SelectionSlider(options=[(style.sci(x), x) for x in lrs], description="lr",
                                 value=start.lr if start.lr in lrs else lrs[len(lrs) // 2],
                                 continuous_update=False),
     }
 
     def draw(values, progress):
-        return sensitivity_map(data, values["gamma"], values["lr"])
+        t0 = time.perf_counter()
+        fig = sensitivity_map(data, values["gamma"], values["lr"])
+        return fig, (f"{style.settings(gamma=values['gamma'], lr=values['lr'])}: a cell of the map, "
+                     f"drawn in {time.perf_counter() - t0:.2f} s")
 
-    p = Panel(draw, controls, auto=auto)
+    p = Panel(draw, controls, auto=auto,
+              summary=f"sensitivity panel ({style.name(algo)}): gamma and lr sliders over a stored map; "
+                      f"run the notebook to move them",
+              footnote=f"<div style='{_SMALL}'>Every cell of the map was trained beforehand (<code>python -m "
+                       "acnotes sensitivity</code>): a move redraws at once, nothing trains.</div>")
     p.data = data
     return p

@@ -2,33 +2,42 @@
 
     acn.widgets.learning_panel(["a2c", "tdac"], preset="a2c", total_steps=100_000)
 
-A panel is a row of controls, a progress bar, a message line and an Output widget that
-holds the plot. Every redraw runs inside a guard: a bad value or a diverging run shows a
-message in the panel, and the panel stays usable.
+A panel is a row of controls, a message line (and, only while a setting trains live, a
+progress bar); its plot is an ordinary output of the cell, below the controls, shown with
+``IPython.display.display(fig, display_id=...)`` and replaced in place on every redraw. So a
+notebook executed with its panels keeps the default view as a PNG, which a static render (or
+a student before Run All) sees, and the panel's text form is one plain sentence. Every
+redraw runs inside a guard: a bad value or a diverging run shows a message in the panel, and
+the panel stays usable.
 """
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 import warnings
 from typing import Callable, Sequence
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
-from IPython.display import display
+from IPython.display import display, update_display
 
 from .. import atlas, plots
 from ..config import Config
+from ..plots import style
 from ..train import train_population
 
-__all__ = ["Panel", "learning_panel", "control_slider", "gamma_slider", "lr_slider", "CONTROLS"]
+__all__ = ["Panel", "learning_panel", "control_slider", "gamma_slider", "lr_slider", "CONTROLS",
+           "COLLAPSED_BELOW", "FIRST_GUESS_RATE", "EARLIER_SHOWN", "estimate_seconds", "collapsed"]
 
 
 def gamma_slider(value: float = 0.99, min: float = 0.8, max: float = 1.0) -> W.FloatSlider:
-    """The discount slider; its label is "gamma"."""
-    return W.FloatSlider(value=value, min=min, max=max, step=0.001, description="gamma",
-                         readout_format=".3f", continuous_update=False)
+    """A free discount slider in steps of 0.01 (a panel offers fixed values instead:
+    ``control_slider``); its label is "gamma"."""
+    return W.FloatSlider(value=value, min=min, max=max, step=0.01, description="gamma",
+                         readout_format=".2f", continuous_update=False)
 
 
 def lr_slider(value: float = 1e-3, min_exp: float = -5, max_exp: float = -1, description: str = "lr") -> W.FloatLogSlider:
@@ -37,72 +46,125 @@ def lr_slider(value: float = 1e-3, min_exp: float = -5, max_exp: float = -1, des
                             description=description, readout_format=".1e", continuous_update=False)
 
 
-# control name -> (the slider's label, the readout format of its values)
-_SLIDERS = {"gamma": ("gamma", "{:.3f}"), "lr": ("lr", "{:.1e}"), "critic_lr": ("critic lr", "{:.1e}"),
-            "lambda": ("lambda", "{:.2f}"), "entropy": ("entropy", "{:g}"), "n_steps": ("n_steps", "{:d}")}
+# control name -> (the slider's label, the Config field whose style writes its values)
+_SLIDERS = {"gamma": ("gamma", "gamma"), "lr": ("lr", "lr"), "critic_lr": ("critic lr", "critic_lr"),
+            "lambda": ("lambda", "lam"), "entropy": ("entropy", "ent_coef"), "n_steps": ("n_steps", "n_steps")}
 CONTROLS = tuple(_SLIDERS)
+
+# A seed has collapsed when it diverged, or when its return at the end (the mean of its last
+# 20 episodes) is below COLLAPSED_BELOW: under a random policy's return (about 22), where a
+# policy that saturated on one action sits (about 9).
+COLLAPSED_BELOW = 15.0
+# env steps per second of a panel's population (5 seeds) before one was timed in this session:
+# measured on 2 cores at 32k (REINFORCE, long episodes) to 76k (A2C); the lower end, so the
+# first estimate is not too short
+FIRST_GUESS_RATE = 35_000.0
+_RATES: dict[str, float] = {}   # algorithm -> env steps per second of its last live training
+EARLIER_SHOWN = 5               # earlier settings drawn beside the current one (the newest)
+_DASHES = ("--", ":", "-.", (0, (5, 1, 1, 1)), (0, (1, 3)))   # their line styles, one per look
+
+
+def estimate_seconds(algo: str, env_steps: int) -> float:
+    """How long training ``env_steps`` env steps (over all seeds) of ``algo`` will take: at the
+    rate of the last live training of ``algo`` in this session, else of any algorithm, else
+    ``FIRST_GUESS_RATE``."""
+    rate = _RATES.get(algo) or (list(_RATES.values())[-1] if _RATES else FIRST_GUESS_RATE)
+    return env_steps / rate
+
+
+def _value_text(name: str, value) -> str:
+    return style.setting(_SLIDERS[name][1], value).split(" = ", 1)[1]
 
 
 def control_slider(name: str, base: Config) -> W.SelectionSlider:
     """The slider of control ``name`` for a panel whose default setting is ``base``: its
-    positions are ``acn.atlas.control_values(name, base)``, its value the default's."""
-    label, fmt = _SLIDERS[name]
+    positions are ``acn.atlas.control_values(name, base)`` (written as ``style.setting``
+    writes them: 0.99, 1e-3), its value the default's."""
+    label, _ = _SLIDERS[name]
     values = atlas.control_values(name, base)
     value = getattr(base, atlas.CONTROLS[name])
     value = base.lr if value is None else value
-    return W.SelectionSlider(options=[(fmt.format(v), v) for v in values], value=value, description=label,
+    return W.SelectionSlider(options=[(_value_text(name, v), v) for v in values], value=value, description=label,
                              continuous_update=False)
 
 
 class Panel(W.VBox):
-    """Controls + progress + message + plot, redrawn whenever a control changes.
+    """Controls + message (+ a progress bar while training) above a plot, redrawn whenever a
+    control changes.
 
     Args:
         draw: ``draw(values, progress)`` returns a Figure, or ``(figure, message)`` to show
             a message in place of "done in ..." (a warning, say). ``values`` maps each
-            control's name to its value; ``progress(fraction)`` moves the progress bar, and
-            ``progress(fraction, figure)`` also shows a partial result (message "training:
-            N%"). It may raise ValueError (shown as a message, the old plot stays).
+            control's name to its value; ``progress(fraction)`` shows and moves the progress
+            bar (call it only for work that takes seconds), and ``progress(fraction, figure)``
+            also shows a partial result (message "training: N%"). ``draw`` may also set
+            ``panel.message.value`` itself before slow work. It may raise ValueError (shown
+            as a message, the old plot stays).
         controls: name -> widget; each widget's ``value`` is observed.
         buttons: extra widgets shown after the controls (not observed).
         auto: draw once now.
+        summary: the panel's text form, one plain sentence (what a reader without a kernel
+            sees in place of the controls).
+        footnote: a line under the message, said once (e.g. where stored results come from).
+
+    In a notebook the plot is an output of the cell of its own, below the panel (``display``
+    with a display id, updated in place), so that the executed notebook keeps it as a PNG.
     """
 
     def __init__(self, draw: Callable, controls: dict[str, W.ValueWidget], auto: bool = True,
-                 buttons: Sequence[W.Widget] = ()):
+                 buttons: Sequence[W.Widget] = (), summary: str | None = None, footnote: str = ""):
         self._draw = draw
         self.controls = controls
-        self.progress = W.FloatProgress(value=0.0, min=0.0, max=1.0, description="progress",
-                                        layout=W.Layout(width="60%"))
+        self.progress = W.FloatProgress(value=0.0, min=0.0, max=1.0, description="training",
+                                        layout=W.Layout(width="60%", display="none"))
         self.message = W.HTML(value="")
-        self.output = W.Output()
+        self.footnote = W.HTML(value=footnote, layout=W.Layout(display="flex" if footnote else "none"))
         self.seconds = float("nan")  # wall time of the last redraw
         self.figure = None
+        self.display_id = f"acnotes-panel-{uuid.uuid4().hex}"
+        self.displayed = False       # shown in a notebook: redraws update the plot there
+        self._summary = summary or (f"panel: {', '.join(controls)} controls; run the notebook to move them")
         for w in controls.values():
             w.observe(self._on_change, names="value")
         row = W.HBox(list(controls.values()) + list(buttons), layout=W.Layout(flex_flow="row wrap"))
-        super().__init__([row, self.progress, self.message, self.output])
+        super().__init__([row, self.progress, self.message, self.footnote])
         if auto:
             self.redraw()
+
+    def __repr__(self) -> str:
+        return self._summary
+
+    def _ipython_display_(self):
+        """The controls (whose text form is ``repr(panel)``), then the plot as an output of
+        its own, with this panel's display id."""
+        display(self._repr_mimebundle_(), raw=True)
+        if self.figure is not None:
+            display(self.figure, display_id=self.display_id)
+            self.displayed = True
 
     @property
     def values(self) -> dict:
         return {k: w.value for k, w in self.controls.items()}
 
+    @property
+    def training(self) -> bool:
+        """Whether the progress bar is shown (only while a setting trains live)."""
+        return self.progress.layout.display != "none"
+
     def _on_change(self, change):
         self.redraw()
 
     def _set_progress(self, fraction: float, figure=None):
+        self.progress.layout.display = "flex"
         self.progress.value = max(0.0, min(1.0, float(fraction)))
         if figure is not None:
             self.message.value = f"<i>training: {100 * self.progress.value:.0f}%</i>"
             self._show(figure)
 
     def _show(self, fig):
-        with self.output:
-            self.output.clear_output(wait=True)
-            display(fig)
-        plt.close(fig)
+        plt.close(fig)  # shown by display, not by the inline backend at the end of the cell
+        if self.displayed:
+            update_display(fig, display_id=self.display_id)
 
     def redraw(self):
         """Run ``draw`` with the current values and show the result or the error."""
@@ -113,44 +175,74 @@ class Panel(W.VBox):
         try:
             out = self._draw(self.values, self._set_progress)
         except ValueError as e:  # a bad setting: say which, keep the old plot
-            self.progress.bar_style = "danger"
+            self.progress.layout.display = "none"
             self.message.value = f"<b style='color:#b00'>Not run:</b> {_html(str(e))}"
             return None
         except KeyboardInterrupt:
-            self.progress.bar_style = "warning"
+            self.progress.layout.display = "none"
             self.message.value = "<b style='color:#b60'>Interrupted:</b> nothing was drawn"
             return None
         except Exception as e:  # anything else: report it, stay usable
-            self.progress.bar_style = "danger"
+            self.progress.layout.display = "none"
             self.message.value = f"<b style='color:#b00'>Error:</b> {type(e).__name__}: {_html(str(e))}"
             return None
         fig, note = out if isinstance(out, tuple) else (out, "")
         self.seconds = time.perf_counter() - t0
-        self.progress.value = 1.0
+        self.progress.layout.display = "none"
         self.message.value = note or f"done in {self.seconds:.1f} s"
         self._show(fig)
         self.figure = fig
         return fig
 
 
+_SMALL = "font-size: 0.85em; line-height: 1.35; color: #555"   # a footnote: small, lines close
+
+
 def _html(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _label(cfg: Config, names: Sequence[str]) -> str:
-    parts = [cfg.algo]
+def _parts(cfg: Config, names: Sequence[str]) -> list[str]:
+    """A setting written the one way (``style.setting``): ["A2C", "γ = 0.99", "lr = 1e-3"],
+    only the panel's controls that ``cfg.algo`` uses."""
+    parts = [style.name(cfg.algo)]
     for name in names:
-        field = atlas.CONTROLS[name]
-        if not atlas.uses(cfg.algo, field):
-            continue
-        v = getattr(cfg, field)
-        if field in ("lr", "critic_lr", "ent_coef"):
-            parts.append(f"{name}={v:.1e}" if v else f"{name}=0")
-        elif field == "n_steps":
-            parts.append(f"n_steps={v}")
-        else:
-            parts.append(f"{name}={v:.3f}".rstrip("0").rstrip("."))
-    return ", ".join(parts)
+        field_ = atlas.CONTROLS[name]
+        if atlas.uses(cfg.algo, field_):
+            v = getattr(cfg, field_)
+            parts.append(style.setting(field_, cfg.lr if v is None else v))
+    return parts
+
+
+def _describe(cfg: Config, names: Sequence[str]) -> str:
+    """A setting in words: "A2C, γ = 0.99, lr = 1e-3"."""
+    return ", ".join(_parts(cfg, names))
+
+
+_MEMBER = re.compile(r"^member \d+ \([^)]*\):\s*")
+_AFTER = re.compile(r"\s*after (\d+) env steps.*$", re.S)
+
+
+def _final(curve: np.ndarray) -> float:
+    ok = np.isfinite(curve)
+    return float(curve[ok][-1]) if ok.any() else float("nan")
+
+
+def collapsed(runs: Sequence[atlas.Stored], seeds: Sequence[int]) -> list[str]:
+    """What happened to each collapsed seed, in plain words with its seed number: a seed
+    collapsed when it diverged, or when its return at the end (the mean of its last 20
+    episodes) is below ``COLLAPSED_BELOW``."""
+    out = []
+    for seed, r in zip(seeds, runs):
+        if r.status == "diverged":
+            msg = _MEMBER.sub("", r.message or "")
+            when = _AFTER.search(msg)
+            what = _AFTER.sub("", msg).strip()
+            out.append(f"seed {seed} diverged" + (f" ({what})" if what else "")
+                       + (f" after {style.steps(int(when.group(1)))} env steps" if when else ""))
+        elif _final(r.curve) < COLLAPSED_BELOW:
+            out.append(f"seed {seed} ended at a return of {_final(r.curve):.1f}")
+    return out
 
 
 def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = None,
@@ -161,14 +253,20 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
 
     ``controls`` picks the sliders, from ``CONTROLS`` ("gamma", "lr", "critic_lr",
     "lambda", "entropy", "n_steps"); each offers the values ``acn.atlas.control_values``
-    lists. A menu picks the algorithm when several are given. Everything else comes from
-    ``preset`` (a name from ``acnotes.presets``) or ``fixed``.
+    lists. A menu picks the algorithm when several are given; a slider the chosen algorithm
+    does not use (lambda but for GAE, a critic's lr without a critic) is disabled. Everything
+    else comes from ``preset`` (a name from ``acnotes.presets``) or ``fixed``.
 
+    The setting of the sliders is drawn solid, in its algorithm's colour, with its band; the
+    ``EARLIER_SHOWN`` settings drawn before it stay as thin curves in muted shades of their
+    algorithm's colour and line styles, each labelled with its setting; a setting keeps its
+    look for the session ("clear" removes the thin curves, and changes no colour).
     A setting is trained once: returning to it redraws at once. A notebook panel's settings
     one slider move from its default, and every combination of its first two sliders, are
-    stored with the package (``acn.atlas``) and drawn without training. Earlier settings
-    stay on the plot as faded curves until "clear" is pressed.
-    Diverged seeds are named in the message line; their partial curves are drawn.
+    stored with the package (``acn.atlas``) and drawn without training and without a
+    progress bar. Before a setting trains live the message says how long it will take
+    (``estimate_seconds``). Collapsed seeds (diverged, or a final return below
+    ``COLLAPSED_BELOW``) are counted and named by seed in the message line.
     ``panel.runs`` holds what is drawn of each seed of the setting shown (``atlas.Stored``),
     ``panel.histories`` their Histories when they were trained in this session (else []),
     ``panel.source`` says which ("trained", "stored" or "memo"), ``panel.results`` holds every
@@ -189,13 +287,15 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
     total = base.total_steps
     widgets: dict[str, W.ValueWidget] = {name: control_slider(name, base) for name in controls}
     if len(algos) > 1:
-        widgets["algo"] = W.Dropdown(options=algos, value=algos[0], description="algorithm")
-    clear = W.Button(description="clear", tooltip="remove the faded curves of earlier settings",
+        widgets["algo"] = W.Dropdown(options=[(style.name(a), a) for a in algos], value=algos[0],
+                                     description="algorithm")
+    clear = W.Button(description="clear", tooltip="remove the thin curves of earlier settings",
                      layout=W.Layout(width="80px"))
-    results: dict[str, tuple[str, list[atlas.Stored]]] = {}   # setting -> (label, runs)
-    trail: list[str] = []  # settings drawn before, oldest first
-    sources = {"trained": " (trained now)", "stored": " (stored: computed by <code>python -m acnotes atlas</code>)",
-               "memo": " (drawn before)"}
+    results: dict[str, tuple[Config, list[atlas.Stored]]] = {}   # setting -> (Config, runs)
+    trail: list[str] = []   # settings drawn before, oldest first
+    looks: dict[str, tuple[str, str]] = {}   # setting -> (colour, line style) while it is drawn thin
+    counts: dict[str, int] = {}              # algorithm -> looks handed out so far
+    told = [False]          # the first stored setting says where stored runs come from
 
     def setting(values) -> Config:
         algo = values.get("algo", algos[0])
@@ -203,53 +303,121 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
         changes = {k: v for k, v in changes.items() if atlas.uses(algo, k)}
         return base.replace(algo=algo, **changes).validate()
 
+    def enable(algo: str):
+        for name in controls:
+            used = atlas.uses(algo, atlas.CONTROLS[name])
+            widgets[name].disabled = not used
+            widgets[name].tooltip = None if used else f"{style.name(algo)} does not use {_SLIDERS[name][0]}"
+
+    def options(algo: str) -> list[tuple[str, object]]:   # EARLIER_SHOWN looks per algorithm
+        colours = style.shades(style.color(algo), EARLIER_SHOWN, lightest=0.6, darkest=0.15, toward=style.MUTED)
+        return list(zip(colours, _DASHES))
+
+    def look(key: str, algo: str, taken: set) -> tuple[str, object]:
+        """A thin curve's (colour, line style): the next of its algorithm's looks, kept for the
+        session; only if another thin curve on the plot has it already, the first free one."""
+        if key not in looks:
+            k = counts.get(algo, 0)
+            counts[algo] = k + 1
+            looks[key] = options(algo)[k % EARLIER_SHOWN]
+        if looks[key] in taken:
+            looks[key] = next(o for o in options(algo) if o not in taken)
+        taken.add(looks[key])
+        return looks[key]
+
+    def figure(cfg: Config, curves: np.ndarray, earlier_keys: list[str]):
+        # what all drawn settings share goes in the title; each curve is labelled by the rest
+        cfgs = [results[k][0] for k in earlier_keys] + [cfg]
+        parts = [_parts(c, controls) for c in cfgs]
+        shared = [p for p in parts[-1] if all(p in q for q in parts)]
+        label_of = lambda q: ", ".join(p for p in q if p not in shared) or q[0]   # else the algorithm's name
+        label = label_of(parts[-1])
+        faded, fcolors, fstyles, taken = {}, {}, {}, set()
+        for k, q in zip(earlier_keys, parts):
+            lab = label_of(q)
+            faded[lab] = np.stack([r.curve for r in results[k][1]])
+            fcolors[lab], fstyles[lab] = look(k, results[k][0].algo, taken)
+        note = style.band_note(len(curves)) + ("; thin: earlier settings" if faded else "")
+        title = ", ".join(shared + [f"{style.steps(total)} env steps"])
+        return plots.learning_curves({label: curves}, grid=grid, target=style.SOLVED, faded=faded,
+                                     colors={label: style.color(cfg.algo)}, faded_colors=fcolors,
+                                     faded_styles=fstyles, note=note, title=title)
+
     def draw(values, progress):
         t0 = time.perf_counter()
         cfg = setting(values)
-        key = atlas._key(cfg)
-        label = _label(cfg, controls)
-        earlier = {results[k][0]: np.stack([r.curve for r in results[k][1]]) for k in trail if k != key}
+        enable(cfg.algo)
+        key = atlas.key(cfg)
+        earlier = [k for k in trail if k != key][-EARLIER_SHOWN:]
         cfgs = [cfg.replace(seed=s) for s in seeds]
         hists = []
         if key in results:
             source = "memo"
         elif (stored := atlas.lookup(cfgs)) is not None:
-            source, results[key] = "stored", (label, stored)
+            source, results[key] = "stored", (cfg, stored)
         else:
             source, shown, drawn = "trained", [0.0], [0.0]
+            steps = len(seeds) * total
+            guess = estimate_seconds(cfg.algo, steps)
+            panel.message.value = _html(f"training {len(seeds)} seeds live, about {guess:.0f} s")
+            progress(0.0)
 
             def cb(hs):  # move the bar every 2%; show the curves so far every 25%
                 done = max(h.total_steps for h in hs) / total
                 if done - drawn[0] >= 0.25 and done < 0.9:
                     shown[0] = drawn[0] = done
-                    now = atlas.curves(hs, total, upto=done * total)
-                    progress(done, plots.learning_curves({label: now}, grid=grid, target=475.0, faded=earlier))
+                    progress(done, figure(cfg, atlas.curves(hs, total, upto=done * total), earlier))
                 elif done - shown[0] >= 0.02:
                     shown[0] = done
                     progress(done)
+            t1 = time.perf_counter()
             with warnings.catch_warnings():  # divergence is reported in the panel instead
                 warnings.simplefilter("ignore", RuntimeWarning)
                 runs = train_population(cfgs, progress=False, callback=cb)
             hists = [h for _, h in runs]
             if any(h.status == "interrupted" for h in hists):
                 raise KeyboardInterrupt
-            results[key] = (label, [atlas.Stored(c, h.status, h.message)
-                                    for c, h in zip(atlas.curves(hists, total), hists)])
+            took = time.perf_counter() - t1
+            _RATES[cfg.algo] = sum(h.total_steps for h in hists) / max(took, 1e-3)
+            results[key] = (cfg, [atlas.Stored(c, h.status, h.message)
+                                  for c, h in zip(atlas.curves(hists, total), hists)])
         runs_ = results[key][1]
         panel.runs, panel.histories, panel.source = runs_, hists, source
         if key in trail:
             trail.remove(key)
         trail.append(key)
-        fig = plots.learning_curves({label: np.stack([r.curve for r in runs_])}, grid=grid, target=475.0,
-                                    faded=earlier)
-        bad = [r for r in runs_ if r.status == "diverged"]
+        fig = figure(cfg, np.stack([r.curve for r in runs_]), earlier)
+        seconds = time.perf_counter() - t0
+        what = _describe(cfg, controls)
+        if source == "stored":
+            text = f"{what}: from the stored runs, drawn in {seconds:.2f} s"
+            if not told[0]:
+                told[0] = True
+                panel.footnote.value = (f"<div style='{_SMALL}'>Stored runs: every setting one slider move from "
+                                        "the default, and every pair of the first two sliders' values, was "
+                                        "trained beforehand (<code>python -m acnotes atlas</code>) and is drawn "
+                                        "at once; any other setting trains live.</div>")
+                panel.footnote.layout.display = "flex"
+        elif source == "memo":
+            text = f"{what}: drawn before in this session, redrawn in {seconds:.2f} s"
+        else:
+            text = f"{what}: trained now, {len(seeds)} seeds in {seconds:.1f} s"
+        text = _html(text)
+        bad = collapsed(runs_, seeds)
         if bad:
-            return fig, ("<b style='color:#b60'>Warning:</b> " + f"{len(bad)} of {len(runs_)} seeds diverged: "
-                         + _html("; ".join(r.message for r in bad[:2])) + sources[source])
-        return fig, f"done in {time.perf_counter() - t0:.1f} s{sources[source]}"
+            text = (f"<b style='color:#b60'>{len(bad)} of {len(runs_)} seeds collapsed:</b> "
+                    + _html("; ".join(bad)) + f" <small>(collapsed: diverged, or a final return below "
+                    f"{COLLAPSED_BELOW:g})</small><br>" + text)
+        return fig, text
 
     grid = atlas.grid(total)
-    panel = Panel(draw, widgets, auto=False, buttons=[clear])
+    algo_names = " or ".join(style.name(a) for a in algos)
+    summary = (f"learning panel ({algo_names}): {', '.join(_SLIDERS[c][0] for c in controls)} sliders; "
+               f"run the notebook to move them")
+    if len(summary) > 110:
+        summary = f"learning panel: {', '.join(_SLIDERS[c][0] for c in controls)} sliders; run the notebook to move them"
+    panel = Panel(draw, widgets, auto=False, buttons=[clear], summary=summary)
+    enable(algos[0])
 
     def on_clear(_):
         del trail[:-1]
