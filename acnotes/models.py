@@ -161,16 +161,9 @@ class Population(nn.Module):
             return torch.baddbmm(b.expand(2, -1, -1), x.expand(2, -1, -1), w.expand(2, -1, -1))[:1]
         return torch.baddbmm(b, x, w)
 
-    def forward(self, obs: Tensor, actor_rows: int | None = None) -> tuple[Tensor, Tensor | None]:
-        """``actor_rows=R``: the logits of the first R rows only (the critic still sees all).
-        Each row's numbers are those of the full forward: a row of a matrix product does not
-        depend on the other rows (benchmarks/engine_identity.py checks the whole runs)."""
-        if actor_rows is not None and self.shared:
-            h = self._mlp("actor_trunk", obs)
-            logits = self._linear("pi_head", h[:, :actor_rows])
-        else:
-            h = self._mlp("actor_trunk", obs if actor_rows is None else obs[:, :actor_rows])
-            logits = self._linear("pi_head", h)
+    def forward(self, obs: Tensor) -> tuple[Tensor, Tensor | None]:
+        h = self._mlp("actor_trunk", obs)
+        logits = self._linear("pi_head", h)
         if self.critic_kind is None:
             return logits, None
         hc = h if self.shared else self._mlp("critic_trunk", obs)

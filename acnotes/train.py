@@ -66,12 +66,7 @@ def losses(forward: Callable, batch, *, algo: str, gamma, lam, n: int | None, di
     """
     est = estimators.get(algo)
     T = batch.obs.shape[0]
-    obs = torch.cat([batch.obs, batch.next_obs[-1:]])
-    if est.critic != "q" and getattr(forward, "actor_rows", False):
-        # only a Q critic needs pi(.|s_T); the others use the policy at s_0..s_{T-1}
-        logits_all, crit = forward(obs, actor_rows=T)
-    else:
-        logits_all, crit = forward(obs)
+    logits_all, crit = forward(torch.cat([batch.obs, batch.next_obs[-1:]]))
     vals = estimators.values(est.critic, batch, logits_all, crit, detach_next=detach_target)
     logits = logits_all[:T]
     psi, target = est.compute(batch, vals, gamma=gamma, lam=lam, n=n)
@@ -110,17 +105,10 @@ def _member_major(pop: Population):
         N = y.shape[1] // T
         return y.reshape(K, T, N, *y.shape[2:]).transpose(0, 1).reshape(T, K * N, *y.shape[2:])
 
-    def forward(obs, actor_rows: int | None = None):
-        """``actor_rows=R``: the logits of the first R time steps only (a V critic's batch
-        needs the policy at s_0..s_{T-1}, the critic also at s_T)."""
+    def forward(obs):
+        logits, crit = pop(to_members(obs))
         T = obs.shape[0]
-        if actor_rows is None:
-            logits, crit = pop(to_members(obs))
-        else:
-            logits, crit = pop(to_members(obs), actor_rows=actor_rows * (obs.shape[1] // K))
-        return to_time(logits, actor_rows or T), (None if crit is None else to_time(crit, T))
-
-    forward.actor_rows = True   # losses() may ask for fewer policy rows
+        return to_time(logits, T), (None if crit is None else to_time(crit, T))
 
     def policy(obs):                          # [K*N, d] -> [K*N, A]
         # one time step: member-major is time-major, so both reshapes are views (no copies)
