@@ -128,7 +128,9 @@ class Collector:
         logits = self.policy(obs)
         if self.greedy:
             return logits.argmax(-1)
-        cdf = torch.softmax(logits, dim=-1).cumsum(-1)[:, :-1]
+        probs = torch.softmax(logits, dim=-1)
+        # a cumulative sum starts with its first term as it is: two actions need no cumsum
+        cdf = probs[:, :1] if probs.shape[-1] == 2 else probs.cumsum(-1)[:, :-1]
         pos = self._pos
         if (acting & (pos >= self.BLOCK)).any():
             for k in np.flatnonzero(acting & (pos >= self.BLOCK)):
