@@ -29,9 +29,11 @@ def member_grad_norms(params: Sequence[Tensor]) -> Tensor:
     # Add the parameters' sums one by one (elementwise over members): a reduction over a
     # stacked [P, K] tensor sums in an order that depends on K, so a member's norm, and then
     # its whole run, would depend on how many members share its population.
+    # g * g is what g.square() computes (pow with exponent 2 multiplies), in one foreach call
+    grads = [p.grad for p in params]
     total = None
-    for p in params:
-        sq = p.grad.reshape(p.shape[0], -1).square().sum(1)
+    for sq in torch._foreach_mul(grads, grads):
+        sq = sq.reshape(sq.shape[0], -1).sum(1)
         total = sq if total is None else total + sq
     return total.sqrt()
 
@@ -41,10 +43,13 @@ def clip_per_member(params: Sequence[Tensor], max_norm: Tensor) -> Tensor:
     clipping), as ``torch.nn.utils.clip_grad_norm_`` does for one network. Returns the
     norms before clipping, shape [K]."""
     norms = member_grad_norms(params)
+    finite = torch.isfinite(max_norm)
+    if not bool(finite.any()):   # no member clips: every factor would be exactly 1
+        return norms
     coef = (max_norm / (norms + 1e-6)).clamp(max=1.0)
-    coef = torch.where(torch.isfinite(max_norm), coef, torch.ones_like(coef))
-    for p in params:
-        p.grad.mul_(_per_member(coef, p))
+    coef = torch.where(finite, coef, torch.ones_like(coef))
+    grads = [p.grad for p in params]
+    torch._foreach_mul_(grads, [_per_member(coef, g) for g in grads])
     return norms
 
 
@@ -68,6 +73,11 @@ class PopulationOptimizer:
         self.params = list(params)
         self.kind = kind
         self.lrs = [_per_member(lr if a else critic_lr, p).to(p.dtype) for p, a in zip(self.params, is_actor)]
+        # the distinct lr tensors, each shaped for its parameters (one per shape and side)
+        shared: dict = {}
+        for i, (p, a) in enumerate(zip(self.params, is_actor)):
+            self.lrs[i] = shared.setdefault((a, p.dim(), str(p.dtype)), self.lrs[i])
+        self._distinct = list({id(lr): lr for lr in self.lrs}.values())
         self.t = 0
         self.m = [torch.zeros_like(p) for p in self.params] if kind == "adam" else None
         self.v = [torch.zeros_like(p) for p in self.params]
@@ -81,11 +91,11 @@ class PopulationOptimizer:
         self.t += 1
         ps = self.params
         if bool(active.all()):
-            gs, lrs = [p.grad for p in ps], self.lrs
+            gs, lrs, distinct = [p.grad for p in ps], self.lrs, self._distinct
         else:  # a stopped member keeps its parameters; its NaN gradient stays out of the state
             ons = [_per_member(active, p) for p in ps]
             gs = [torch.where(on, p.grad, torch.zeros_like(p.grad)) for on, p in zip(ons, ps)]
-            lrs = [lr * on for lr, on in zip(self.lrs, ons)]
+            lrs = distinct = [lr * on for lr, on in zip(self.lrs, ons)]
         if self.kind == "adam":
             b1, b2, eps = 0.9, 0.999, 1e-8
             torch._foreach_lerp_(self.m, gs, 1 - b1)
@@ -95,12 +105,15 @@ class PopulationOptimizer:
             denom = torch._foreach_sqrt(self.v)
             torch._foreach_div_(denom, bc2_sqrt)
             torch._foreach_add_(denom, eps)
-            numer = torch._foreach_mul(self.m, [lr / -bc1 for lr in lrs])
+            # lr / -bc1 once per distinct lr tensor (two when all members step: actor, critic)
+            scaled = {id(lr): lr / -bc1 for lr in distinct}
+            numer = torch._foreach_mul(self.m, [scaled[id(lr)] for lr in lrs])
         else:
             alpha, eps = 0.99, 1e-5
             torch._foreach_mul_(self.v, alpha)
             torch._foreach_addcmul_(self.v, gs, gs, value=1 - alpha)
             denom = torch._foreach_sqrt(self.v)
             torch._foreach_add_(denom, eps)
-            numer = torch._foreach_mul(gs, [-lr for lr in lrs])
+            scaled = {id(lr): -lr for lr in distinct}
+            numer = torch._foreach_mul(gs, [scaled[id(lr)] for lr in lrs])
         torch._foreach_addcdiv_(ps, numer, denom)

@@ -96,12 +96,15 @@ def reward_to_go(
     boot = trunc.clone() * (1.0 - term)
     boot[-1] = 1.0 - term[-1]  # the batch ends: bootstrap unless the episode terminated
     tail = torch.zeros_like(r) if v_next is None else boot * v_next
-    out = torch.empty_like(r)
     g = torch.zeros_like(r[0])
+    # g_t = r_t + gamma * ((1 - done_t) * g_{t+1} + tail_t); the elementwise parts that do
+    # not depend on g are computed for every t at once (the same numbers, fewer small ops)
+    keep, rs, tails = (1.0 - done).unbind(0), r.unbind(0), tail.unbind(0)
+    out = []
     for t in range(r.shape[0] - 1, -1, -1):
-        g = r[t] + gamma * ((1.0 - done[t]) * g + tail[t])
-        out[t] = g
-    return out
+        g = rs[t] + gamma * (keep[t] * g + tails[t])
+        out.append(g)
+    return torch.stack(out[::-1]) if out else torch.empty_like(r)
 
 
 def gae(
@@ -123,12 +126,15 @@ def gae(
     _check_unit("lam", lam)
     delta = td_error(r, v, v_next, terminated, gamma)
     done = torch.clamp(_float(terminated, r) + _float(truncated, r), max=1.0)
-    out = torch.empty_like(delta)
     a = torch.zeros_like(delta[0])
+    # a_t = delta_t + ((gamma * lam) * (1 - done_t)) * a_{t+1}, evaluated in that order, with
+    # the factor that does not depend on a computed for every t at once
+    decay, deltas = ((gamma * lam) * (1.0 - done)).unbind(0), delta.unbind(0)
+    out = []
     for t in range(delta.shape[0] - 1, -1, -1):
-        a = delta[t] + gamma * lam * (1.0 - done[t]) * a
-        out[t] = a
-    return out
+        a = deltas[t] + decay[t] * a
+        out.append(a)
+    return torch.stack(out[::-1]) if out else torch.empty_like(delta)
 
 
 def lambda_returns(r, v, v_next, terminated, truncated, gamma: float, lam: float) -> Tensor:

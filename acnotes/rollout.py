@@ -120,7 +120,7 @@ class Collector:
         """Env transitions simulated per member so far (the most of any member)."""
         return int(self.member_steps.max())
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def _act(self, obs: Tensor, acting: np.ndarray) -> Tensor:
         """Sample a_t ~ pi(.|s_t) by inverting the CDF at a uniform number u: the action is
         the first a with u < pi(0|s) + ... + pi(a|s). Member k's numbers come from its own
@@ -128,12 +128,19 @@ class Collector:
         logits = self.policy(obs)
         if self.greedy:
             return logits.argmax(-1)
-        cdf = torch.softmax(logits, dim=-1).cumsum(-1)[:, :-1]
-        for k in np.flatnonzero(acting & (self._pos >= self.BLOCK)):
-            self._u[k] = torch.rand(self.BLOCK, self.per_member, generator=self.gens[k])
-            self._pos[k] = 0
-        u = self._u[np.arange(self.members), np.minimum(self._pos, self.BLOCK - 1)].reshape(-1, 1)
-        self._pos[acting] += 1
+        probs = torch.softmax(logits, dim=-1)
+        # a cumulative sum starts with its first term as it is: two actions need no cumsum
+        cdf = probs[:, :1] if probs.shape[-1] == 2 else probs.cumsum(-1)[:, :-1]
+        pos = self._pos
+        if (acting & (pos >= self.BLOCK)).any():
+            for k in np.flatnonzero(acting & (pos >= self.BLOCK)):
+                self._u[k] = torch.rand(self.BLOCK, self.per_member, generator=self.gens[k])
+                pos[k] = 0
+        if (pos == pos[0]).all():   # the usual case: every member at the same row, a view
+            u = self._u[:, min(int(pos[0]), self.BLOCK - 1)].reshape(-1, 1)
+        else:
+            u = self._u[np.arange(self.members), np.minimum(pos, self.BLOCK - 1)].reshape(-1, 1)
+        pos[acting] += 1
         return (u >= cdf).sum(-1)
 
     def _step(self, actions: Tensor, acting: np.ndarray, unfinished: np.ndarray | None = None):

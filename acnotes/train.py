@@ -111,7 +111,8 @@ def _member_major(pop: Population):
         return to_time(logits, T), (None if crit is None else to_time(crit, T))
 
     def policy(obs):                          # [K*N, d] -> [K*N, A]
-        return to_time(pop.logits(to_members(obs[None])), 1)[0]
+        # one time step: member-major is time-major, so both reshapes are views (no copies)
+        return pop.logits(obs.reshape(K, obs.shape[0] // K, obs.shape[1])).reshape(obs.shape[0], -1)
 
     return forward, policy
 
@@ -278,22 +279,25 @@ def train_population(configs: Sequence[Config], progress: bool = True,
                                  discount_actor=cfg.discount_actor, critic_loss=cfg.critic_loss,
                                  members=K, detach_target=cfg.detach_target, **per_env)
                 loss = a + vf_coef * c - ent_coef * e
-                for k in np.flatnonzero(col.active & ~torch.isfinite(loss).numpy()):
+                # the checks read each [K] tensor once, as numpy (the same numbers, fewer small ops)
+                bad = col.active & ~np.isfinite(loss.detach().numpy())
+                for k in np.flatnonzero(bad):
                     run.diverge(col, k, f"loss became {loss[k].item()}")
-                ok = torch.from_numpy(col.active.copy())
                 opt.zero_grad()
-                torch.where(ok, loss, torch.zeros_like(loss)).sum().backward()
+                (torch.where(torch.from_numpy(col.active.copy()), loss, torch.zeros_like(loss)) if bad.any() or
+                 not col.active.all() else loss).sum().backward()
                 g = clip_per_member(params, max_norm)
-                for k in np.flatnonzero(col.active & ~torch.isfinite(g).numpy()):
+                for k in np.flatnonzero(col.active & ~np.isfinite(g.numpy())):
                     run.diverge(col, k, f"gradient norm became {g[k].item()}")
                 updated = col.active.copy()
                 opt.step(torch.from_numpy(updated))
                 with torch.no_grad():
-                    grown = _param_norms(params) > RUNAWAY * start_norm
-                run.log_update(col, updated, a.detach(), c.detach(), g, e.detach())
-                for k in np.flatnonzero(updated & grown.numpy()):
+                    grown = (_param_norms(params) > RUNAWAY * start_norm).numpy()
+                a, c, e = a.detach(), c.detach(), e.detach()
+                run.log_update(col, updated, a, c, g, e)
+                for k in np.flatnonzero(updated & grown):
                     run.diverge(col, k, f"the weights grew past {RUNAWAY:g} times their initial norm")
-                for k in np.flatnonzero(col.active & (e.detach() < SATURATED).numpy()):
+                for k in np.flatnonzero(col.active & (e.numpy() < SATURATED)):
                     run.diverge(col, k, f"the policy saturated (mean entropy {e[k].item():.1e} nats: pi(a|s) is "
                                         f"0 or 1, so it can no longer learn)")
                 run.finish_members(col)
@@ -316,7 +320,9 @@ def train_population(configs: Sequence[Config], progress: bool = True,
 
 def _param_norms(params) -> torch.Tensor:
     """The norm of all of each member's parameters: shape [K]."""
-    return torch.stack([p.detach().reshape(p.shape[0], -1).square().sum(1) for p in params]).sum(0).sqrt()
+    # p * p is what p.square() computes (pow with exponent 2 multiplies), in one foreach call
+    sq = torch._foreach_mul(params, params)
+    return torch.stack([s.reshape(s.shape[0], -1).sum(1) for s in sq]).sum(0).sqrt()
 
 
 def _progress_bar(cfg: Config, K: int):
