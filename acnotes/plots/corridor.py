@@ -75,7 +75,7 @@ def corridor_learning(curves: Mapping[str, np.ndarray], optimum: float | None = 
         style.band(ax, x, lo, hi, c, clip=None, alpha=0.22)
         runs.add(rewards.shape[0])
     if optimum is not None:
-        style.reference_line(ax, optimum, f"v* = {optimum:.2f}")
+        style.reference_line(ax, optimum, f"v* = {optimum:.2f}", at="left")   # the curves start far below it
     if max(len(k) for k in curves) > 24:        # long labels: below the axes
         style.legend_beside(ax, where="below")
     else:

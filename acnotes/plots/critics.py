@@ -14,7 +14,7 @@ def td_convergence(iters, errors, title: str | None = None):
     """The largest error of the learned Q against the number of TD steps (log scale)."""
     fig, ax = style.figure(height=3.6)
     ax.semilogy(iters, errors, "o-", color=style.REFERENCE, linewidth=2, markersize=4)
-    style.finish(ax, title=title or "Expected SARSA's Q_w converges to the exact Q^π",
+    style.finish(ax, title=title or r"Expected SARSA's $Q_w$ converges to the exact $Q^\pi$",
                  note="a random tabular MDP; log scale", xlabel="TD steps (minibatches of 512)",
                  ylabel=r"$\max_{s,a} |Q_w(s,a) - Q^\pi(s,a)|$")
     return fig

@@ -36,15 +36,12 @@ def mean_and_band(curves: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.nda
     return mean, mean - half, mean + half
 
 
-def _look(label: str, colors: Mapping[str, str] | None, k: int) -> tuple[str, str]:
+def _look(label: str, colors: Mapping[str, str] | None, k: int, n: int = 8) -> tuple[str, str]:
     """(display name, colour) of a curve: an algorithm's own, a colour given in ``colors``,
-    or else the k-th of a sequence that is no algorithm's."""
+    or else the k-th of a sequence of ``n`` colours that are no algorithm's."""
     if colors and label in colors:
         return label, colors[label]
-    try:
-        return style.name(label), style.color(label)
-    except ValueError:
-        return label, style.sequence(8)[k % 8]
+    return style.line_look(label, k, n)
 
 
 def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: int = 20, points: int = 200,
@@ -103,10 +100,12 @@ def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: 
             (labelled[label],) = ax.plot(grid, np.clip(mean, 0, 500), linewidth=1.3, color=c, zorder=2,
                                          label=label)
     seeds = set()
-    for k, (label, hs) in enumerate(runs.items()):
+    others = [label for label in runs if not style.is_algorithm(label) and not (colors and label in colors)]
+    for label, hs in runs.items():
         if not len(hs):
             continue
-        shown, c = _look(label, colors, k)
+        k = others.index(label) if label in others else 0
+        shown, c = _look(label, colors, k, len(others))
         curves = on_grid(hs)
         seeds.add(len(curves))
         mean, lo, hi = mean_and_band(curves)

@@ -49,7 +49,7 @@ def timescales_plot(*datas: dict):
             _points(ax, ratios, finals, color, label, jit)
         preset_ratio = spec["critic_lr"] / spec["lr"]
         style.reference_line(ax, preset_ratio, f"preset: {preset_ratio:g}", axis="x", color=style.NEUTRAL[0],
-                             linestyle="--")
+                             linestyle="--", at="top")
         if not np.isclose(preset_ratio, 1.0):
             style.reference_line(ax, 1.0, "equal lrs", axis="x")
         ax.set_xscale("log")

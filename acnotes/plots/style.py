@@ -185,17 +185,21 @@ def solved_line(ax, value: float = SOLVED, text: str | None = None) -> None:
 
 
 def reference_line(ax, value: float, text: str, axis: str = "y", color: str = MUTED,
-                   linestyle: str = ":") -> None:
+                   linestyle: str = ":", at: str = "right") -> None:
     """A reference line (zero, one, log 2, a preset's value), labelled at its end: a
-    horizontal line (``axis="y"``) at its right end, a vertical one (``axis="x"``) at its foot."""
+    horizontal line (``axis="y"``) at its right end (``at="left"``: its left end, where the
+    data leave room), a vertical one (``axis="x"``) at its foot (``at="top"``: near its top)."""
     if axis == "y":
         ax.axhline(value, color=color, linestyle=linestyle, linewidth=1.2, zorder=1)
-        ax.annotate(text, xy=(1.0, value), xycoords=("axes fraction", "data"), xytext=(-4, 3),
-                    textcoords="offset points", ha="right", va="bottom", fontsize=SMALL, color=color)
+        left = at == "left"
+        ax.annotate(text, xy=(0.0 if left else 1.0, value), xycoords=("axes fraction", "data"),
+                    xytext=(4 if left else -4, 3), textcoords="offset points", ha="left" if left else "right",
+                    va="bottom", fontsize=SMALL, color=color)
     else:
         ax.axvline(value, color=color, linestyle=linestyle, linewidth=1.2, zorder=1)
-        ax.annotate(text, xy=(value, 0.0), xycoords=("data", "axes fraction"), xytext=(3, 4),
-                    textcoords="offset points", ha="left", va="bottom", fontsize=SMALL, color=color)
+        top = at == "top"
+        ax.annotate(text, xy=(value, 0.88 if top else 0.0), xycoords=("data", "axes fraction"), xytext=(3, 0 if top else 4),
+                    textcoords="offset points", ha="left", va="top" if top else "bottom", fontsize=SMALL, color=color)
 
 
 def band(ax, x, lo, hi, color: str, clip: tuple[float, float] | None = (0.0, 500.0), alpha: float = 0.18):

@@ -159,24 +159,27 @@ def gae_lambda(exact: VarianceTable, noisy: VarianceTable, noise: float | None =
 def variance_training(tables: Mapping[int, VarianceTable], names=None, title: str | None = None):
     """Two panels along a training run (``tables``: env steps -> table measured there): the
     total variance of each estimator, and its bias ratio (1: no bias seen), each estimator in
-    its colour, labelled where it ends; the line at 1 labelled."""
+    its colour, labelled where it ends; the line at 1 labelled. The measurements are evenly
+    spaced on the x axis (0, 5k and 140k steps would crowd on a linear one), each labelled
+    with its env steps."""
     steps = list(tables)
+    where = np.arange(len(steps))
     names = list(names or next(iter(tables.values())).column("estimator"))
     fig, (ax, bx) = style.figure(ncols=2, height=4.3)
     for col, a in (("variance", ax), ("bias_ratio", bx)):
         lines = {}
         for k, name in enumerate(names):
             label, c = _look(name, k, len(names))
-            (lines[label],) = a.plot(steps, [t[name][col] for t in tables.values()], "o-", color=c, lw=2, label=label)
+            (lines[label],) = a.plot(where, [t[name][col] for t in tables.values()], "o-", color=c, lw=2, label=label)
         a.set_yscale("log")
-        a.set_xticks(steps)
-        a.xaxis.set_major_formatter(FuncFormatter(style.steps))
+        a.set_xticks(where, [style.steps(s) for s in steps])
+        a.set_xlim(-0.3, len(steps) - 0.7)
         if col == "bias_ratio":
             style.reference_line(a, 1.0, "1: no bias seen", color=style.NEUTRAL[0], linestyle="--")
         style.label_ends(a, lines, gap=0.085)
-    style.finish(ax, title="total variance", note="log scale", xlabel="env steps of A2C training",
+    style.finish(ax, title="total variance", note="log scale", xlabel="after this many env steps of A2C training",
                  ylabel="total variance")
-    style.finish(bx, title="bias ratio", note="log scale; 1: no bias seen", xlabel="env steps of A2C training",
+    style.finish(bx, title="bias ratio", note="log scale; 1: no bias seen", xlabel="after this many env steps of A2C training",
                  ylabel="bias ratio")
     if title:
         fig.suptitle(title, fontsize=style.FONT + 1, x=0.01, ha="left")
