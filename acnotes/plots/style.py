@@ -244,11 +244,12 @@ def label_ends(ax, lines: Mapping[str, object], gap: float = 0.075) -> None:
     """Write each line's label just right of where it ends, in its colour, moved apart
     vertically so no two overlap (``gap``: the least distance, a fraction of the axes' height)."""
     ends = []
-    y0, y1 = ax.get_ylim()
+    ax.get_ylim()                            # settle the limits, then place in axes fractions (log axes too)
+    to_axes = ax.transData + ax.transAxes.inverted()
     for label, line in lines.items():
         end = _last(line)
         if end is not None:
-            ends.append([(end[1] - y0) / (y1 - y0), label, line.get_color()])
+            ends.append([float(to_axes.transform(end)[1]), label, line.get_color()])
     ends.sort(key=lambda e: e[0])
     for i in range(1, len(ends)):            # push up what sits too close to the one below
         ends[i][0] = max(ends[i][0], ends[i - 1][0] + gap)

@@ -175,7 +175,7 @@ def variance_training(tables: Mapping[int, VarianceTable], names=None, title: st
         a.set_xticks(where, [style.steps(s) for s in steps])
         a.set_xlim(-0.3, len(steps) - 0.7)
         if col == "bias_ratio":
-            style.reference_line(a, 1.0, "1: no bias seen", color=style.NEUTRAL[0], linestyle="--")
+            style.reference_line(a, 1.0, "1: no bias seen", color=style.NEUTRAL[0], linestyle="--", at="left")
         style.label_ends(a, lines, gap=0.085)
     style.finish(ax, title="total variance", note="log scale", xlabel="after this many env steps of A2C training",
                  ylabel="total variance")
