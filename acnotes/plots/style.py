@@ -176,12 +176,10 @@ def returns_axis(ax, window: int | None = None, label: str | None = None, top: f
     ax.set_ylabel(label or ("return" if window is None else f"return (mean of last {window} episodes)"))
 
 
-def solved_line(ax, value: float = SOLVED, text: str | None = None) -> None:
-    """The solved threshold, dotted, labelled at its right end inside the axes."""
-    ax.axhline(value, color=MUTED, linestyle=":", linewidth=1.2, zorder=1)
-    ax.annotate(text or f"solved ({value:g})", xy=(1.0, value), xycoords=("axes fraction", "data"),
-                xytext=(-4, 3), textcoords="offset points", ha="right", va="bottom",
-                fontsize=SMALL, color=MUTED)
+def solved_line(ax, value: float = SOLVED, text: str | None = None, at: str = "left") -> None:
+    """The solved threshold, dotted, labelled inside the axes at its left end (where learning
+    curves start, far below it; ``at="right"`` for its right end)."""
+    reference_line(ax, value, text or f"solved ({value:g})", at=at)
 
 
 def reference_line(ax, value: float, text: str, axis: str = "y", color: str = MUTED,
