@@ -111,7 +111,8 @@ def sweep_heatmap(rows: Sequence[dict], x: str, y: str, metric: str = "final_ret
 def sweep_sensitivity(rows: Sequence[dict], x: str, metric: str = "final_return", *,
                       lines: str = "preset", ax=None, log_x: bool | None = None, title: str | None = None):
     """``metric`` against ``x``: one line per value of ``lines``, mean and 95% band over the
-    members of each point (seeds), labelled where it ends. A line per algorithm (``lines=
+    members of each point (seeds), labelled where it ends; with more than three lines the
+    interval is a bar at each point (lines moved a little apart), as bands would cover each other. A line per algorithm (``lines=
     "preset"``) is drawn in its colour under its name; other lines in a sequence of colours.
     ``log_x`` defaults to a log axis when ``x`` spans more than a factor of 20. Returns the Figure."""
     _check(rows, x, lines, metric)
@@ -124,6 +125,18 @@ def sweep_sensitivity(rows: Sequence[dict], x: str, metric: str = "final_return"
         fig = ax.figure
     groups_of = _values(rows, lines)
     drawn, seeds = {}, set()
+    if log_x is None:
+        log_x = numeric and min(xs) > 0 and max(xs) / min(xs) > 20
+    bars = len(groups_of) > 3      # many lines: the 95% CI as a bar at each point, side by side, not as bands
+
+    def beside(k):                 # the k-th line's points, moved a little to the side so bars do not overlap
+        d = (k - (len(groups_of) - 1) / 2) * 0.6 / max(len(groups_of), 1)
+        if log_x:
+            step = np.min(np.diff(np.log10(where))) if len(where) > 1 else 1.0
+            return np.asarray(where, dtype=float) * 10 ** (d * 0.5 * step)
+        step = np.min(np.diff(where)) if len(where) > 1 else 1.0
+        return np.asarray(where, dtype=float) + d * 0.5 * step
+
     for k, lv in enumerate(groups_of):
         mine = [r for r in rows if r[lines] == lv]
         groups = [_metric([r for r in mine if r[x] == xv], metric) for xv in xs]
@@ -138,10 +151,15 @@ def sweep_sensitivity(rows: Sequence[dict], x: str, metric: str = "final_return"
         else:
             label, c = style.setting(lines, lv) if lines in style.SETTINGS else f"{lines} = {lv}", \
                 style.sequence(len(groups_of))[k]
-        (drawn[label],) = ax.plot(where, mean, marker="o", linewidth=2.2, color=c, label=label)
-        style.band(ax, where, lo, hi, c, clip=(0.0, 500.0) if metric in _RETURNS else None)
-    if log_x is None:
-        log_x = numeric and min(xs) > 0 and max(xs) / min(xs) > 20
+        if bars:
+            at = beside(k)
+            (drawn[label],) = ax.plot(at, mean, marker="o", linewidth=2.0, color=c, label=label)
+            if metric in _RETURNS:
+                lo, hi = np.clip(lo, 0, 500), np.clip(hi, 0, 500)
+            ax.vlines(at, lo, hi, color=c, linewidth=2.5, alpha=0.45)
+        else:
+            (drawn[label],) = ax.plot(where, mean, marker="o", linewidth=2.2, color=c, label=label)
+            style.band(ax, where, lo, hi, c, clip=(0.0, 500.0) if metric in _RETURNS else None)
     if log_x:
         ax.set_xscale("log")
     ax.xaxis.set_major_locator(FixedLocator(where))
@@ -161,6 +179,8 @@ def sweep_sensitivity(rows: Sequence[dict], x: str, metric: str = "final_return"
         style.label_ends(ax, drawn)
     n = min(seeds)
     note = style.band_note(n) if len(seeds) == 1 else f"band: 95% CI of the mean, {n}-{max(seeds)} seeds"
+    if bars:
+        note = note.replace("band:", "bars:", 1)
     style.finish(ax, title=title or f"{METRIC_LABELS.get(metric, metric)} against {_label(x)}", note=note,
                  xlabel=_label(x) if x not in ("lr",) else "lr (actor)")
     return fig
