@@ -112,8 +112,9 @@ def variance_sweep(table: VarianceTable, param: str | None = None, column: str =
         rows = sorted(table.select(estimator=names[0]).rows, key=lambda r: r["B"])
         b = np.array([r["B"] for r in rows], dtype=float)
         ax.plot(b, rows[0][column] * b[0] / b, "--", color=style.MUTED, lw=1.2, label="1/B")
-        ax.annotate("1/B", xy=(b[-1], rows[0][column] * b[0] / b[-1]), xytext=(4, -4), textcoords="offset points",
-                    ha="left", va="top", fontsize=style.SMALL, color=style.MUTED)
+        mid = b[len(b) // 2] if len(b) > 2 else b[0]
+        ax.annotate("1/B", xy=(mid, rows[0][column] * b[0] / mid), xytext=(4, 6), textcoords="offset points",
+                    ha="left", va="bottom", fontsize=style.SMALL, color=style.MUTED)
         ax.set_xscale("log", base=2)
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:g}"))
     if param in ("gamma", "lam"):
