@@ -246,8 +246,9 @@ def label_ends(ax, lines: Mapping[str, object], gap: float = 0.075) -> None:
     to_axes = ax.transData + ax.transAxes.inverted()
     for label, line in lines.items():
         end = _last(line)
-        if end is not None:
-            ends.append([float(to_axes.transform(end)[1]), label, line.get_color()])
+        pos = float(to_axes.transform(end)[1]) if end is not None else np.nan
+        if np.isfinite(pos):                 # (a zero on a log axis has no place)
+            ends.append([min(max(pos, 0.0), 1.0), label, line.get_color()])
     ends.sort(key=lambda e: e[0])
     for i in range(1, len(ends)):            # push up what sits too close to the one below
         ends[i][0] = max(ends[i][0], ends[i - 1][0] + gap)
