@@ -8,6 +8,7 @@
 #   make test-browser  only the browser tests (JupyterLab in headless Chromium)
 #   make execute     re-execute every notebook in place, in reading order
 #   make exercises   write the student notebooks to student/ (solutions replaced by stubs)
+#   make gallery     every figure of the (executed) notebooks as PNGs in gallery/, with index.html
 #   make bench       run the CartPole benchmark
 #   make clean       remove caches and build leftovers (keeps .venv; `make distclean` removes it)
 #
@@ -24,7 +25,7 @@ TORCH_INDEX ?=
 # Interpreter used to create the venv; empty means python3.11, else python3.
 BASE_PYTHON ?=
 
-.PHONY: venv lab test test-classroom test-fast test-browser execute exercises bench clean distclean
+.PHONY: venv lab test test-classroom test-fast test-browser execute exercises gallery bench clean distclean
 
 venv: $(STAMP)
 
@@ -62,11 +63,14 @@ execute: venv
 exercises: venv
 	$(PY) -m acnotes exercises student
 
+gallery: venv
+	$(PY) -m acnotes gallery gallery --force
+
 bench: venv
 	$(PY) benchmarks/solve_cartpole.py
 
 clean:
-	rm -rf build dist .pytest_cache *.egg-info
+	rm -rf build dist .pytest_cache *.egg-info gallery
 	find . -path ./$(VENV) -prune -o -type d \( -name __pycache__ -o -name .ipynb_checkpoints \) -print \
 		| xargs rm -rf
 

@@ -31,7 +31,8 @@ def cell_sources(notebook: str, *markers: str) -> list[str]:
         hits = ["".join(c["source"]) for c in cells
                 if c["cell_type"] == "code" and marker in "".join(c["source"])]
         assert len(hits) == 1, f"{notebook}: {len(hits)} code cells contain {marker!r}"
-        out.append(hits[0])
+        # IPython magics (the imports cell's %config of inline figures) mean nothing outside a kernel
+        out.append("".join(line for line in hits[0].splitlines(keepends=True) if not line.lstrip().startswith("%")))
     return out
 
 

@@ -53,12 +53,12 @@ def test_panel_moves_the_marked_cell():
     assert (p.controls["gamma"].value, p.controls["lr"].value) == (0.99, 2e-3)  # the preset's cell
 
     def marked(fig):
-        rect = [a for a in fig.axes[0].patches if a.get_edgecolor()[:3] == (1.0, 0.0, 0.0)]
+        rect = [a for a in fig.axes[0].patches if a.get_gid() == "chosen"]
         return rect[0].get_xy()
 
     first = marked(p.figure)
     p.controls["lr"].value = 5e-3
-    assert marked(p.figure)[0] == first[0] + 1 and "lr=5.0e-03" in p.figure.axes[1].get_title()
+    assert marked(p.figure)[0] == first[0] + 1 and "lr = 5e-3" in p.figure.axes[1].get_title(loc="left")
     p.controls["gamma"].value = 0.9
     assert marked(p.figure)[1] == first[1] - 3
 

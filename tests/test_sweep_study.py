@@ -48,5 +48,7 @@ def test_the_figure_has_a_line_and_a_band_per_algorithm():
     spec, rows = sweep.load_study("lr")
     fig = sweep_sensitivity(rows, "lr", "final_return")
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == sorted(spec["algos"])
+    from acnotes.plots import style
+    ends = {t.get_text(): t.get_color() for t in ax.texts if t.get_text() in {style.name(a) for a in spec["algos"]}}
+    assert ends == {style.name(a): style.color(a) for a in spec["algos"]}  # each labelled where it ends
     assert len(ax.collections) == len(spec["algos"]) and ax.get_xscale() == "log"

@@ -316,7 +316,7 @@ def test_plot_sweep_of_B_draws_the_one_over_B_line(mdp):
     table = V.sweep_batch_size(mdp, (1, 4, 16), theta=THETA, K=50, estimators=["reinforce", "tdac"])
     ax = plots.variance_sweep(table).axes[0]
     labels = [line.get_label() for line in ax.lines]
-    assert labels == ["reinforce", "tdac", "1/B"]
+    assert labels == ["REINFORCE", "TD-AC", "1/B"]  # display names (acnotes.plots.style)
     x, y = ax.lines[2].get_data()
     np.testing.assert_allclose(np.asarray(y) * np.asarray(x), y[0] * x[0])
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"

@@ -64,7 +64,7 @@ def _plots(out: Path, spec, metric: str) -> list[Path]:
     import matplotlib.pyplot as plt
 
     from .._files import atomic_path
-    from ..plots import sweep_heatmap, sweep_sensitivity
+    from ..plots import style, sweep_heatmap, sweep_sensitivity
     from ..sweep import read_results
 
     rows = read_results(out)
@@ -77,12 +77,13 @@ def _plots(out: Path, spec, metric: str) -> list[Path]:
         if mine:
             x, y = varied[:2]
             figs.append((f"sensitivity-{algo}-{x}.png",
-                         sweep_sensitivity(mine, x, metric, lines=y, title=f"{algo}: {metric} against {x}")))
-            figs.append((f"heatmap-{algo}-{x}-{y}.png", sweep_heatmap(mine, x, y, metric, title=algo)))
+                         sweep_sensitivity(mine, x, metric, lines=y, title=f"{style.line_look(algo)[0]}: against {x}")))
+            figs.append((f"heatmap-{algo}-{x}-{y}.png",
+                         sweep_heatmap(mine, x, y, metric, title=f"{style.line_look(algo)[0]} over {x} and {y}")))
     written = []
     for name, fig in figs:
         with atomic_path(out / name) as tmp:
-            fig.savefig(tmp, dpi=100, format="png")
+            style.save(fig, tmp, format="png")
         plt.close(fig)
         written.append(out / name)
     return written

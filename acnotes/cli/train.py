@@ -199,9 +199,11 @@ def cmd_train(args) -> int:
               f"mean return of last {len(last)} episodes {mean:.1f}")
         if h.status == "interrupted":
             break
-    fig = plots.learning_curves({cfg.algo: histories}, title=f"{cfg.algo} on CartPole-v1", target=475.0)
+    shown = plots.style.line_look(cfg.algo)[0]
+    fig = plots.learning_curves({cfg.algo: histories},
+                                title=f"{shown} on CartPole-v1, {plots.style.settings(gamma=cfg.gamma, lr=cfg.lr)}")
     with atomic_path(out / "learning_curve.png") as tmp:
-        fig.savefig(tmp, dpi=100, format="png")
+        plots.style.save(fig, tmp, format="png")
     plt.close(fig)
     print(f"wrote {out}/: history-seed*.{fmt}, agent-seed*/, learning_curve.png, run.json")
     if "interrupted" in status.values():

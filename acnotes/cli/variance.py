@@ -119,10 +119,11 @@ def _cmd(args, parser: argparse.ArgumentParser) -> int:
         (table.to_json if table_path.suffix == ".json" else table.to_csv)(table_path)
         print(f"wrote {table_path}")
     if plot_path is not None:
+        from ..plots import style
         from ..plots.variance import variance_bars, variance_sweep
 
         fig = variance_sweep(table) if args.sweep else variance_bars(table)
-        fig.savefig(plot_path, dpi=100)
+        style.save(fig, plot_path)
         print(f"wrote {plot_path}")
     return 0
 

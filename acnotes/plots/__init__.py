@@ -1,19 +1,25 @@
-"""Every figure of the series, one module per topic: ``learning`` (learning curves) and
-``variance`` (bias and variance of the gradient estimators), ``sensitivity`` (gamma x lr maps),
-``studies`` (the step-size ratio and the rollout length), ``corridor`` (the short corridor of
-notebook 0).
+"""Every figure of the series, one module per topic, all drawn in one visual language
+(``style``): ``learning`` (learning curves), ``variance`` (bias and variance of the gradient
+estimators), ``sensitivity`` (gamma x lr maps), ``sweep`` (a sweep's results), ``studies`` (the
+step-size ratio and the rollout length), ``corridor`` (the short corridor of notebook 0),
+``critics`` (notebook 2's tabular critic), ``blog`` (notebook 4's stored blog runs),
+``ablations`` (notebook 7's entropy bonus).
 
 Plotting functions return a matplotlib Figure and never switch the backend.
 """
 
 from . import style
+from .ablations import entropy_plot
+from .blog import blog_runs
 from .corridor import corridor_learning, corridor_value
-from .learning import curve_on_grid, learning_curves, mean_and_band
+from .critics import critic_error, td_convergence
+from .learning import curve_on_grid, learning_curves, learning_grid, mean_and_band, stored_curves
 from .sensitivity import sensitivity_map
 from .studies import rollouts_plot, timescales_plot
 from .sweep import sweep_heatmap, sweep_sensitivity
-from .variance import variance_bars, variance_sweep
+from .variance import gae_lambda, variance_bars, variance_compare, variance_sweep, variance_training
 
-__all__ = ["style", "curve_on_grid", "mean_and_band", "learning_curves", "variance_bars", "variance_sweep",
+__all__ = ["style", "curve_on_grid", "mean_and_band", "learning_curves", "learning_grid", "stored_curves",
+           "variance_bars", "variance_compare", "variance_sweep", "gae_lambda", "variance_training",
            "sensitivity_map", "sweep_heatmap", "sweep_sensitivity", "timescales_plot", "rollouts_plot",
-           "corridor_value", "corridor_learning"]
+           "corridor_value", "corridor_learning", "td_convergence", "critic_error", "blog_runs", "entropy_plot"]

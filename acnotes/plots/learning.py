@@ -15,7 +15,7 @@ import numpy as np
 from ..history import SOLVED, History, curve_on_grid
 from . import style
 
-__all__ = ["curve_on_grid", "mean_and_band", "learning_curves"]
+__all__ = ["curve_on_grid", "mean_and_band", "learning_curves", "learning_grid", "stored_curves"]
 
 # two-sided 97.5% quantiles of Student's t, by degrees of freedom (1..30); 1.96 beyond
 _T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
@@ -36,15 +36,12 @@ def mean_and_band(curves: np.ndarray, axis: int = 0) -> tuple[np.ndarray, np.nda
     return mean, mean - half, mean + half
 
 
-def _look(label: str, colors: Mapping[str, str] | None, k: int) -> tuple[str, str]:
+def _look(label: str, colors: Mapping[str, str] | None, k: int, n: int = 8) -> tuple[str, str]:
     """(display name, colour) of a curve: an algorithm's own, a colour given in ``colors``,
-    or else the k-th of a sequence that is no algorithm's."""
+    or else the k-th of a sequence of ``n`` colours that are no algorithm's."""
     if colors and label in colors:
         return label, colors[label]
-    try:
-        return style.name(label), style.color(label)
-    except ValueError:
-        return label, style.sequence(8)[k % 8]
+    return style.line_look(label, k, n)
 
 
 def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: int = 20, points: int = 200,
@@ -52,7 +49,7 @@ def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: 
                     faded: Mapping[str, Sequence[History] | np.ndarray] | None = None,
                     grid: np.ndarray | None = None, colors: Mapping[str, str] | None = None,
                     faded_colors: Mapping[str, str] | None = None, note: str | None = None,
-                    faded_styles: Mapping[str, object] | None = None):
+                    faded_styles: Mapping[str, object] | None = None, band: str = "ci", top: float = 500):
     """Plot mean return over seeds, with a 95% band, against env steps.
 
     ``runs`` maps a label to the Histories of its seeds. A label that names an algorithm
@@ -68,8 +65,12 @@ def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: 
     ``faded`` may also be an array [seeds, len(grid)] of curves already on it (what
     ``curve_on_grid`` gives); without it, the grid runs to the longest run in ``points`` steps.
     Returns the Figure. The band is a confidence interval of the mean over seeds, so
-    with 2 seeds it is wide: that is honest, not a bug.
+    with 2 seeds it is wide: that is honest, not a bug. ``band="minmax"`` shades the range
+    of the seeds instead (and says so); ``top``: the largest return (500, or a shorter time
+    limit's).
     """
+    if band not in ("ci", "minmax"):
+        raise ValueError(f"band must be 'ci' or 'minmax', got {band!r}")
     faded = dict(faded or {})
     if ax is None:
         fig, ax = style.figure()
@@ -89,7 +90,7 @@ def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: 
             return hs
         return np.stack([curve_on_grid(h, grid, window) for h in hs])
 
-    style.returns_axis(ax, window)
+    style.returns_axis(ax, window, top=top)
     style.steps_axis(ax)
     labelled = {}
     shades = style.shades("#555555", len(faded))
@@ -101,16 +102,22 @@ def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: 
             (labelled[label],) = ax.plot(grid, np.clip(mean, 0, 500), linewidth=1.3, color=c, zorder=2,
                                          label=label, linestyle=ls)
     seeds = set()
-    for k, (label, hs) in enumerate(runs.items()):
+    others = [label for label in runs if not style.is_algorithm(label) and not (colors and label in colors)]
+    for label, hs in runs.items():
         if not len(hs):
             continue
-        shown, c = _look(label, colors, k)
+        k = others.index(label) if label in others else 0
+        shown, c = _look(label, colors, k, len(others))
         curves = on_grid(hs)
         seeds.add(len(curves))
         mean, lo, hi = mean_and_band(curves)
+        if band == "minmax":
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns before the first episode
+                lo, hi = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
         (labelled[shown],) = ax.plot(grid, mean, linewidth=2.2, color=c, zorder=3, label=shown)
-        style.band(ax, grid, lo, hi, c)
-    if target is not None:
+        style.band(ax, grid, lo, hi, c, clip=(0.0, top))
+    if target is not None and target <= top:
         style.solved_line(ax, target)
     if len(labelled) > 6:
         style.legend_beside(ax, list(labelled.values()), list(labelled))
@@ -118,6 +125,67 @@ def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: 
         style.label_ends(ax, labelled)
     if note is None and seeds:
         n = min(seeds)
-        note = style.band_note(n) if len(seeds) == 1 else f"band: 95% CI of the mean, {min(seeds)}-{max(seeds)} seeds"
+        kind = "95% CI of the mean" if band == "ci" else "min to max"
+        note = style.band_note(n, band) if len(seeds) == 1 else f"band: {kind}, {min(seeds)}-{max(seeds)} seeds"
     style.finish(ax, title=title, note=note)
     return fig
+
+
+def learning_grid(runs: Mapping[str, Sequence[History] | np.ndarray], window: int = 20, points: int = 200,
+                  title: str | None = None, ncols: int = 3, grid: np.ndarray | None = None):
+    """One small panel per algorithm (small multiples): its mean return over seeds with the
+    95% band, in its colour, and every other algorithm's mean as a thin grey line behind it,
+    so that each can be compared with the rest without five bands on top of each other.
+    Returns the Figure."""
+    runs = {k: v for k, v in runs.items() if len(v)}
+    if not runs:
+        raise ValueError("no runs to plot")
+    if grid is None:
+        if any(isinstance(hs, np.ndarray) for hs in runs.values()):
+            raise ValueError("curves given as an array need the grid they are on: pass grid=")
+        last = max(h.total_steps for hs in runs.values() for h in hs)
+        grid = np.linspace(0, max(last, 1), points)
+    curves = {k: hs if isinstance(hs, np.ndarray) else np.stack([curve_on_grid(h, grid, window) for h in hs])
+              for k, hs in runs.items()}
+    nrows = -(-len(runs) // ncols)
+    fig, axes = style.figure(ncols=ncols, nrows=nrows, height=2.9 * nrows + 0.6, sharex=True, sharey=True,
+                             squeeze=False)
+    seeds = {len(c) for c in curves.values()}
+    for k, ax in enumerate(axes.flat):
+        if k >= len(runs):
+            ax.set_visible(False)
+            continue
+        label = list(runs)[k]
+        shown, c = _look(label, None, k)
+        for other, oc in curves.items():
+            if other != label:
+                ax.plot(grid, mean_and_band(oc)[0], color=style.NEUTRAL[2], linewidth=1.1, zorder=2)
+        mean, lo, hi = mean_and_band(curves[label])
+        ax.plot(grid, mean, color=c, linewidth=2.2, zorder=3)
+        style.band(ax, grid, lo, hi, c)
+        style.returns_axis(ax, label="return" if k % ncols == 0 else "")
+        if k % ncols:
+            ax.set_ylabel("")
+        ax.axhline(SOLVED, color=style.MUTED, linestyle=":", linewidth=1.2, zorder=1)
+        style.steps_axis(ax, label="env steps" if k // ncols == nrows - 1 or k + ncols >= len(runs) else "")
+        ax.tick_params(labelbottom=True)
+        style.finish(ax)
+        ax.set_title(shown, loc="left", color=c, fontsize=style.FONT + 1, fontweight="bold")
+    n = min(seeds)
+    what = style.band_note(n) if len(seeds) == 1 else f"band: 95% CI of the mean, {n}-{max(seeds)} seeds"
+    fig.suptitle((title + "\n" if title else "") + f"{what}; grey: the other algorithms' means; dotted: solved "
+                 f"({SOLVED:g}); return: mean of last {window} episodes", fontsize=style.SMALL, x=0.01, ha="left",
+                 color="#333333")
+    return fig
+
+
+def stored_curves(steps, groups: Mapping[str, Sequence[dict]], band: str = "minmax", start: int = 1, **kw):
+    """Learning curves of stored rows (``acnotes.ablations``: dicts whose ``"curve"`` is the
+    rolling mean return on the grid ``steps``): ``groups`` maps a label to its seeds' rows;
+    from grid point ``start`` on (where every run has a value). Other keywords go to
+    ``learning_curves``; the band is the range of the seeds unless ``band="ci"``."""
+    steps = np.asarray(steps, dtype=float)
+    arrays = {label: np.array([[np.nan if v is None else v for v in m["curve"][start:]] for m in rows], dtype=float)
+              for label, rows in groups.items()}
+    kw.setdefault("window", 20)
+    return learning_curves(arrays, grid=steps[start:], band=band, **kw)

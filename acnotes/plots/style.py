@@ -32,7 +32,8 @@ from ..history import SOLVED
 __all__ = ["PALETTE", "ALGORITHMS", "SETTINGS", "Look", "color", "name", "look", "setting", "settings",
            "number", "sci", "steps", "figure", "finish", "returns_axis", "solved_line", "band", "band_note",
            "label_ends", "legend_beside", "shades", "sequence", "steps_axis", "save", "DPI", "WIDTH",
-           "HEIGHT", "FONT", "SMALL", "MIN_FONT", "SOLVED", "REFERENCE", "MUTED"]
+           "HEIGHT", "FONT", "SMALL", "MIN_FONT", "SOLVED", "REFERENCE", "MUTED", "NEUTRAL", "reference_line",
+           "line_look", "is_algorithm"]
 
 # Okabe & Ito (2008), "Color universal design": eight colours told apart with every common
 # colour-vision deficiency.
@@ -40,6 +41,8 @@ PALETTE = {"black": "#000000", "orange": "#E69F00", "sky": "#56B4E9", "green": "
            "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00", "purple": "#CC79A7"}
 REFERENCE = "#000000"     # exact values, the truth an estimate is compared with
 MUTED = "#8C8C8C"         # reference lines (solved, zero, one) and their labels
+# categories that are no algorithm (variance and bias^2, mean and seeds): greys, dark to light
+NEUTRAL = ("#333333", "#8C8C8C", "#C8C8C8")
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,19 @@ def look(algo: str) -> Look:
     if key is None:
         raise ValueError(f"no colour for {algo!r}: the series draws {', '.join(ALGORITHMS)}")
     return ALGORITHMS[key]
+
+
+def is_algorithm(label) -> bool:
+    """Whether ``label`` names an algorithm (by key or display name)."""
+    return label in ALGORITHMS or str(label).lower() in _BY_NAME
+
+
+def line_look(label, k: int = 0, n: int = 8) -> tuple[str, str]:
+    """(display name, colour) of the k-th of n curves: an algorithm's own name and colour,
+    else the k-th colour of ``sequence(n)`` and the label as given (never an algorithm's colour)."""
+    if is_algorithm(label):
+        return name(label), color(label)
+    return str(label), sequence(max(n, 1))[k % max(n, 1)]
 
 
 def color(algo: str) -> str:
@@ -152,19 +168,36 @@ def steps_axis(ax, label: str = "env steps") -> None:
     ax.set_xlabel(label)
 
 
-def returns_axis(ax, window: int | None = None, label: str | None = None) -> None:
-    """CartPole-v1's return on its whole range, [0, 500], whatever the curves do."""
-    ax.set_ylim(0, 505)
-    ax.set_yticks(range(0, 501, 100))
+def returns_axis(ax, window: int | None = None, label: str | None = None, top: float = 500) -> None:
+    """CartPole-v1's return on its whole range, [0, 500] (or [0, ``top``] under a shorter
+    time limit), whatever the curves do."""
+    ax.set_ylim(0, top * 1.01)
+    ax.set_yticks(np.linspace(0, top, 6))
     ax.set_ylabel(label or ("return" if window is None else f"return (mean of last {window} episodes)"))
 
 
-def solved_line(ax, value: float = SOLVED, text: str | None = None) -> None:
-    """The solved threshold, dotted, labelled at its right end inside the axes."""
-    ax.axhline(value, color=MUTED, linestyle=":", linewidth=1.2, zorder=1)
-    ax.annotate(text or f"solved ({value:g})", xy=(1.0, value), xycoords=("axes fraction", "data"),
-                xytext=(-4, 3), textcoords="offset points", ha="right", va="bottom",
-                fontsize=SMALL, color=MUTED)
+def solved_line(ax, value: float = SOLVED, text: str | None = None, at: str = "left") -> None:
+    """The solved threshold, dotted, labelled inside the axes at its left end (where learning
+    curves start, far below it; ``at="right"`` for its right end)."""
+    reference_line(ax, value, text or f"solved ({value:g})", at=at)
+
+
+def reference_line(ax, value: float, text: str, axis: str = "y", color: str = MUTED,
+                   linestyle: str = ":", at: str = "right") -> None:
+    """A reference line (zero, one, log 2, a preset's value), labelled at its end: a
+    horizontal line (``axis="y"``) at its right end (``at="left"``: its left end, where the
+    data leave room), a vertical one (``axis="x"``) at its foot (``at="top"``: near its top)."""
+    if axis == "y":
+        ax.axhline(value, color=color, linestyle=linestyle, linewidth=1.2, zorder=1)
+        left = at == "left"
+        ax.annotate(text, xy=(0.0 if left else 1.0, value), xycoords=("axes fraction", "data"),
+                    xytext=(4 if left else -4, 3), textcoords="offset points", ha="left" if left else "right",
+                    va="bottom", fontsize=SMALL, color=color)
+    else:
+        ax.axvline(value, color=color, linestyle=linestyle, linewidth=1.2, zorder=1)
+        top = at == "top"
+        ax.annotate(text, xy=(value, 0.88 if top else 0.0), xycoords=("data", "axes fraction"), xytext=(3, 0 if top else 4),
+                    textcoords="offset points", ha="left", va="top" if top else "bottom", fontsize=SMALL, color=color)
 
 
 def band(ax, x, lo, hi, color: str, clip: tuple[float, float] | None = (0.0, 500.0), alpha: float = 0.18):
@@ -210,11 +243,13 @@ def label_ends(ax, lines: Mapping[str, object], gap: float = 0.075) -> None:
     """Write each line's label just right of where it ends, in its colour, moved apart
     vertically so no two overlap (``gap``: the least distance, a fraction of the axes' height)."""
     ends = []
-    y0, y1 = ax.get_ylim()
+    ax.get_ylim()                            # settle the limits, then place in axes fractions (log axes too)
+    to_axes = ax.transData + ax.transAxes.inverted()
     for label, line in lines.items():
         end = _last(line)
-        if end is not None:
-            ends.append([(end[1] - y0) / (y1 - y0), label, line.get_color()])
+        pos = float(to_axes.transform(end)[1]) if end is not None else np.nan
+        if np.isfinite(pos):                 # (a zero on a log axis has no place)
+            ends.append([min(max(pos, 0.0), 1.0), label, line.get_color()])
     ends.sort(key=lambda e: e[0])
     for i in range(1, len(ends)):            # push up what sits too close to the one below
         ends[i][0] = max(ends[i][0], ends[i - 1][0] + gap)
@@ -270,6 +305,7 @@ def finish(ax, title: str | None = None, note: str | None = None, xlabel: str | 
             t.set_fontsize(MIN_FONT)
 
 
-def save(fig, path, dpi: int = 2 * DPI) -> None:
-    """Write ``fig`` as a PNG at twice the display pixels (as a retina notebook stores it)."""
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+def save(fig, path, dpi: int = 2 * DPI, **kw) -> None:
+    """Write ``fig`` as a PNG at twice the display pixels (as a retina notebook stores it);
+    other keywords (``format="png"`` for a file name without a suffix) go to ``savefig``."""
+    fig.savefig(path, dpi=dpi, bbox_inches="tight", **kw)

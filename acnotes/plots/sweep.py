@@ -11,12 +11,20 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
+from . import style
 from .learning import mean_and_band
 
-__all__ = ["sweep_heatmap", "sweep_sensitivity"]
+__all__ = ["sweep_heatmap", "sweep_sensitivity", "METRIC_LABELS"]
+
+# a metric's column name -> what an axis says
+METRIC_LABELS = {"final_return": "final return (last 100 episodes)", "steps_to_target": "env steps to solve",
+                 "seconds_to_target": "seconds to solve", "auc": "area under the learning curve",
+                 "episodes": "episodes", "env_steps": "env steps", "wall_time": "seconds"}
+_RETURNS = ("final_return",)
+_STEPS = ("steps_to_target", "env_steps")
 
 
 def _values(rows: Sequence[dict], name: str) -> list:
@@ -39,6 +47,23 @@ def _check(rows: Sequence[dict], *names: str) -> None:
             raise ValueError(f"{n!r} is not a column of the results; columns: {', '.join(rows[0])}")
 
 
+def _tick(field: str, v) -> str:
+    """A value of ``field`` written the series' one way (lr 1e-3, gamma 0.99)."""
+    if field in ("preset", "algo") and style.is_algorithm(v):
+        return style.name(v)
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and field in style.SETTINGS:
+        return style.setting(field, v).split(" = ", 1)[1]
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _label(field: str) -> str:
+    return style.SETTINGS.get(field, (field,))[0] if field in style.SETTINGS else field.replace("_", " ")
+
+
+def _show(metric: str, v: float) -> str:
+    return style.steps(v) if metric in _STEPS else f"{v:.3g}"
+
+
 def sweep_heatmap(rows: Sequence[dict], x: str, y: str, metric: str = "final_return", *,
                   ax=None, title: str | None = None):
     """Mean of ``metric`` over seeds for each (``x``, ``y``) cell; the count of members with
@@ -54,60 +79,108 @@ def sweep_heatmap(rows: Sequence[dict], x: str, y: str, metric: str = "final_ret
             if np.isfinite(m).any():
                 mean[i, j] = np.nanmean(m)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(1.0 + 0.9 * len(xs), 0.8 + 0.6 * len(ys)), dpi=80)
+        fig, ax = style.figure(width=min(style.WIDTH, 2.5 + 1.1 * len(xs)), height=min(5.0, 1.6 + 0.6 * len(ys)))
     else:
         fig = ax.figure
-    im = ax.imshow(mean, origin="lower", aspect="auto", cmap="viridis")
-    fig.colorbar(im, ax=ax, label=f"mean {metric}")
-    ax.set_xticks(range(len(xs)), [f"{v:g}" if isinstance(v, float) else str(v) for v in xs])
-    ax.set_yticks(range(len(ys)), [f"{v:g}" if isinstance(v, float) else str(v) for v in ys])
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
+    kw = dict(vmin=0, vmax=500) if metric in _RETURNS else {}
+    im = ax.imshow(mean, origin="lower", aspect="auto", cmap="viridis", **kw)
+    cb = fig.colorbar(im, ax=ax)
+    cb.set_label(f"mean {METRIC_LABELS.get(metric, metric)}", fontsize=style.SMALL)
+    cb.ax.tick_params(labelsize=style.SMALL)
+    if metric in _STEPS:
+        cb.ax.yaxis.set_major_formatter(FuncFormatter(style.steps))
+    ax.set_xticks(range(len(xs)), [_tick(x, v) for v in xs])
+    ax.set_yticks(range(len(ys)), [_tick(y, v) for v in ys])
+    for t in ax.get_xticklabels() + ax.get_yticklabels():   # an algorithm's name in its colour
+        if style.is_algorithm(t.get_text()):
+            t.set_color(style.color(t.get_text()))
+    lo, hi = im.get_clim()
     for i in range(len(ys)):
         for j in range(len(xs)):
-            text = "" if np.isnan(mean[i, j]) else f"{mean[i, j]:.3g}"
+            text = "" if np.isnan(mean[i, j]) else _show(metric, mean[i, j])
             if missing[i, j]:
                 text += f"\n({missing[i, j]} none)"
-            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="w")
-    ax.set_title(title or f"{metric} over {x} and {y}")
-    fig.tight_layout()
+            dark = not np.isnan(mean[i, j]) and (mean[i, j] - lo) < 0.6 * (hi - lo)   # an empty cell is white
+            ax.text(j, i, text.strip("\n"), ha="center", va="center", fontsize=style.MIN_FONT + 0.5, linespacing=1.0,
+                    color="white" if dark else "black")
+    style.finish(ax, title=title or f"{METRIC_LABELS.get(metric, metric)} over {_label(x)} and {_label(y)}",
+                 note="cell: mean over seeds", xlabel=_label(x), ylabel=_label(y), grid="")
     return fig
 
 
 def sweep_sensitivity(rows: Sequence[dict], x: str, metric: str = "final_return", *,
                       lines: str = "preset", ax=None, log_x: bool | None = None, title: str | None = None):
     """``metric`` against ``x``: one line per value of ``lines``, mean and 95% band over the
-    members of each point (seeds). ``log_x`` defaults to a log axis when ``x`` spans more than
-    a factor of 20. Returns the Figure."""
+    members of each point (seeds), labelled where it ends; with more than three lines the
+    interval is a bar at each point (lines moved a little apart), as bands would cover each other. A line per algorithm (``lines=
+    "preset"``) is drawn in its colour under its name; other lines in a sequence of colours.
+    ``log_x`` defaults to a log axis when ``x`` spans more than a factor of 20. Returns the Figure."""
     _check(rows, x, lines, metric)
     xs = _values(rows, x)
     numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in xs)
     where = xs if numeric else list(range(len(xs)))  # e.g. max_grad_norm 0.5, 1, None: evenly spaced
     if ax is None:
-        fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=80)
+        fig, ax = style.figure()
     else:
         fig = ax.figure
-    for lv in _values(rows, lines):
+    groups_of = _values(rows, lines)
+    drawn, seeds = {}, set()
+    if log_x is None:
+        log_x = numeric and min(xs) > 0 and max(xs) / min(xs) > 20
+    bars = len(groups_of) > 3      # many lines: the 95% CI as a bar at each point, side by side, not as bands
+
+    def beside(k):                 # the k-th line's points, moved a little to the side so bars do not overlap
+        d = (k - (len(groups_of) - 1) / 2) * 0.6 / max(len(groups_of), 1)
+        if log_x:
+            step = np.min(np.diff(np.log10(where))) if len(where) > 1 else 1.0
+            return np.asarray(where, dtype=float) * 10 ** (d * 0.5 * step)
+        step = np.min(np.diff(where)) if len(where) > 1 else 1.0
+        return np.asarray(where, dtype=float) + d * 0.5 * step
+
+    for k, lv in enumerate(groups_of):
         mine = [r for r in rows if r[lines] == lv]
         groups = [_metric([r for r in mine if r[x] == xv], metric) for xv in xs]
         width = max(len(g) for g in groups)
+        seeds.add(width)
         table = np.full((width, len(xs)), np.nan)
         for j, g in enumerate(groups):
             table[:len(g), j] = g
         mean, lo, hi = mean_and_band(table)
-        label = f"{lines}={lv:g}" if isinstance(lv, float) else f"{lines}={lv}" if lines != "preset" else str(lv)
-        (line,) = ax.plot(where, mean, marker="o", label=label)
-        ax.fill_between(where, lo, hi, color=line.get_color(), alpha=0.2)
-    if not numeric:
-        ax.set_xticks(where, [str(v) for v in xs])
-        log_x = False
-    if log_x is None:
-        log_x = numeric and min(xs) > 0 and max(xs) / min(xs) > 20
+        if lines == "preset":
+            label, c = style.line_look(lv, k, len(groups_of))
+        else:
+            label, c = style.setting(lines, lv) if lines in style.SETTINGS else f"{lines} = {lv}", \
+                style.sequence(len(groups_of))[k]
+        if bars:
+            at = beside(k)
+            (drawn[label],) = ax.plot(at, mean, marker="o", linewidth=2.0, color=c, label=label)
+            if metric in _RETURNS:
+                lo, hi = np.clip(lo, 0, 500), np.clip(hi, 0, 500)
+            ax.vlines(at, lo, hi, color=c, linewidth=2.5, alpha=0.45)
+        else:
+            (drawn[label],) = ax.plot(where, mean, marker="o", linewidth=2.2, color=c, label=label)
+            style.band(ax, where, lo, hi, c, clip=(0.0, 500.0) if metric in _RETURNS else None)
     if log_x:
         ax.set_xscale("log")
-    ax.set_xlabel(x)
-    ax.set_ylabel(metric)
-    ax.legend(fontsize=8)
-    ax.set_title(title or f"{metric} against {x} (mean and 95% band over seeds)")
-    fig.tight_layout()
+    ax.xaxis.set_major_locator(FixedLocator(where))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: next((_tick(x, xv) for xv, w in zip(xs, where)
+                                                                   if np.isclose(w, v)), "")))
+    ax.xaxis.set_minor_locator(NullLocator())
+    if metric in _RETURNS:
+        style.returns_axis(ax, label=METRIC_LABELS[metric])
+        style.solved_line(ax)
+    else:
+        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+        if metric in _STEPS:
+            ax.yaxis.set_major_formatter(FuncFormatter(style.steps))
+    if len(drawn) > 6:
+        style.legend_beside(ax)
+    else:
+        style.label_ends(ax, drawn)
+    n = min(seeds)
+    note = style.band_note(n) if len(seeds) == 1 else f"band: 95% CI of the mean, {n}-{max(seeds)} seeds"
+    if bars:
+        note = note.replace("band:", "bars:", 1)
+    style.finish(ax, title=title or f"{METRIC_LABELS.get(metric, metric)} against {_label(x)}", note=note,
+                 xlabel=_label(x) if x not in ("lr",) else "lr (actor)")
     return fig
