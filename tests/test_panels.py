@@ -148,7 +148,7 @@ def test_variance_panel_keeps_the_previous_setting_beside_the_new():
     assert all(b - a >= 0.01 - 1e-12 for a, b in zip(steps, steps[1:])) and len(steps) <= 8
     first = g.value
     g.value = next(v for v in steps if v != first)
-    titles = [ax.get_title() for ax in p.figure.axes]
+    titles = [ax.get_title(loc="left") or ax.get_title() for ax in p.figure.axes]  # the series titles on the left
     assert titles[0].startswith(f"before: {style.setting('gamma', first)}") and titles[1].startswith("now: ")
     assert p.previous is not None and p.previous[0]["gamma"] == pytest.approx(first)
 
