@@ -42,7 +42,7 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $(STAMP)
 
 lab: venv
-	$(VENV)/bin/jupyter lab notebooks/
+	$(PY) -m acnotes.tools.lab notebooks
 
 test: venv
 	$(PY) -m pytest -m "not classroom_all" --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg tests notebooks
