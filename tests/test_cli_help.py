@@ -68,13 +68,3 @@ def test_the_names_in_help_are_the_modules_names():
     assert _names.STUDY_NAMES == tuple(sorted(studies.STUDIES))
     assert _names.SWEEP_METRICS == tuple(sweep.METRICS)
 
-
-def test_the_package_still_offers_its_modules_on_first_use():
-    code = ("import sys, acnotes as acn\n"
-            "assert 'torch' not in sys.modules\n"
-            "assert acn.train.train and acn.envs.TabularMDP and acn.Config and acn.Agent and acn.History\n"
-            "assert {'train', 'envs', 'plots', 'Config'} <= set(dir(acn))\n"
-            "print('torch' in sys.modules)\n")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
-    assert p.returncode == 0 and p.stdout.strip() == "True", p.stderr
