@@ -1,10 +1,16 @@
 # acnotes: everything runs inside ./.venv, created and filled on first use.
 #
-#   make lab         install, then open the notebook series in JupyterLab
-#   make test        install, then run the whole test suite, notebooks included (what CI runs;
-#                    the nbgrader round trip on two notebooks, not on all: see test-classroom)
+#   make lab         install, then open the notebook series in JupyterLab (on 127.0.0.1; as root
+#                    it passes --allow-root: acnotes/tools/lab.py)
+#   make test        install, then run the whole test suite (what CI runs): the unit tests, every
+#                    notebook under nbval, the tests that execute notebooks (marker notebooks:
+#                    student notebooks, README's check command and the nbgrader round trip on
+#                    notebooks 01 and 03), the long training runs (slow), JupyterLab started as
+#                    make lab starts it (lab) and the browser tests (browser). Not classroom_all.
+#                    Prints the 15 slowest tests.
+#   make test-fast   the unit tests only: no notebook executed, no browser, no JupyterLab, no
+#                    nbgrader, no long training run (a few minutes)
 #   make test-classroom  the nbgrader round trip and the check command on every notebook
-#   make test-fast   unit tests only: no notebooks, no browser, no long training runs
 #   make test-browser  only the browser tests (JupyterLab in headless Chromium)
 #   make execute     re-execute every notebook in place, in reading order
 #   make exercises   write the student notebooks to student/ (solutions replaced by stubs)
@@ -43,16 +49,16 @@ $(STAMP): pyproject.toml | $(PY)
 	touch $(STAMP)
 
 lab: venv
-	$(VENV)/bin/jupyter lab notebooks/
+	$(PY) -m acnotes.tools.lab notebooks
 
 test: venv
-	$(PY) -m pytest -m "not classroom_all" --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg tests notebooks
+	$(PY) -m pytest -m "not classroom_all" --durations=15 --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg tests notebooks
 
 test-classroom: venv
 	$(PY) -m pytest -m classroom_all tests/test_classroom.py
 
 test-fast: venv
-	$(PY) -m pytest -m "not browser and not slow" tests
+	$(PY) -m pytest -m "not notebooks and not browser and not lab and not slow and not classroom_all" --durations=10 tests
 
 test-browser: venv
 	$(PY) -m pytest -m browser tests

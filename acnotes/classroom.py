@@ -22,10 +22,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
-
 from ._files import check_targets, write_file, write_notebook
-from .exercises import exercises_in
+
+# nbformat (and acnotes.exercises, which imports it) are imported by write_course: the Jupyter
+# stack takes seconds to import, too long for `python -m acnotes --help`
 
 __all__ = ["CONFIG", "graded_cells", "write_course", "add_cli"]
 
@@ -74,6 +74,10 @@ def write_course(course: str | Path, notebooks: str | Path = "notebooks", *, for
     Raises ValueError if ``notebooks`` has no notebook with graded cells, if a notebook's
     solution regions lack nbgrader metadata, or if a target exists and ``force`` is off.
     """
+    import nbformat
+
+    from .exercises import exercises_in
+
     src = Path(notebooks)
     if not src.is_dir():
         raise ValueError(f"{src} is not a folder of notebooks")

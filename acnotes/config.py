@@ -10,7 +10,8 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from . import _validate, estimators
+from . import _validate
+from ._names import ESTIMATOR_NAMES
 
 __all__ = ["Config", "preset"]
 
@@ -25,7 +26,7 @@ class Config:
     ``lam`` is GAE's lambda, shown as "lambda" on the panels' sliders.
     """
 
-    algo: str = field(default="a2c", metadata={"help": "estimator: " + ", ".join(estimators.ESTIMATORS)})
+    algo: str = field(default="a2c", metadata={"help": "estimator: " + ", ".join(ESTIMATOR_NAMES)})
     gamma: float = field(default=0.99, metadata={"help": "discount factor, in [0, 1]"})
     lr: float = field(default=1e-3, metadata={"help": "learning rate of the actor, > 0"})
     critic_lr: float | None = field(default=None, metadata={"help": "learning rate of the critic, > 0 (default: lr)"})
@@ -56,6 +57,8 @@ class Config:
         numpy numbers are accepted and turned into Python numbers (so the Config can be
         saved as JSON); a bool is never accepted where a number is meant. Returns self.
         """
+        from . import estimators  # torch: imported when a Config is checked, not for --help
+
         v = _validate
         checked = {
             "algo": v.choice("algo", self.algo, estimators.ESTIMATORS),

@@ -48,6 +48,7 @@ def test_every_panel_is_in_the_atlas(path):
     assert not missing, f"{len(missing)} settings of panel {path.name[:2]} are not stored, e.g. {missing[0]}"
 
 
+@pytest.mark.slow
 def test_a_stored_setting_is_what_training_gives():
     """Retrain stored settings (5 seeds as a population, as a panel does): the curves are
     those stored, to the 3 decimals kept. One setting one move from its default, one of the

@@ -25,6 +25,7 @@ def test_stored_runs_cover_every_seed_and_loss():
             assert ((rets >= 1) & (rets <= 500)).all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", blogruns.LOSSES)
 def test_a_stored_run_starts_as_a_run_trained_now(loss):
     """The members were trained as one population per loss; seed 1 alone, for its first

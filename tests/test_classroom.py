@@ -198,10 +198,12 @@ def round_trip(tmp_path: Path, names: list[str]) -> None:
     assert "hint:" in feedback  # the checker's message reaches the student
 
 
+@pytest.mark.notebooks
 def test_nbgrader_round_trip_two_notebooks(tmp_path):
     round_trip(tmp_path, FAST)
 
 
+@pytest.mark.notebooks
 @pytest.mark.classroom_all
 def test_nbgrader_round_trip_every_notebook(tmp_path):
     round_trip(tmp_path, series_with_exercises())
@@ -244,10 +246,12 @@ def check_submissions(tmp_path: Path, names: list[str], every_mistake: bool) -> 
     assert text.count("NotImplementedYet") >= len(names) and "hint:" in text, text[-4000:]
 
 
+@pytest.mark.notebooks
 def test_check_command_on_two_notebooks(tmp_path):
     check_submissions(tmp_path, FAST, every_mistake=False)
 
 
+@pytest.mark.notebooks
 @pytest.mark.classroom_all
 def test_check_command_on_every_notebook(tmp_path):
     check_submissions(tmp_path, series_with_exercises(), every_mistake=True)

@@ -1,22 +1,15 @@
-"""The command line, run as a user would: `python -m acnotes ...` in a subprocess."""
+"""The command line: ``acnotes.__main__.main`` in-process (a subprocess would import torch again,
+about 5 s a command). The process itself (``python -m acnotes``, its exit codes, SIGTERM, the
+imports of ``--help``) is tested in tests/test_cli_help.py, tests/test_bad_input.py and
+tests/test_variance_cli.py."""
 
 import json
-import os
-import subprocess
-import sys
 
+import matplotlib
 import matplotlib.image
 import pytest
 
-ENV = {**os.environ, "MPLBACKEND": "Agg"}
-
-
-def run(*args, check=True):
-    p = subprocess.run([sys.executable, "-m", "acnotes", *args], capture_output=True, text=True,
-                       env=ENV, timeout=300)
-    if check and p.returncode != 0:
-        raise AssertionError(f"exit {p.returncode}\nstdout:\n{p.stdout}\nstderr:\n{p.stderr}")
-    return p
+matplotlib.use("Agg")
 
 
 def test_every_option_of_every_command_has_help_text():
@@ -30,7 +23,8 @@ def test_every_option_of_every_command_has_help_text():
     for name, p in sub.choices.items():
         for action in p._actions:
             assert action.help and action.help.strip(), f"{name} {action.option_strings or action.dest} has no help"
-    assert "--gamma" in run("train", "--help").stdout
+    rc, text, _ = main("train", "--help")
+    assert rc == 0 and "--gamma" in text
 
 
 def main(*args):
@@ -55,9 +49,10 @@ def test_train_writes_history_plot_and_agents_then_evaluate(tmp_path):
     from acnotes.agent import Agent
 
     out = tmp_path / "run"
-    p = run("train", "--algo", "tdac", "--gamma", "0.98", "--lr", "1e-3", "--seeds", "0", "1",
-            "--steps", "400", "--n-envs", "4", "--out", str(out), "--quiet", "--format", "csv")
-    assert "seed 0: done" in p.stdout and "seed 1: done" in p.stdout
+    rc, text, err = main("train", "--algo", "tdac", "--gamma", "0.98", "--lr", "1e-3", "--seeds", "0", "1",
+                         "--steps", "400", "--n-envs", "4", "--out", str(out), "--quiet", "--format", "csv")
+    assert rc == 0, err
+    assert "seed 0: done" in text and "seed 1: done" in text
     meta = json.loads((out / "run.json").read_text())
     assert meta["config"]["gamma"] == 0.98 and meta["seeds"] == [0, 1]
     assert meta["finished"] == [0, 1] and meta["status"] == {"0": "done", "1": "done"}

@@ -183,11 +183,13 @@ def test_cli_refuses_unbalanced_markers_and_writes_nothing(tmp_path):
 # --------------------------------------------------------------------------- execution
 
 
+@pytest.mark.notebooks
 def test_solution_notebook_passes_its_checker(tmp_path):
     nb = run(synthetic_notebook(), tmp_path)
     assert nb.cells[3].outputs[0].text == "reward_to_go: all 7 checks passed.\n"
 
 
+@pytest.mark.notebooks
 def test_student_notebook_stops_at_the_checker_with_the_hint(tmp_path):
     student = ex.make_student_notebook(synthetic_notebook(), "09-test.ipynb")
     for c in student.cells:  # without the tags, execution stops at the first failing cell
@@ -200,6 +202,7 @@ def test_student_notebook_stops_at_the_checker_with_the_hint(tmp_path):
     assert f"Exercise 9.1: {HINT}" in text
 
 
+@pytest.mark.notebooks
 def test_student_notebook_runs_through_with_tags_after_the_checker(tmp_path):
     student = ex.make_student_notebook(synthetic_notebook(), "09-test.ipynb")
     student.cells[3].metadata["tags"] = [ex.RAISES_TAG]  # to see the cells after it run
@@ -220,7 +223,7 @@ def nbval_lax(path: Path):
     return proc.returncode, proc.stdout[-3000:] + proc.stderr[-2000:]
 
 
-@pytest.mark.slow
+@pytest.mark.notebooks
 def test_check_command_fails_unsolved_and_wrong_passes_solved(tmp_path):
     student = ex.make_student_notebook(synthetic_notebook(), "09-test.ipynb")
     path = tmp_path / "09-test.ipynb"
@@ -265,7 +268,7 @@ def test_series_has_at_least_8_exercises_all_replaced(tmp_path):
         assert all(not c.get("outputs") for c in nb.cells if c.cell_type == "code"), name
 
 
-@pytest.mark.slow
+@pytest.mark.notebooks
 def test_series_student_notebooks_raise_only_at_stubs(tmp_path):
     series()
     written = ex.write_student_notebooks(tmp_path, NOTEBOOKS, quiet=True)

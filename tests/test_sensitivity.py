@@ -29,6 +29,7 @@ def test_stored_map_covers_its_grid(algo):
         assert m["solved_steps"] is None or 0 < m["solved_steps"] <= grid["total_steps"]
 
 
+@pytest.mark.slow
 def test_one_cell_trained_again_gives_the_stored_numbers():
     """The 75 members were one population; one cell's 3 seeds, trained as a population of
     their own, must give exactly the same returns (a member does not depend on the others)."""

@@ -44,6 +44,7 @@ def test_stored_study_covers_its_spec(name):
         assert m["solved_steps"] is None or 0 < m["solved_steps"] <= spec["total_steps"]
 
 
+@pytest.mark.slow
 def test_a_rollout_length_trained_again_gives_the_stored_numbers():
     """Each n was a population of 6 seeds; 2 of them as a population of their own must give
     exactly the same numbers."""
@@ -53,6 +54,7 @@ def test_a_rollout_length_trained_again_gives_the_stored_numbers():
     assert fresh["members"] == stored
 
 
+@pytest.mark.slow
 def test_a_ratio_trained_again_gives_the_stored_numbers():
     """The 108 members of the TD-AC study were one population; the preset's point (critic
     slice, ratio 12.5) for 2 seeds, trained alone, must give exactly the same numbers."""

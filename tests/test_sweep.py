@@ -164,6 +164,7 @@ def test_ray_that_cannot_start_falls_back_to_this_process_unless_asked_for(tmp_p
     assert rc == 0 and "running in this process instead" in err and len(sweep.read_results(tmp_path / "a")) == 2
 
 
+@pytest.mark.slow
 def test_sweep_through_ray_local_mode(tmp_path, reference):
     pytest.importorskip("ray", reason="Ray is not installed (pip install 'acnotes[cluster]')")
     pool = sweep.RayPool(num_cpus=2)

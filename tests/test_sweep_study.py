@@ -25,6 +25,7 @@ def test_stored_study_covers_its_spec():
     assert "--grid lr=1e-4:1e-2:5log" in sweep.STUDIES["lr"] and ",".join(spec["algos"]) in sweep.STUDIES["lr"]
 
 
+@pytest.mark.slow
 def test_one_grid_point_trained_again_gives_the_stored_rows():
     """The 5 seeds of one point, trained again as a population of their own (their Configs read
     from the stored rows), give exactly the stored returns: a member does not depend on the others."""

@@ -16,19 +16,31 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def run(*args):
-    """As a user would: a subprocess (the import, the __main__ hook, the exit code)."""
+    """As a user would: a subprocess (the import, the __main__ hook, the exit code). Only for the
+    process itself; the other tests call ``main`` in-process (a subprocess imports torch again)."""
     return subprocess.run([sys.executable, "-m", "acnotes", "variance", *args], capture_output=True,
                           text=True, env=ENV, timeout=300)
 
 
-def test_out_dir_gets_csv_table_and_png_plot_for_all_six_estimators(tmp_path):
-    p = run("--target", "two_state", "-K", "20", "-B", "2", "--seed", "1", "--out", str(tmp_path / "v"))
-    assert p.returncode == 0, p.stderr
+def run_here(*args, capsys):
+    """``python -m acnotes variance ARGS`` in this process: (exit code, stdout, stderr)."""
+    try:
+        rc = main(["variance", *args])
+    except SystemExit as e:
+        rc = e.code
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_out_dir_gets_csv_table_and_png_plot_for_all_six_estimators(tmp_path, capsys):
+    rc, stdout, stderr = run_here("--target", "two_state", "-K", "20", "-B", "2", "--seed", "1",
+                                  "--out", str(tmp_path / "v"), capsys=capsys)
+    assert rc == 0, stderr
     rows = list(csv.DictReader(open(tmp_path / "v" / "variance.csv")))
     assert [r["estimator"] for r in rows] == list(ESTIMATOR_NAMES)
     assert all(r["K"] == "20" and r["B"] == "2" and r["env"] == "two-state" for r in rows)
     assert (tmp_path / "v" / "variance.png").read_bytes()[:8] == PNG
-    assert "VarianceTable: two-state" in p.stdout and "variance.csv" in p.stdout and "variance.png" in p.stdout
+    assert "VarianceTable: two-state" in stdout and "variance.csv" in stdout and "variance.png" in stdout
 
 
 def test_sweep_to_json_and_png(tmp_path, capsys):
@@ -57,10 +69,10 @@ def test_sweeps_of_gamma_and_lambda(tmp_path, sweep, values, key, want):
     assert [float(r[key]) for r in rows] == want and all(r["critic_noise"] == "0.2" for r in rows)
 
 
-def test_cartpole_initial_policy(tmp_path):
-    p = run("--target", "cartpole", "--estimators", "reinforce", "a2c", "-K", "3", "-B", "1",
-            "--table", str(tmp_path / "c.json"))
-    assert p.returncode == 0, p.stderr
+def test_cartpole_initial_policy(tmp_path, capsys):
+    rc, _, stderr = run_here("--target", "cartpole", "--estimators", "reinforce", "a2c", "-K", "3", "-B", "1",
+                             "--table", str(tmp_path / "c.json"), capsys=capsys)
+    assert rc == 0, stderr
     rows = json.loads((tmp_path / "c.json").read_text())["rows"]
     assert [r["estimator"] for r in rows] == ["reinforce", "a2c"] and rows[0]["env"] == "CartPole-v1"
 

@@ -30,7 +30,7 @@ def cmd_sensitivity(args) -> int:
 
 
 def add_cli(sub) -> None:
-    from ..sensitivity import GRIDS
+    from .._names import SENSITIVITY_ALGOS as GRIDS  # the grids' names, without importing torch
     from ._common import positive_int
 
     p = sub.add_parser("sensitivity", help="train a gamma x lr sensitivity map (one population) and store it",

@@ -29,7 +29,7 @@ def cmd_study(args) -> int:
 
 
 def add_cli(sub) -> None:
-    from ..studies import STUDIES
+    from .._names import STUDY_NAMES as STUDIES  # the studies' names, without importing torch
     from ._common import positive_int
 
     p = sub.add_parser("study", help="train a stored study (step-size ratio, rollout length) and write it as JSON",

@@ -145,7 +145,7 @@ def cmd_sweep(args) -> int:
 
 
 def add_cli(sub) -> None:
-    from ..sweep import METRICS
+    from .._names import SWEEP_METRICS as METRICS  # without importing torch (acnotes.sweep does)
 
     s = sub.add_parser("sweep", help="train algorithms x a grid of settings x seeds, in chunks (Ray or here)",
                        description="Train every combination of algorithms, grid values and seeds as "

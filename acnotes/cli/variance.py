@@ -11,11 +11,10 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
-import torch
-
+from .._names import ESTIMATOR_NAMES, SWEEP_DEFAULTS
 from ..presets import PRESETS
-from ..variance import ESTIMATOR_NAMES, measure, sweep
-from ..variance.front import SWEEP_DEFAULTS
+
+# torch and acnotes.variance are imported by the command itself, not for --help
 
 __all__ = ["add_cli"]
 
@@ -53,6 +52,8 @@ _arg_nonneg = _arg_type(float, lambda v: math.isfinite(v) and v >= 0.0, "a finit
 
 def _target(args):
     """The MDP and theta, or the CartPole agent, that ``args`` describe."""
+    import torch
+
     from .. import envs
 
     if args.target != "cartpole":
@@ -101,6 +102,8 @@ def _cmd(args, parser: argparse.ArgumentParser) -> int:
             p.parent.mkdir(parents=True, exist_ok=True)
     if plot_path is not None:
         _choose_backend()
+
+    from ..variance import measure, sweep
 
     target, theta = _target(args)
     kw = dict(K=args.K, B=args.B, lam=args.lam, n=args.n, seed=args.seed, estimators=args.estimators)

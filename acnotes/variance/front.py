@@ -7,6 +7,7 @@ from typing import Iterable, Sequence
 import torch
 from torch import Tensor
 
+from .._names import SWEEP_DEFAULTS
 from ..envs import TabularMDP
 from .cartpole import measure_cartpole
 from .table import VarianceTable
@@ -33,9 +34,8 @@ def measure(target, theta: Tensor | None = None, **kwargs) -> VarianceTable:
 
 
 SWEEPABLE = ("B", "K", "gamma", "lam", "n", "critic_noise")  # the settings sweep can vary
-# the values of the three named sweeps (and of ``python -m acnotes variance --sweep``)
-SWEEP_DEFAULTS = {"B": (1, 4, 16, 64), "gamma": (0.5, 0.8, 0.9, 0.95, 0.99),
-                  "lam": (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)}
+# the values of the three named sweeps (and of ``python -m acnotes variance --sweep``): SWEEP_DEFAULTS,
+# defined in acnotes._names (free of torch, for --help)
 
 
 def sweep(target, param: str, values: Iterable, theta: Tensor | None = None, **kwargs) -> VarianceTable:
