@@ -66,7 +66,7 @@ def variance_panel(mdp: TabularMDP, theta: Tensor | None = None, K: int = 300, B
                                 critic_noise=critic_noise, seed=seed)
         before = shown[-1] if shown and shown[-1][0] != values else None
         if before is None:
-            fig = variance_bars(table, title=f"now: {_title(values)}")
+            fig = variance_bars(table, title=f"{_title(values)}: the MSE of each estimator (move a slider to compare)")
         else:
             mse = [float(r["variance"]) + float(r["bias_sq"]) for t in (before[1], table) for r in t]
             pos = [m for m in mse if m > 0]
