@@ -16,9 +16,6 @@ import base64
 import hashlib
 import html
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -18,7 +18,6 @@ seed diverged; 2 for bad input; 130 if interrupted (Ctrl-C or SIGTERM).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil

@@ -3,7 +3,6 @@ the error of a critic turns into the bias of the Q Actor-Critic gradient."""
 
 from __future__ import annotations
 
-import numpy as np
 
 from . import style
 

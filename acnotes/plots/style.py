@@ -21,7 +21,7 @@ figure at twice its pixels, so text stays sharp on hi-dpi screens.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping
 
 import matplotlib.pyplot as plt
 import numpy as np

@@ -1,4 +1,5 @@
-"""Every interactive panel of the series, one module per topic: ``training`` (learning panels)
+"""Every interactive panel of the series, one module per topic on ``panel`` (the
+controls, message and plot they share): ``training`` (learning panels)
 ``variance`` (bias and variance of the gradient estimators) and ``sensitivity`` (a stored gamma x lr
 map: choose a cell, see its curves).
 
@@ -6,7 +7,8 @@ A panel is built by the package so that a notebook cell is one line,
 e.g. ``acn.widgets.learning_panel("a2c", preset="a2c")``.
 """
 
-from .training import Panel, gamma_slider, learning_panel, lr_slider
+from .panel import Panel
+from .training import gamma_slider, learning_panel, lr_slider
 from .sensitivity import sensitivity_panel
 from .variance import variance_panel
 

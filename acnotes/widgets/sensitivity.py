@@ -10,7 +10,7 @@ from ..config import preset
 from ..plots import style
 from ..plots.sensitivity import sensitivity_map
 from ..sensitivity import load
-from .training import _SMALL, Panel
+from .panel import _SMALL, Panel
 
 __all__ = ["sensitivity_panel"]
 

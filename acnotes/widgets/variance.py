@@ -18,7 +18,7 @@ from ..plots import style
 from ..plots.variance import variance_bars
 from ..variance import measure_tabular
 from ..variance._args import check_estimators, check_int, check_K, check_unit
-from .training import Panel
+from .panel import Panel
 
 __all__ = ["variance_panel", "GAMMAS", "LAMBDAS", "BATCHES"]
 
