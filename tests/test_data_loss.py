@@ -74,6 +74,13 @@ def test_study_interrupted_keeps_the_complete_file(tmp_path, interrupt_training,
     assert len(calls) == 1          # no population trained after the interrupt
 
 
+def test_variance_interrupted_training_measures_and_writes_nothing(tmp_path, interrupt_training, capsys):
+    assert _run("variance", "--target", "cartpole", "--train-steps", 2000, "-K", 2, "-B", 1,
+                "--out", tmp_path / "v") == 130
+    assert not any((tmp_path / "v").glob("variance.*"))
+    assert "(interrupted)" not in capsys.readouterr().out
+
+
 @pytest.mark.slow
 def test_sensitivity_real_sigterm_keeps_the_complete_map(tmp_path):
     out = tmp_path / "map.json"
