@@ -81,6 +81,32 @@ def test_variance_interrupted_training_measures_and_writes_nothing(tmp_path, int
     assert "(interrupted)" not in capsys.readouterr().out
 
 
+def test_sigterm_during_trains_final_save_keeps_the_finished_seed(tmp_path, monkeypatch):
+    """SIGTERM arrives while seed 0's weights are being saved: the save completes, run.json
+    lists seed 0 as finished, the command exits 130 without starting seed 1, and --resume
+    keeps seed 0."""
+    from acnotes.agent import Agent
+    real = Agent.save
+
+    def save(self, directory):
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real(self, directory)
+    monkeypatch.setattr(Agent, "save", save)
+    out = tmp_path / "run"
+    assert _run("train", "--seeds", 0, 1, "--steps", 300, "--out", out, "--quiet") == 130
+    assert (out / "agent-seed0" / "weights.pt").is_file()
+    meta = json.loads((out / "run.json").read_text())
+    assert meta["finished"] == [0]
+    assert not (out / "history-seed1.json").exists()
+    monkeypatch.setattr(Agent, "save", real)
+    trained = []
+    monkeypatch.setattr(engine, "train_population",
+                        lambda cfgs, *a, real=engine.train_population, **k: trained.append(
+                            [c.seed for c in cfgs]) or real(cfgs, *a, **k))
+    assert _run("train", "--seeds", 0, 1, "--steps", 300, "--out", out, "--quiet", "--resume") == 0
+    assert trained == [[1]]
+
+
 @pytest.mark.slow
 def test_sensitivity_real_sigterm_keeps_the_complete_map(tmp_path):
     out = tmp_path / "map.json"
