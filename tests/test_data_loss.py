@@ -107,6 +107,30 @@ def test_sigterm_during_trains_final_save_keeps_the_finished_seed(tmp_path, monk
     assert trained == [[1]]
 
 
+def _gz(path: Path, value) -> bytes:
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        json.dump(value, f)
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("what", ["list", "other points", "bad row", "no members"])
+def test_atlas_add_refuses_a_file_it_cannot_read(tmp_path, monkeypatch, capsys, what):
+    def no_training(*a, **k):
+        raise AssertionError("trained before refusing")
+    monkeypatch.setattr(atlas, "compute", no_training)
+    row = dict(config={"no_such_field": 1}, status="done", message="", curve=[0.0] * atlas.POINTS)
+    value = {"list": [1, 2],
+             "other points": dict(points=atlas.POINTS + 1, window=atlas.WINDOW, members=[]),
+             "bad row": dict(points=atlas.POINTS, window=atlas.WINDOW, members=[row]),
+             "no members": dict(points=atlas.POINTS, window=atlas.WINDOW)}[what]
+    path = tmp_path / "01.json.gz"
+    before = _gz(path, value)
+    assert _run("atlas", "--only", "01", "--out", tmp_path, "--add", "--quiet") == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert path.read_bytes() == before
+
+
 @pytest.mark.slow
 def test_sensitivity_real_sigterm_keeps_the_complete_map(tmp_path):
     out = tmp_path / "map.json"

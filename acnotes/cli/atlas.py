@@ -26,10 +26,11 @@ def cmd_atlas(args) -> int:
     if exists and not (args.force or args.add):
         raise ValueError(f"{', '.join(exists)} exist(s); add --force to replace, or --add to train only "
                          f"the settings missing from it")
+    stored = {path: _stored(atlas, path) for _, path in todo if args.add and path.exists()}  # all read first
     for name, path in todo:   # rewritten after each population: what is done is kept (resume with --add)
         panel = atlas.PANELS[name]
         t0 = time.perf_counter()
-        have = _stored(atlas, path) if args.add and path.exists() else {}
+        have = stored.get(path, {})
         print(f"panel {name}: {len(atlas.settings(panel))} settings x {len(panel.seeds)} seeds")
         members = atlas.compute(panel, progress=not args.quiet, have=have,
                                 checkpoint=lambda done, path=path: atlas.save(done, path))
@@ -40,8 +41,8 @@ def cmd_atlas(args) -> int:
 
 def _stored(atlas, path: Path) -> dict:
     try:
-        return atlas.load(path)
-    except (OSError, EOFError, ValueError, KeyError, TypeError) as e:
+        return atlas.load(path, strict=True)
+    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"{path} is not an atlas file ({type(e).__name__}: {e}); move it away, or "
                          f"use --force to replace it") from None
 
