@@ -131,6 +131,35 @@ def test_atlas_add_refuses_a_file_it_cannot_read(tmp_path, monkeypatch, capsys, 
     assert path.read_bytes() == before
 
 
+def _series_notebook() -> Path:
+    import nbformat
+
+    from acnotes.exercises import exercises_in
+    for p in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        if exercises_in(nbformat.read(p, as_version=4), p.name):
+            return p
+    pytest.skip("no series notebook with exercises")
+
+
+def test_course_force_never_writes_through_a_linked_folder(tmp_path, capsys):
+    """DIR/source/<assignment> is a symbolic link to a folder holding the user's notebook
+    (with outputs): --force refuses, naming the link, and the notebook is untouched."""
+    nb = _series_notebook()
+    mine, src = tmp_path / "mine", tmp_path / "src"
+    mine.mkdir(), src.mkdir()
+    shutil.copy(nb, mine / nb.name)
+    shutil.copy(nb, src / nb.name)
+    course = tmp_path / "course"
+    (course / "source").mkdir(parents=True)
+    (course / "source" / nb.stem).symlink_to(mine)
+    before = (mine / nb.name).read_bytes()
+    assert _run("course", course, "--notebooks", src, "--force") == 2
+    err = capsys.readouterr().err
+    assert str(course / "source" / nb.stem) in err and "symbolic link" in err
+    assert (mine / nb.name).read_bytes() == before
+    assert not (course / "nbgrader_config.py").exists()
+
+
 @pytest.mark.slow
 def test_sensitivity_real_sigterm_keeps_the_complete_map(tmp_path):
     out = tmp_path / "map.json"
