@@ -176,3 +176,23 @@ def test_sensitivity_real_sigterm_keeps_the_complete_map(tmp_path):
     _, err = p.communicate(timeout=60)
     assert p.returncode == 130, err
     assert out.read_bytes() == COMPLETE
+
+
+def test_atlas_force_interrupted_keeps_the_complete_file(tmp_path, monkeypatch):
+    """--force retrains a panel; an interrupt in its second population leaves the old file
+    (the checkpoint after the first population must not replace it with fewer members)."""
+    spec = atlas.PanelSpec(("a2c", "tdac"), "a2c", 256, ("gamma",), seeds=(0, 1))
+    monkeypatch.setitem(atlas.PANELS, "99", spec)
+    path = tmp_path / "99.json.gz"
+    path.write_bytes(COMPLETE)
+    real, calls = engine.train_population, []
+
+    def second_interrupted(cfgs, *a, **k):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(cfgs, *a, **k)
+    monkeypatch.setattr(engine, "train_population", second_interrupted)
+    assert _run("atlas", "--only", "99", "--out", tmp_path, "--force", "--quiet") == 130
+    assert len(calls) == 2
+    assert path.read_bytes() == COMPLETE

@@ -32,8 +32,11 @@ def cmd_atlas(args) -> int:
         t0 = time.perf_counter()
         have = stored.get(path, {})
         print(f"panel {name}: {len(atlas.settings(panel))} settings x {len(panel.seeds)} seeds")
+        # a checkpoint holds what is done so far: it may grow a file (--add) or start one, but
+        # never replace a complete file that --force is retraining (an interrupt keeps that one)
+        keep_old = args.force and (path.exists() or path.is_symlink())
         members = atlas.compute(panel, progress=not args.quiet, have=have,
-                                checkpoint=lambda done, path=path: atlas.save(done, path))
+                                checkpoint=None if keep_old else lambda done, path=path: atlas.save(done, path))
         atlas.save(members, path)
         print(f"wrote {path}: {len(members)} members in {time.perf_counter() - t0:.0f} s")
     return 0
