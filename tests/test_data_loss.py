@@ -196,3 +196,11 @@ def test_atlas_force_interrupted_keeps_the_complete_file(tmp_path, monkeypatch):
     assert _run("atlas", "--only", "99", "--out", tmp_path, "--force", "--quiet") == 130
     assert len(calls) == 2
     assert path.read_bytes() == COMPLETE
+
+
+def test_sensitivity_counts_a_dangling_link_as_taken(tmp_path, capsys):
+    out = tmp_path / "map.json"
+    out.symlink_to(tmp_path / "nowhere.json")
+    assert _run("sensitivity", "--steps", 100, "--out", out, "--quiet") == 2
+    assert str(out) in capsys.readouterr().err
+    assert out.is_symlink() and not (tmp_path / "nowhere.json").exists()
