@@ -204,3 +204,15 @@ def test_sensitivity_counts_a_dangling_link_as_taken(tmp_path, capsys):
     assert _run("sensitivity", "--steps", 100, "--out", out, "--quiet") == 2
     assert str(out) in capsys.readouterr().err
     assert out.is_symlink() and not (tmp_path / "nowhere.json").exists()
+
+
+def test_atlas_counts_links_as_taken_and_add_refuses_them(tmp_path, monkeypatch, capsys):
+    def no_training(*a, **k):
+        raise AssertionError("trained before refusing")
+    monkeypatch.setattr(atlas, "compute", no_training)
+    link = tmp_path / "01.json.gz"
+    link.symlink_to(tmp_path / "nowhere.json.gz")
+    for extra in ([], ["--add"]):
+        assert _run("atlas", "--only", "01", "--out", tmp_path, "--quiet", *extra) == 2
+        assert str(link) in capsys.readouterr().err
+        assert link.is_symlink() and not (tmp_path / "nowhere.json.gz").exists()

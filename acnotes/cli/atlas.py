@@ -19,7 +19,11 @@ def cmd_atlas(args) -> int:
     if not out.is_dir():
         raise ValueError(f"--out {out}: not a folder (create it first)")
     todo = [(n, out / f"{n}.json.gz") for n in names]
-    exists = [str(p) for _, p in todo if p.exists()]
+    exists = [str(p) for _, p in todo if p.exists() or p.is_symlink()]   # a link counts, even a dangling one
+    links = [str(p) for _, p in todo if p.is_symlink()]
+    if args.add and links:
+        raise ValueError(f"{', '.join(links)}: a symbolic link; --add writes no file through a link "
+                         f"(copy the file there, or use --force to replace the link itself)")
     if args.force and args.add:
         raise ValueError("--force and --add exclude each other: --force retrains everything, "
                          "--add only the settings a file lacks")
