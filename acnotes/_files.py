@@ -61,10 +61,19 @@ def read_json(path: str | Path):
         raise ValueError(str(e)) from None
 
 
-def check_targets(paths, force: bool = False) -> None:
+def check_targets(paths, force: bool = False, under: str | Path | None = None) -> None:
     """Refuse (ValueError) to write any of ``paths`` if one exists and ``force`` is off. A
     symbolic link is never followed: without ``force`` it counts as existing; with ``force``
-    the link itself is replaced (see :func:`write_file`), never the file it points to."""
+    the link itself is replaced (see :func:`write_file`), never the file it points to.
+
+    ``under``: the folder the paths are in (a command's DIR). A folder between it and a path
+    that is a symbolic link is refused, with or without ``force``: writing there would write
+    into the folder it points to (a user's own notebooks, say)."""
+    if under is not None:
+        for p in paths:
+            for link in _links_between(Path(under), Path(p)):
+                raise ValueError(f"{link} is a symbolic link; refusing to write {p} through it "
+                                 f"(remove the link, or choose another folder)")
     taken = [Path(p) for p in paths if Path(p).is_symlink() or Path(p).exists()]
     if taken and not force:
         links = [p for p in taken if p.is_symlink()]
@@ -75,6 +84,19 @@ def check_targets(paths, force: bool = False) -> None:
     for p in taken:
         if p.is_dir() and not p.is_symlink():
             raise ValueError(f"{p} is a folder; it cannot be replaced by a file")
+
+
+def _links_between(top: Path, path: Path):
+    """The folders strictly between ``top`` and ``path`` that are symbolic links."""
+    try:
+        rel = path.relative_to(top)
+    except ValueError:
+        return
+    here = top
+    for part in rel.parts[:-1]:
+        here = here / part
+        if here.is_symlink():
+            yield here
 
 
 def write_file(path: str | Path, data: bytes) -> Path:

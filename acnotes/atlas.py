@@ -239,19 +239,32 @@ def save(members: list[tuple[Config, Stored]], path: str | Path) -> Path:
     return path
 
 
-def load(path: str | Path) -> dict[str, Stored]:
-    """One atlas file: Config key -> Stored. Rows whose Config is no longer valid are skipped."""
+def load(path: str | Path, strict: bool = False) -> dict[str, Stored]:
+    """One atlas file: Config key -> Stored. Rows whose Config is no longer valid are skipped,
+    and a file of other ``points`` or ``window`` reads as empty; with ``strict`` both raise a
+    ValueError instead (for ``atlas --add``, which must not take a file it cannot read for an
+    empty one and replace it)."""
     with gzip.open(path, "rt", encoding="utf-8") as f:
         data = json.load(f)
+    if not isinstance(data, dict) or not isinstance(data.get("members"), list):
+        raise ValueError("not an object with a list of members")
     if data.get("points") != POINTS or data.get("window") != WINDOW:
+        if strict:
+            raise ValueError(f"its curves have points={data.get('points')!r}, window={data.get('window')!r}; "
+                             f"this version stores points={POINTS}, window={WINDOW}")
         return {}
     out = {}
     names = set(Config.__dataclass_fields__)
-    for row in data["members"]:
+    for i, row in enumerate(data["members"]):
+        if not (isinstance(row, dict) and isinstance(row.get("config"), dict)
+                and isinstance(row.get("curve"), list) and "status" in row):
+            raise ValueError(f"member {i} is not a row of config, status and curve")
         cfg = row["config"]
         try:   # written by save (Config.to_dict): the same fields need no second validation
             key = json.dumps(cfg, sort_keys=True) if set(cfg) == names else _key(cfg)
-        except (TypeError, ValueError):   # a field that no longer exists: not this package's run
+        except (TypeError, ValueError) as e:   # a field that no longer exists: not this package's run
+            if strict:
+                raise ValueError(f"member {i}'s config is not valid here ({e})") from None
             continue
         curve = np.array([np.nan if v is None else v for v in row["curve"]], dtype=float)
         out[key] = Stored(curve, row["status"], row.get("message", ""))

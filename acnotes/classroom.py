@@ -101,7 +101,7 @@ def write_course(course: str | Path, notebooks: str | Path = "notebooks", *, for
         raise ValueError(f"no notebook in {src} has exercises")
     config = course / "nbgrader_config.py"
     targets = [course / "source" / a / name for a, (name, _, _) in plan.items()]
-    check_targets([config, *targets], force)
+    check_targets([config, *targets], force, under=course)
     for target, (_, nb, _) in zip(targets, plan.values()):
         target.parent.mkdir(parents=True, exist_ok=True)
         write_notebook(nb, target)

@@ -122,6 +122,8 @@ def compute(name: str, spec: dict | None = None, progress: bool = True, subset: 
     else:
         for p in pts:
             members += [_record(spec, p, h) for _, h in train_population(configs(spec, p, seeds), progress=progress)]
+            if any(m["status"] == "interrupted" for m in members):
+                break   # Ctrl-C or SIGTERM: train no further population (the caller sees the statuses)
     spec_out = {k: list(v) if isinstance(v, tuple) else v for k, v in spec.items()}
     return dict(study=name, spec=spec_out, threshold=THRESHOLD, window=WINDOW, curve_window=CURVE_WINDOW,
                 curve_steps=np.linspace(0, spec["total_steps"], CURVE_POINTS).tolist(),

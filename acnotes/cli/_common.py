@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from .._validate import BadValue
 
 __all__ = ["positive_int", "seed_int", "add_config_options", "config_from_args", "option_name",
-           "reworded", "sigterm_as_interrupt"]
+           "reworded", "sigterm_as_interrupt", "stop_if_interrupted", "interrupts_deferred"]
 
 # Config fields whose option is not simply --field-name
 _OPTION = {"total_steps": "--steps", "seed": "--seeds"}
@@ -131,3 +131,46 @@ def sigterm_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, old)
+
+
+def stop_if_interrupted(statuses, what: str = "training") -> None:
+    """Raise KeyboardInterrupt if any of ``statuses`` (History statuses) is "interrupted".
+
+    The training loops catch Ctrl-C and SIGTERM and return what they have, each member marked
+    "interrupted". A command that writes one result file calls this before writing, so an
+    interrupted run exits 130 and leaves the previous (complete) file as it was, instead of
+    writing a partial result that looks complete.
+    """
+    n = sum(s == "interrupted" for s in statuses)
+    if n:
+        raise KeyboardInterrupt(f"{what} interrupted ({n} member(s) not finished); nothing written")
+
+
+_DEFERRING: list = []  # not empty inside interrupts_deferred
+
+
+@contextmanager
+def interrupts_deferred():
+    """Inside the block Ctrl-C and SIGTERM are held back, and raised as KeyboardInterrupt as
+    soon as it ends: for a few quick writes that belong together (a finished seed's History,
+    weights and run.json), so that an interrupt cannot keep half of them."""
+    import threading
+
+    if _DEFERRING or threading.current_thread() is not threading.main_thread():
+        yield   # nested: the outer block holds the signals and raises at its end
+        return
+    got = []
+
+    def hold(signum, frame):
+        got.append(signum)
+
+    old = {s: signal.signal(s, hold) for s in (signal.SIGINT, signal.SIGTERM)}
+    _DEFERRING.append(True)
+    try:
+        yield
+    finally:
+        _DEFERRING.pop()
+        for s, h in old.items():
+            signal.signal(s, h)
+    if got:
+        raise KeyboardInterrupt(f"signal {got[0]}")

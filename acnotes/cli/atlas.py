@@ -19,20 +19,28 @@ def cmd_atlas(args) -> int:
     if not out.is_dir():
         raise ValueError(f"--out {out}: not a folder (create it first)")
     todo = [(n, out / f"{n}.json.gz") for n in names]
-    exists = [str(p) for _, p in todo if p.exists()]
+    exists = [str(p) for _, p in todo if p.exists() or p.is_symlink()]   # a link counts, even a dangling one
+    links = [str(p) for _, p in todo if p.is_symlink()]
+    if args.add and links:
+        raise ValueError(f"{', '.join(links)}: a symbolic link; --add writes no file through a link "
+                         f"(copy the file there, or use --force to replace the link itself)")
     if args.force and args.add:
         raise ValueError("--force and --add exclude each other: --force retrains everything, "
                          "--add only the settings a file lacks")
     if exists and not (args.force or args.add):
         raise ValueError(f"{', '.join(exists)} exist(s); add --force to replace, or --add to train only "
                          f"the settings missing from it")
+    stored = {path: _stored(atlas, path) for _, path in todo if args.add and path.exists()}  # all read first
     for name, path in todo:   # rewritten after each population: what is done is kept (resume with --add)
         panel = atlas.PANELS[name]
         t0 = time.perf_counter()
-        have = _stored(atlas, path) if args.add and path.exists() else {}
+        have = stored.get(path, {})
         print(f"panel {name}: {len(atlas.settings(panel))} settings x {len(panel.seeds)} seeds")
+        # a checkpoint holds what is done so far: it may grow a file (--add) or start one, but
+        # never replace a complete file that --force is retraining (an interrupt keeps that one)
+        keep_old = args.force and (path.exists() or path.is_symlink())
         members = atlas.compute(panel, progress=not args.quiet, have=have,
-                                checkpoint=lambda done, path=path: atlas.save(done, path))
+                                checkpoint=None if keep_old else lambda done, path=path: atlas.save(done, path))
         atlas.save(members, path)
         print(f"wrote {path}: {len(members)} members in {time.perf_counter() - t0:.0f} s")
     return 0
@@ -40,8 +48,8 @@ def cmd_atlas(args) -> int:
 
 def _stored(atlas, path: Path) -> dict:
     try:
-        return atlas.load(path)
-    except (OSError, EOFError, ValueError, KeyError, TypeError) as e:
+        return atlas.load(path, strict=True)
+    except (OSError, EOFError, ValueError, KeyError, TypeError, AttributeError) as e:
         raise ValueError(f"{path} is not an atlas file ({type(e).__name__}: {e}); move it away, or "
                          f"use --force to replace it") from None
 

@@ -9,12 +9,13 @@ __all__ = ["add_cli", "cmd_sensitivity"]
 
 def cmd_sensitivity(args) -> int:
     from .. import sensitivity
+    from .._files import check_targets
+    from ._common import stop_if_interrupted
 
     out = Path(args.out) if args.out else Path(f"sensitivity-{args.algo}.json")
     if out.is_dir():
         raise ValueError(f"--out {out} is a directory; give a file name such as {out / f'sensitivity-{args.algo}.json'}")
-    if out.exists() and not args.force:
-        raise ValueError(f"{out} exists; add --force to replace it")
+    check_targets([out], args.force)  # a symbolic link counts as existing, even a dangling one
     if not out.parent.is_dir():
         raise ValueError(f"--out {out}: the folder {out.parent} does not exist")
     grid = dict(sensitivity.GRIDS[args.algo])
@@ -23,6 +24,7 @@ def cmd_sensitivity(args) -> int:
     n = len(grid["gammas"]) * len(grid["lrs"]) * len(grid["seeds"])
     print(f"training {n} members of {args.algo} ({grid['total_steps']} env steps each) as one population")
     data = sensitivity.compute(args.algo, grid, progress=not args.quiet)
+    stop_if_interrupted([m["status"] for m in data["members"]], "the map")  # keep the old file
     sensitivity.save(data, out)
     solved = sum(m["solved_steps"] is not None for m in data["members"])
     print(f"wrote {out}: {n} members, {solved} reached {data['threshold']:g} over {data['window']} episodes")

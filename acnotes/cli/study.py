@@ -10,6 +10,7 @@ __all__ = ["add_cli", "cmd_study"]
 def cmd_study(args) -> int:
     from .. import studies
     from .._files import check_targets
+    from ._common import stop_if_interrupted
 
     out = Path(args.out) if args.out else Path(f"{args.name}.json")
     check_targets([out], args.force)
@@ -21,6 +22,7 @@ def cmd_study(args) -> int:
     n = len(studies.points(spec)) * len(spec["seeds"])
     print(f"training {n} members of {args.name} ({spec['total_steps']} env steps each)")
     data = studies.compute(args.name, spec, progress=not args.quiet)
+    stop_if_interrupted([m["status"] for m in data["members"]], "the study")  # keep the old file
     studies.save(data, out)
     solved = sum(m["solved_steps"] is not None for m in data["members"])
     print(f"wrote {out}: {n} members, {solved} reached {data['threshold']:g} over {data['window']} episodes, "

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from .. import _validate
 from .._files import atomic_path, read_json, write_text
-from ._common import add_config_options, config_from_args, option_name, positive_int, seed_int
+from ._common import (add_config_options, config_from_args, interrupts_deferred, option_name, positive_int,
+                      seed_int)
 
 FINISHED = ("done", "target reached", "diverged")  # statuses that --resume does not retrain
 
@@ -176,8 +177,9 @@ def cmd_train(args) -> int:
              "status": {str(s): status[s] for s in seeds if s in status}}, indent=2))
 
     def save(s, hist, agent):
-        hist.save(out / f"history-seed{s}.{fmt}")
-        agent.save(out / f"agent-seed{s}")
+        with interrupts_deferred():  # History and weights together: an interrupt waits for both
+            hist.save(out / f"history-seed{s}.{fmt}")
+            agent.save(out / f"agent-seed{s}")
 
     write_run()
     histories = []
@@ -188,9 +190,15 @@ def cmd_train(args) -> int:
             continue
         ckpt = _Checkpoint(lambda h, a, s=s: save(s, h, a), args.checkpoint_every)
         agent, h = train(cfg.replace(seed=s), progress=not args.quiet, on_update=ckpt)
-        save(s, h, agent)
-        status[s] = h.status
-        write_run()
+        try:
+            with interrupts_deferred():  # a finished seed: its files and run.json, or nothing new
+                save(s, h, agent)
+                status[s] = h.status
+                write_run()
+        except KeyboardInterrupt:  # arrived during the save, which is complete: stop here
+            print(f"seed {s}: {h.status} and saved; interrupted before the next seed: rerun the same "
+                  f"command with --resume to train the seeds not finished", file=sys.stderr)
+            return 130
         histories.append(h)
         last = h.episode_returns[-100:]
         mean = sum(last) / len(last) if last else float("nan")

@@ -64,12 +64,14 @@ def _target(args):
                                 generator=torch.Generator().manual_seed(args.policy_seed))
         return mdp, theta
     from ..train import Agent, make_agent, preset, train
+    from ._common import stop_if_interrupted
 
     if args.agent:
         return Agent.load(args.agent), None
     cfg = preset(args.preset, seed=args.seed, total_steps=max(args.train_steps, 1))
     if args.train_steps:
         agent, h = train(cfg, progress=False)
+        stop_if_interrupted([h.status], "--train-steps")  # measure no half-trained agent
         print(f"trained {args.preset} for {h.total_steps} env steps ({h.status})")
         return agent, None
     return Agent(make_agent(cfg), cfg), None
