@@ -116,13 +116,14 @@ PANELS: dict[str, PanelSpec] = {
 
 
 def uses(algo: str, field_: str) -> bool:
-    """Whether ``algo``'s training depends on Config field ``field_`` (lambda matters to GAE
-    only, a critic's learning rate only to algorithms with a critic)."""
+    """Whether ``algo``'s training depends on Config field ``field_`` (lambda matters only to
+    the estimators that declare it in ``uses``, GAE; a critic's learning rate only to
+    algorithms with a critic)."""
     from .estimators import ESTIMATORS
 
     est = ESTIMATORS[algo]
     if field_ == "lam":
-        return "lam" in inspect.signature(est.compute).parameters
+        return "lam" in est.uses
     if field_ == "critic_lr":
         return est.critic is not None
     return True
@@ -311,7 +312,7 @@ def compute(panel: PanelSpec, progress: bool = True, log: Callable[[str], None] 
 
     Members whose Config is a key of ``have`` (from ``load``) are not trained again: they are
     returned as stored, so that adding settings to a panel trains only the new ones (a member
-    of a population of two or more does not depend on the others). ``checkpoint(members)``,
+    of a population does not depend on the others). ``checkpoint(members)``,
     if given, is called after each population with everything known so far (what was
     trained, and all of ``have``), so that an interrupted run loses at most one population."""
     from .train import train_population

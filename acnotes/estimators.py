@@ -22,10 +22,16 @@ uses ``w_t = 1`` (``discount_actor=False``), which is not the gradient of any ob
 general but has lower variance and works well in practice.
 
 Each row is one named function, ``psi, target = a2c(batch, values, gamma=..., n=...)``,
-registered with ``@estimator``. The critic's values arrive in a ``Values`` record (built
-by ``values``); Psi_t and the critic target are computed from it, with the critic's
-values detached (``Config.detach_target=False`` keeps the target's gradient, for a
-comparison only).
+registered with ``@estimator``, which also records the settings it reads (``uses``: a2c reads
+gamma and n, gae gamma and lam). The critic's values arrive in a ``Values`` record (built by
+``values``); Psi_t and the critic target are computed from it, with the critic's values
+detached (``Config.detach_target=False`` keeps the target's gradient, for a comparison only).
+
+Everything here is for one batch layout, [T, N] (time, envs), and one network: the losses
+come as per-step terms (``actor_terms``, ``critic_terms``, ``entropy_terms``, zero on the
+steps that do not count) and as their means over the batch (``actor_loss``, ``critic_loss``,
+``entropy``). Training many agents at once only changes how the terms are summed, and that
+is done in ``train.py``.
 """
 
 from __future__ import annotations
@@ -39,8 +45,11 @@ from torch import Tensor
 
 from . import returns
 
-__all__ = ["Values", "Estimator", "ESTIMATORS", "estimator", "values", "get", "actor_loss", "critic_loss",
-           "entropy", "log_prob", "per_member"]
+__all__ = ["Values", "Estimator", "ESTIMATORS", "SETTINGS", "estimator", "values", "get", "log_prob",
+           "actor_terms", "critic_terms", "entropy_terms", "actor_loss", "critic_loss", "entropy"]
+
+# the settings an estimator may read, as keyword arguments of its function
+SETTINGS = ("gamma", "lam", "n")
 
 
 @dataclass
@@ -64,11 +73,13 @@ class Values:
 class Estimator:
     """One row of the table: a named function that computes Psi_t and the critic's target.
 
-    ``compute(batch, values, *, gamma, lam, n)`` returns ``(psi, target)``: Psi_t and what
-    the critic regresses onto (None without a critic), both without gradient. ``critic``
-    is None, "v" or "q". ``episodic`` estimators need whole episodes (REINFORCE's return
-    cannot be cut). ``gamma`` and ``lam`` may be numbers or tensors that broadcast against
-    the batch (one value per env, for a population).
+    ``compute(batch, values, **settings)`` returns ``(psi, target)``: Psi_t and what the
+    critic regresses onto (None without a critic), both without gradient. It takes as
+    keywords exactly the settings named in ``uses`` (from ``SETTINGS``: ``gamma``, ``lam``,
+    ``n``); ``apply`` picks them out of all three. ``critic`` is None, "v" or "q".
+    ``episodic`` estimators need whole episodes (REINFORCE's return cannot be cut).
+    ``gamma`` and ``lam`` may be numbers or tensors that broadcast against the batch (one
+    value per env).
     """
 
     name: str
@@ -76,25 +87,32 @@ class Estimator:
     psi_formula: str
     critic: str | None
     episodic: bool
+    uses: tuple[str, ...]
     compute: Callable[..., tuple[Tensor, Tensor | None]]
+
+    def apply(self, batch, values: "Values", *, gamma, lam=None, n=None) -> tuple[Tensor, Tensor | None]:
+        """``(psi, target)``, given every setting; only those in ``uses`` are passed on."""
+        given = {"gamma": gamma, "lam": lam, "n": n}
+        return self.compute(batch, values, **{name: given[name] for name in self.uses})
 
     def psi(self, batch, values: "Values", gamma, lam, n) -> Tensor:
         """Psi_t alone (positional form, as the variance lab calls it)."""
-        return self.compute(batch, values, gamma=gamma, lam=lam, n=n)[0]
-
-    def target(self, batch, values: "Values", gamma, lam, n) -> Tensor | None:
-        """The critic's target alone."""
-        return self.compute(batch, values, gamma=gamma, lam=lam, n=n)[1]
+        return self.apply(batch, values, gamma=gamma, lam=lam, n=n)[0]
 
 
 ESTIMATORS: dict[str, Estimator] = {}
 
 
-def estimator(*, label: str, psi_formula: str, critic: str | None, episodic: bool = False):
-    """Register the decorated function as the estimator named after it."""
+def estimator(*, label: str, psi_formula: str, critic: str | None, uses: tuple[str, ...], episodic: bool = False):
+    """Register the decorated function as the estimator named after it. ``uses`` names the
+    settings (from ``SETTINGS``) it takes as keyword arguments."""
+    unknown = [u for u in uses if u not in SETTINGS]
+    if unknown:
+        raise ValueError(f"uses must name settings from {SETTINGS}; got {unknown}")
+
     def register(fn):
         name = fn.__name__.rstrip("_")
-        ESTIMATORS[name] = Estimator(name, label, psi_formula, critic, episodic, fn)
+        ESTIMATORS[name] = Estimator(name, label, psi_formula, critic, episodic, tuple(uses), fn)
         return fn
     return register
 
@@ -107,14 +125,15 @@ def _td_target(b, vals, gamma):
     return returns.td_target(b.rewards, vals.v_next, b.terminated, gamma)
 
 
-@estimator(label="REINFORCE", psi_formula="G_t", critic=None, episodic=True)
-def reinforce(b, vals, *, gamma, **_):
+@estimator(label="REINFORCE", psi_formula="G_t", critic=None, uses=("gamma",), episodic=True)
+def reinforce(b, vals, *, gamma):
     """Psi_t = G_t, the Monte Carlo return to the end of the episode (not bootstrapped)."""
     return _reward_to_go(b, gamma), None
 
 
-@estimator(label="REINFORCE + baseline", psi_formula="G_t - V(s_t)", critic="v", episodic=True)
-def reinforce_baseline(b, vals, *, gamma, **_):
+@estimator(label="REINFORCE + baseline", psi_formula="G_t - V(s_t)", critic="v", uses=("gamma",),
+           episodic=True)
+def reinforce_baseline(b, vals, *, gamma):
     """Psi_t = G_t - V(s_t); V regresses onto G_t.
 
     G_t bootstraps with gamma V(s_{t+1}) where the episode is cut (a time limit, or the end
@@ -125,14 +144,14 @@ def reinforce_baseline(b, vals, *, gamma, **_):
     return g - vals.v.detach(), g
 
 
-@estimator(label="Q Actor-Critic", psi_formula="Q_w(s_t, a_t)", critic="q")
-def qac(b, vals, *, gamma, **_):
+@estimator(label="Q Actor-Critic", psi_formula="Q_w(s_t, a_t)", critic="q", uses=("gamma",))
+def qac(b, vals, *, gamma):
     """Psi_t = Q_w(s_t, a_t); Q regresses onto the (expected SARSA) TD target."""
     return vals.q.detach(), _td_target(b, vals, gamma)
 
 
-@estimator(label="A2C", psi_formula="G^(n)_t - V(s_t)", critic="v")
-def a2c(b, vals, *, gamma, n, **_):
+@estimator(label="A2C", psi_formula="G^(n)_t - V(s_t)", critic="v", uses=("gamma", "n"))
+def a2c(b, vals, *, gamma, n):
     """Psi_t = G^(n)_t - V(s_t), the n-step advantage; V regresses onto G^(n)_t.
 
     With n at least the batch length, G^(n)_t is the return bootstrapped at the batch's
@@ -144,15 +163,17 @@ def a2c(b, vals, *, gamma, n, **_):
     return g - vals.v.detach(), g
 
 
-@estimator(label="TD Actor-Critic", psi_formula="r_t + gamma V(s_{t+1}) - V(s_t)", critic="v")
-def tdac(b, vals, *, gamma, **_):
+@estimator(label="TD Actor-Critic", psi_formula="r_t + gamma V(s_{t+1}) - V(s_t)", critic="v",
+           uses=("gamma",))
+def tdac(b, vals, *, gamma):
     """Psi_t = delta_t = r_t + gamma V(s_{t+1}) - V(s_t); V regresses onto the TD target."""
     y = _td_target(b, vals, gamma)
     return y - vals.v.detach(), y
 
 
-@estimator(label="GAE(lambda)", psi_formula="sum_k (gamma lambda)^k delta_{t+k}", critic="v")
-def gae(b, vals, *, gamma, lam, **_):
+@estimator(label="GAE(lambda)", psi_formula="sum_k (gamma lambda)^k delta_{t+k}", critic="v",
+           uses=("gamma", "lam"))
+def gae(b, vals, *, gamma, lam):
     """Psi_t = A^GAE_t; V regresses onto the lambda-return A^GAE_t + V(s_t)."""
     a = returns.gae(b.rewards, vals.v.detach(), vals.v_next, b.terminated, b.truncated, gamma, lam)
     return a, a + vals.v.detach()
@@ -193,41 +214,34 @@ def log_prob(logits: Tensor, actions: Tensor) -> Tensor:
     return torch.log_softmax(logits, dim=-1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
 
 
-def per_member(x: Tensor, members: int | None) -> Tensor:
-    """Sum of ``x`` [T, K*N] over time and over each member's N envs: shape [K]. With
-    ``members=None``, the sum of everything (a scalar): one network, no member axis."""
-    if members is None:
-        return x.sum()
-    # each member's numbers as one contiguous row, so that its sum is computed the same way
-    # whatever the number of members (a member matches its single run bit for bit)
-    return x.reshape(x.shape[0], members, -1).transpose(0, 1).reshape(members, -1).sum(1)
+def actor_terms(logp: Tensor, psi: Tensor, valid: Tensor, weight: Tensor | None = None) -> Tensor:
+    """The per-step terms ``w_t * log pi(a_t|s_t) * Psi_t`` [T, N], with Psi_t detached and
+    0 on the steps that are not ``valid``. ``weight`` is w_t (None: 1)."""
+    psi = psi.detach()
+    terms = logp * psi if weight is None else logp * psi * weight
+    return torch.where(valid, terms, torch.zeros_like(terms))
 
 
 def actor_loss(logp: Tensor, psi: Tensor, valid: Tensor, weight: Tensor | None = None,
-               n_episodes: int | Tensor | None = None, members: int | None = None) -> Tensor:
+               n_episodes: int | Tensor | None = None) -> Tensor:
     """Surrogate loss whose gradient is minus the policy-gradient estimate.
 
     ``L = -(1/M) sum_{t valid} w_t * log pi(a_t|s_t) * Psi_t`` with Psi_t detached.
     M is the number of episodes when given (the gradient of J per episode, as REINFORCE
     derives it: sum over time, mean over episodes), else the number of valid steps.
-    With ``members=K`` the batch holds K members' envs side by side and the result is
-    the K losses, one per member (``n_episodes`` then has one count per member).
     """
-    psi = psi.detach()
-    terms = logp * psi if weight is None else logp * psi * weight
-    terms = torch.where(valid, terms, torch.zeros_like(terms))
-    m = n_episodes if n_episodes is not None else per_member(valid, members).clamp(min=1)
-    return -per_member(terms, members) / m
+    m = n_episodes if n_episodes is not None else valid.sum().clamp(min=1)
+    return -actor_terms(logp, psi, valid, weight).sum() / m
 
 
-def critic_loss(pred: Tensor, target: Tensor, valid: Tensor, kind: str = "mse",
-                members: int | None = None, detach_target: bool = True) -> Tensor:
-    """Mean over valid steps of (pred - target)^2 / 2, or the smooth-L1 (Huber) loss.
+def critic_terms(pred: Tensor, target: Tensor, valid: Tensor, kind: str = "mse",
+                 detach_target: bool = True) -> Tensor:
+    """The per-step errors ``(pred - target)^2 / 2`` (``kind="mse"``) or smooth-L1 (Huber)
+    [T, N], 0 on the steps that are not ``valid``.
 
     The target is detached: the critic moves towards it, the target does not move
     towards the critic (a semi-gradient, as in TD(0)). ``detach_target=False`` keeps the
     target's gradient (the residual gradient; only for notebook 7's ablation).
-    ``members``: as in ``actor_loss``.
     """
     if detach_target:
         target = target.detach()
@@ -237,13 +251,24 @@ def critic_loss(pred: Tensor, target: Tensor, valid: Tensor, kind: str = "mse",
         err = F.smooth_l1_loss(pred, target, reduction="none")
     else:
         raise ValueError(f"critic_loss must be 'mse' or 'smooth_l1', got {kind!r}")
-    err = torch.where(valid, err, torch.zeros_like(err))
-    return per_member(err, members) / per_member(valid, members).clamp(min=1)
+    return torch.where(valid, err, torch.zeros_like(err))
 
 
-def entropy(logits: Tensor, valid: Tensor, members: int | None = None) -> Tensor:
-    """Mean over valid steps of the policy's entropy H = -sum_a pi(a|s_t) log pi(a|s_t)."""
+def critic_loss(pred: Tensor, target: Tensor, valid: Tensor, kind: str = "mse",
+                detach_target: bool = True) -> Tensor:
+    """Mean over valid steps of (pred - target)^2 / 2, or the smooth-L1 (Huber) loss, with
+    the target detached (see ``critic_terms``)."""
+    return critic_terms(pred, target, valid, kind, detach_target).sum() / valid.sum().clamp(min=1)
+
+
+def entropy_terms(logits: Tensor, valid: Tensor) -> Tensor:
+    """The policy's entropy H = -sum_a pi(a|s_t) log pi(a|s_t) at each step [T, N], 0 on
+    the steps that are not ``valid``."""
     logp_all = torch.log_softmax(logits, -1)
     h = -(logp_all.exp() * logp_all).sum(-1)
-    h = torch.where(valid, h, torch.zeros_like(h))
-    return per_member(h, members) / per_member(valid, members).clamp(min=1)
+    return torch.where(valid, h, torch.zeros_like(h))
+
+
+def entropy(logits: Tensor, valid: Tensor) -> Tensor:
+    """Mean over valid steps of the policy's entropy (see ``entropy_terms``)."""
+    return entropy_terms(logits, valid).sum() / valid.sum().clamp(min=1)

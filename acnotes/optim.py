@@ -2,7 +2,7 @@
 
 Both optimizers act on each number separately, so one optimizer over tensors with a
 leading member axis is K independent optimizers, each with its own state, provided that
-the loss is a sum over members and that clipping is done per member. Here each member
+the loss is a sum over members and that clipping is done per member (``train.clip_per_member``). Here each member
 also has its own learning rates: ``lr[k]`` for the actor's parameters and ``critic_lr[k]``
 for the critic's. The formulas are those of ``torch.optim.Adam`` and ``torch.optim.RMSprop``
 with their defaults (Kingma & Ba, 2015; Tieleman & Hinton, 2012).
@@ -16,41 +16,12 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["PopulationOptimizer", "member_grad_norms", "clip_per_member"]
+__all__ = ["PopulationOptimizer"]
 
 
 def _per_member(x: Tensor, p: Tensor) -> Tensor:
     """[K] -> [K, 1, ..., 1], broadcastable against the stacked parameter ``p``."""
     return x.reshape((-1,) + (1,) * (p.dim() - 1))
-
-
-def member_grad_norms(params: Sequence[Tensor]) -> Tensor:
-    """The gradient norm of each member over all its parameters: shape [K]."""
-    # Add the parameters' sums one by one (elementwise over members): a reduction over a
-    # stacked [P, K] tensor sums in an order that depends on K, so a member's norm, and then
-    # its whole run, would depend on how many members share its population.
-    # g * g is what g.square() computes (pow with exponent 2 multiplies), in one foreach call
-    grads = [p.grad for p in params]
-    total = None
-    for sq in torch._foreach_mul(grads, grads):
-        sq = sq.reshape(sq.shape[0], -1).sum(1)
-        total = sq if total is None else total + sq
-    return total.sqrt()
-
-
-def clip_per_member(params: Sequence[Tensor], max_norm: Tensor) -> Tensor:
-    """Scale member k's gradient so that its norm is at most ``max_norm[k]`` (inf: no
-    clipping), as ``torch.nn.utils.clip_grad_norm_`` does for one network. Returns the
-    norms before clipping, shape [K]."""
-    norms = member_grad_norms(params)
-    finite = torch.isfinite(max_norm)
-    if not bool(finite.any()):   # no member clips: every factor would be exactly 1
-        return norms
-    coef = (max_norm / (norms + 1e-6)).clamp(max=1.0)
-    coef = torch.where(finite, coef, torch.ones_like(coef))
-    grads = [p.grad for p in params]
-    torch._foreach_mul_(grads, [_per_member(coef, g) for g in grads])
-    return norms
 
 
 class PopulationOptimizer:

@@ -23,12 +23,15 @@ here, so ``acn.train.Config`` and ``acn.train.preset`` keep working.
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from . import envs, estimators, returns
 from ._threads import torch_threads
@@ -36,11 +39,12 @@ from .agent import Agent, make_agent
 from .config import Config, preset
 from .history import History
 from .models import ActorCritic, Population
-from .optim import PopulationOptimizer, clip_per_member
+from .optim import PopulationOptimizer
 from .rollout import Collector
 
 __all__ = ["Config", "History", "Agent", "preset", "make_agent", "train", "train_population",
-           "update_losses", "losses", "STRUCTURAL", "RUNAWAY", "SATURATED"]
+           "StepTerms", "step_terms", "reduce", "member_sums", "update_losses", "member_grad_norms",
+           "clip_per_member", "STRUCTURAL", "RUNAWAY", "SATURATED"]
 
 # Settings that fix the shape of the computation: equal for every member of a population.
 STRUCTURAL = ("algo", "n_envs", "n_steps", "nstep", "hidden", "layers", "shared", "activation",
@@ -54,43 +58,71 @@ RUNAWAY = 100.0
 SATURATED = 1e-6
 
 
-def losses(forward: Callable, batch, *, algo: str, gamma, lam, n: int | None, discount_actor: bool = False,
-           critic_loss: str = "mse", members: int | None = None, detach_target: bool = True):
-    """The three losses of one update: ``(actor, critic, entropy)``.
+@dataclass
+class StepTerms:
+    """The per-step terms of one update for a [T, N] batch, each 0 where the step does not
+    count (``estimators.actor_terms`` and its siblings): what the losses are sums of."""
+
+    actor: Tensor            # w_t log pi(a_t|s_t) Psi_t
+    critic: Tensor | None    # the critic's error (None without a critic)
+    entropy: Tensor          # H(pi(.|s_t))
+    valid: Tensor            # the steps that count
+    ended: Tensor | None     # the valid steps where an episode ended (episodic estimators only)
+
+
+def step_terms(forward: Callable, batch, *, algo: str, gamma, lam, n: int | None, discount_actor: bool = False,
+               critic_loss: str = "mse", detach_target: bool = True) -> StepTerms:
+    """The per-step terms of one update: the critic's values, Psi_t and the target, then
+    the actor's, the critic's and the entropy terms, all [T, N].
 
     ``forward(obs)`` maps observations [T+1, N, d] to ``(logits, critic)``. ``gamma`` and
-    ``lam`` are numbers or [N] tensors (one value per env). With ``members=K`` the N envs
-    are K members' side by side and each loss is a [K] vector; otherwise a scalar.
-    ``detach_target=False`` lets the critic loss differentiate its target too (through
-    V(s_{t+1})): the residual gradient instead of TD's semi-gradient. Psi_t stays detached.
+    ``lam`` are numbers or [N] tensors (one value per env). ``detach_target=False`` lets the
+    critic loss differentiate its target too (through V(s_{t+1})): the residual gradient
+    instead of TD's semi-gradient. Psi_t stays detached.
     """
     est = estimators.get(algo)
     T = batch.obs.shape[0]
     logits_all, crit = forward(torch.cat([batch.obs, batch.next_obs[-1:]]))
     vals = estimators.values(est.critic, batch, logits_all, crit, detach_next=detach_target)
     logits = logits_all[:T]
-    psi, target = est.compute(batch, vals, gamma=gamma, lam=lam, n=n)
+    psi, target = est.apply(batch, vals, gamma=gamma, lam=lam, n=n)
     logp = estimators.log_prob(logits, batch.actions)
     weight = returns.discount_powers(batch.t, gamma) if discount_actor else None
-    n_ep = None
-    if est.episodic:
-        ended = (batch.terminated | batch.truncated) & batch.valid
-        n_ep = estimators.per_member(ended, members).clamp(min=1)
-    a_loss = estimators.actor_loss(logp, psi, batch.valid, weight, n_episodes=n_ep, members=members)
-    if est.critic is None:
-        c_loss = torch.zeros_like(a_loss)
-    else:
+    actor = estimators.actor_terms(logp, psi, batch.valid, weight)
+    critic = None
+    if est.critic is not None:
         pred = vals.v if est.critic == "v" else vals.q
-        c_loss = estimators.critic_loss(pred, target, batch.valid, critic_loss, members=members,
-                                        detach_target=detach_target)
-    ent = estimators.entropy(logits, batch.valid, members=members)
-    return a_loss, c_loss, ent
+        critic = estimators.critic_terms(pred, target, batch.valid, critic_loss, detach_target=detach_target)
+    ended = (batch.terminated | batch.truncated) & batch.valid if est.episodic else None
+    return StepTerms(actor, critic, estimators.entropy_terms(logits, batch.valid), batch.valid, ended)
+
+
+def reduce(terms: StepTerms, total: Callable[[Tensor], Tensor] = torch.sum):
+    """The three losses ``(actor, critic, entropy)`` from the per-step terms: each a sum
+    (``total``) divided by the number of valid steps; the actor's, for an episodic
+    estimator, by the number of episodes that ended (a sum over time, a mean over episodes).
+
+    ``total=torch.sum`` gives one network's scalars; ``member_sums`` gives one loss per member.
+    """
+    n_valid = total(terms.valid).clamp(min=1)
+    m = n_valid if terms.ended is None else total(terms.ended).clamp(min=1)
+    a = -total(terms.actor) / m
+    c = torch.zeros_like(a) if terms.critic is None else total(terms.critic) / n_valid
+    return a, c, total(terms.entropy) / n_valid
+
+
+def member_sums(x: Tensor, members: int) -> Tensor:
+    """Sum of ``x`` [T, K*N] over time and over each member's N envs: shape [K]."""
+    # each member's numbers as one contiguous row, so that its sum is computed the same way
+    # whatever the number of members (a member matches its single run bit for bit)
+    return x.reshape(x.shape[0], members, -1).transpose(0, 1).reshape(members, -1).sum(1)
 
 
 def update_losses(model: ActorCritic, cfg: Config, batch):
-    """The losses ``(actor, critic, entropy)`` of one network on a [T, N] batch."""
-    return losses(model, batch, algo=cfg.algo, gamma=cfg.gamma, lam=cfg.lam, n=cfg.nstep or cfg.n_steps,
-                  discount_actor=cfg.discount_actor, critic_loss=cfg.critic_loss, detach_target=cfg.detach_target)
+    """The losses ``(actor, critic, entropy)`` of one network on a [T, N] batch (scalars)."""
+    return reduce(step_terms(model, batch, algo=cfg.algo, gamma=cfg.gamma, lam=cfg.lam, n=cfg.nstep or cfg.n_steps,
+                             discount_actor=cfg.discount_actor, critic_loss=cfg.critic_loss,
+                             detach_target=cfg.detach_target))
 
 
 def _member_major(pop: Population):
@@ -186,40 +218,69 @@ def _numbers(configs: Sequence[Config], name: str, default=None) -> torch.Tensor
 
 
 class _Run:
-    """The state of one population run: members, histories, what each member still does."""
+    """The state of one population run: members, histories, what each member still does,
+    and the checks that stop a member on its own (divergence, target, budget)."""
 
-    def __init__(self, configs: list[Config]):
+    def __init__(self, configs: list[Config], col: Collector, params: list[Tensor]):
         self.configs = configs
         self.K = len(configs)
+        self.col = col
         self.hists = [History(config=c.to_dict()) for c in configs]
         self.t0 = time.perf_counter()
         self.n_logged = 0
+        with torch.no_grad():
+            self.start_norm = _param_norms(params)
 
-    def stop(self, col: Collector, k: int, status: str, message: str = "", warn: bool = False):
-        col.active[k] = False
+    def stop(self, k: int, status: str, message: str = "", warn: bool = False):
+        self.col.active[k] = False
         self.hists[k].status = status
         self.hists[k].message = message
-        if warn:
-            warnings.warn(message, RuntimeWarning, stacklevel=4)
+        if warn:   # the caller of train_population (stop <- diverge <- a check <- train_population)
+            warnings.warn(message, RuntimeWarning, stacklevel=5)
 
-    def diverge(self, col: Collector, k: int, what: str):
+    def diverge(self, k: int, what: str):
         c = self.configs[k]
         who = "" if self.K == 1 else f"member {k} (seed {c.seed}, gamma {c.gamma:g}, lr {c.lr:g}): "
-        self.stop(col, k, "diverged", f"{who}{what} after {col.member_steps[k]} env steps; "
-                                      f"try a smaller lr (now {c.lr:g}) or gradient clipping", warn=True)
+        self.stop(k, "diverged", f"{who}{what} after {self.col.member_steps[k]} env steps; "
+                                 f"try a smaller lr (now {c.lr:g}) or gradient clipping", warn=True)
 
-    def log_update(self, col: Collector, updated: np.ndarray, a, c, g, e):
+    def stop_if_not_finite(self, x: Tensor, what: str):
+        """Stop each active member whose ``x[k]`` (a loss, a gradient norm) is NaN or inf."""
+        # the checks read each [K] tensor once, as numpy (the same numbers, fewer small ops)
+        for k in np.flatnonzero(self.col.active & ~np.isfinite(x.detach().numpy())):
+            self.diverge(k, f"{what} became {x[k].item()}")
+
+    def only_active(self, loss: Tensor) -> Tensor:
+        """``loss`` [K] with the stopped members' entries replaced by 0 (as it is when all act:
+        the mask would multiply by exactly 1)."""
+        active = self.col.active
+        return loss if active.all() else torch.where(torch.from_numpy(active.copy()), loss, torch.zeros_like(loss))
+
+    def after_update(self, updated: np.ndarray, params: list[Tensor], a, c, g, e):
+        """Log the update of the members ``updated``, then stop those whose weights ran away
+        or whose policy saturated, and those that reached their target or budget."""
+        with torch.no_grad():
+            grown = (_param_norms(params) > RUNAWAY * self.start_norm).numpy()
+        self.log_update(updated, a, c, g, e)
+        for k in np.flatnonzero(updated & grown):
+            self.diverge(k, f"the weights grew past {RUNAWAY:g} times their initial norm")
+        for k in np.flatnonzero(self.col.active & (e.numpy() < SATURATED)):
+            self.diverge(k, f"the policy saturated (mean entropy {e[k].item():.1e} nats: pi(a|s) is "
+                            f"0 or 1, so it can no longer learn)")
+        self.finish_members()
+
+    def log_update(self, updated: np.ndarray, a, c, g, e):
         now = time.perf_counter() - self.t0
         a, c, g, e = (x.tolist() for x in (a, c, g, e))
         for k in np.flatnonzero(updated):
             h = self.hists[k]
-            h.steps.append(int(col.member_steps[k]))
+            h.steps.append(int(self.col.member_steps[k]))
             h.time.append(now)
             h.actor_loss.append(a[k])
             h.critic_loss.append(c[k])
             h.grad_norm.append(g[k])
             h.entropy.append(e[k])
-        log = col.log
+        log = self.col.log
         for i in range(self.n_logged, len(log.returns)):
             h = self.hists[log.members[i]]
             h.episode_returns.append(log.returns[i])
@@ -227,15 +288,20 @@ class _Run:
             h.episode_steps.append(log.end_steps[i])
         self.n_logged = len(log.returns)
 
-    def finish_members(self, col: Collector):
+    def finish_members(self):
         """Stop members that reached their target or their step budget."""
-        for k in np.flatnonzero(col.active):
+        for k in np.flatnonzero(self.col.active):
             c, h = self.configs[k], self.hists[k]
             if (c.target_return is not None and len(h.episode_returns) >= 100
                     and np.mean(h.episode_returns[-100:]) >= c.target_return):
-                self.stop(col, k, "target reached")
-            elif col.member_steps[k] >= c.total_steps:
-                self.stop(col, k, "done")
+                self.stop(k, "target reached")
+            elif self.col.member_steps[k] >= c.total_steps:
+                self.stop(k, "done")
+
+    def interrupted(self):
+        for k in np.flatnonzero(self.col.active):
+            self.stop(k, "interrupted",
+                      f"interrupted after {self.col.member_steps[k]} env steps; the History so far is returned")
 
 
 def train_population(configs: Sequence[Config], progress: bool = True,
@@ -247,70 +313,58 @@ def train_population(configs: Sequence[Config], progress: bool = True,
     ValueError names the first that does not). Member k stops on its own: after
     ``total_steps`` env steps, when its ``target_return`` is reached, or when it diverges (a
     non-finite loss or gradient, runaway weights or a saturated policy, see ``RUNAWAY`` and
-    ``SATURATED``: status "diverged", with a warning) while the others go on. Ctrl-C stops all and returns every History so far (status
-    "interrupted"). ``callback(histories)``, if given, is called after every update, and
-    ``on_update(histories, agent_of)`` too, where ``agent_of(k)`` copies member k out as an
-    ``Agent`` (for checkpoints; copying costs more than an update, so call it rarely).
+    ``SATURATED``: status "diverged", with a warning) while the others go on. Ctrl-C stops
+    all and returns every History so far (status "interrupted"). ``callback(histories)``, if
+    given, is called after every update, and ``on_update(histories, agent_of)`` too, where
+    ``agent_of(k)`` copies member k out as an ``Agent`` (for checkpoints; copying costs more
+    than an update, so call it rarely).
     """
     configs = check_population(configs)
     cfg, K = configs[0], len(configs)
     est = estimators.get(cfg.algo)
-    run = _Run(configs)
     with torch_threads(cfg.threads):
         pop = Population.stack([make_agent(c) for c in configs])
         params = list(pop.parameters())
         opt = PopulationOptimizer(params, pop.is_actor, _numbers(configs, "lr"),
                                   _numbers(configs, "critic_lr", "lr"), cfg.optimizer)
-        N = cfg.n_envs
-        per_env = {name: _numbers(configs, name).repeat_interleave(N) for name in ("gamma", "lam")}
+        per_env = {name: _numbers(configs, name).repeat_interleave(cfg.n_envs) for name in ("gamma", "lam")}
+        settings = dict(algo=cfg.algo, n=cfg.nstep or cfg.n_steps, discount_actor=cfg.discount_actor,
+                        critic_loss=cfg.critic_loss, detach_target=cfg.detach_target, **per_env)
         vf_coef, ent_coef = _numbers(configs, "vf_coef"), _numbers(configs, "ent_coef")
         max_norm = _numbers(configs, "max_grad_norm", float("inf"))
         forward, policy = _member_major(pop)
-        env = envs.make_cartpole(N, members=K)
+        env = envs.make_cartpole(cfg.n_envs, members=K)
         col = Collector(env, policy, seed=[c.seed for c in configs],
                         reward_scale=[c.reward_scale for c in configs])
-        with torch.no_grad():
-            start_norm = _param_norms(params)
+        run = _Run(configs, col, params)
+        per_member = functools.partial(member_sums, members=K)
+
+        def agent_of(k: int) -> Agent:
+            return Agent(pop.member(k), configs[k])
+
         bar = _progress_bar(cfg, K) if progress else None
         try:
             while col.active.any():
                 batch = col.episodes() if est.episodic else col.steps(cfg.n_steps)
-                a, c, e = losses(forward, batch, algo=cfg.algo, n=cfg.nstep or cfg.n_steps,
-                                 discount_actor=cfg.discount_actor, critic_loss=cfg.critic_loss,
-                                 members=K, detach_target=cfg.detach_target, **per_env)
+                terms = step_terms(forward, batch, **settings)         # [T, K*N] each
+                a, c, e = reduce(terms, per_member)                     # [K] each: one loss per member
                 loss = a + vf_coef * c - ent_coef * e
-                # the checks read each [K] tensor once, as numpy (the same numbers, fewer small ops)
-                bad = col.active & ~np.isfinite(loss.detach().numpy())
-                for k in np.flatnonzero(bad):
-                    run.diverge(col, k, f"loss became {loss[k].item()}")
+                run.stop_if_not_finite(loss, "loss")
                 opt.zero_grad()
-                (torch.where(torch.from_numpy(col.active.copy()), loss, torch.zeros_like(loss)) if bad.any() or
-                 not col.active.all() else loss).sum().backward()
-                g = clip_per_member(params, max_norm)
-                for k in np.flatnonzero(col.active & ~np.isfinite(g.numpy())):
-                    run.diverge(col, k, f"gradient norm became {g[k].item()}")
+                run.only_active(loss).sum().backward()
+                g = clip_per_member(params, max_norm)                  # the norms before clipping
+                run.stop_if_not_finite(g, "gradient norm")
                 updated = col.active.copy()
                 opt.step(torch.from_numpy(updated))
-                with torch.no_grad():
-                    grown = (_param_norms(params) > RUNAWAY * start_norm).numpy()
-                a, c, e = a.detach(), c.detach(), e.detach()
-                run.log_update(col, updated, a, c, g, e)
-                for k in np.flatnonzero(updated & grown):
-                    run.diverge(col, k, f"the weights grew past {RUNAWAY:g} times their initial norm")
-                for k in np.flatnonzero(col.active & (e.numpy() < SATURATED)):
-                    run.diverge(col, k, f"the policy saturated (mean entropy {e[k].item():.1e} nats: pi(a|s) is "
-                                        f"0 or 1, so it can no longer learn)")
-                run.finish_members(col)
+                run.after_update(updated, params, a.detach(), c.detach(), g, e.detach())
                 if bar is not None:
                     _show(bar, run.hists, col)
                 if callback is not None:
                     callback(run.hists)
                 if on_update is not None:
-                    on_update(run.hists, lambda k: Agent(pop.member(k), configs[k]))
+                    on_update(run.hists, agent_of)
         except KeyboardInterrupt:
-            for k in np.flatnonzero(col.active):
-                run.stop(col, k, "interrupted",
-                         f"interrupted after {col.member_steps[k]} env steps; the History so far is returned")
+            run.interrupted()
         finally:
             if bar is not None:
                 bar.close()
@@ -318,11 +372,40 @@ def train_population(configs: Sequence[Config], progress: bool = True,
     return [(Agent(pop.member(k), configs[k]), run.hists[k]) for k in range(K)]
 
 
-def _param_norms(params) -> torch.Tensor:
+def _param_norms(params) -> Tensor:
     """The norm of all of each member's parameters: shape [K]."""
     # p * p is what p.square() computes (pow with exponent 2 multiplies), in one foreach call
     sq = torch._foreach_mul(params, params)
     return torch.stack([s.reshape(s.shape[0], -1).sum(1) for s in sq]).sum(0).sqrt()
+
+
+def member_grad_norms(params: Sequence[Tensor]) -> Tensor:
+    """The gradient norm of each member over all its parameters: shape [K]."""
+    # Add the parameters' sums one by one (elementwise over members): a reduction over a
+    # stacked [P, K] tensor sums in an order that depends on K, so a member's norm, and then
+    # its whole run, would depend on how many members share its population.
+    # g * g is what g.square() computes (pow with exponent 2 multiplies), in one foreach call
+    grads = [p.grad for p in params]
+    total = None
+    for sq in torch._foreach_mul(grads, grads):
+        sq = sq.reshape(sq.shape[0], -1).sum(1)
+        total = sq if total is None else total + sq
+    return total.sqrt()
+
+
+def clip_per_member(params: Sequence[Tensor], max_norm: Tensor) -> Tensor:
+    """Scale member k's gradient so that its norm is at most ``max_norm[k]`` (inf: no
+    clipping), as ``torch.nn.utils.clip_grad_norm_`` does for one network. Returns the
+    norms before clipping, shape [K]."""
+    norms = member_grad_norms(params)
+    finite = torch.isfinite(max_norm)
+    if not bool(finite.any()):   # no member clips: every factor would be exactly 1
+        return norms
+    coef = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    coef = torch.where(finite, coef, torch.ones_like(coef))
+    grads = [p.grad for p in params]
+    torch._foreach_mul_(grads, [coef.reshape((-1,) + (1,) * (g.dim() - 1)) for g in grads])
+    return norms
 
 
 def _progress_bar(cfg: Config, K: int):

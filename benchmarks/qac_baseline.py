@@ -43,7 +43,7 @@ THRESHOLD = 475.0
 VARIANTS = ("qac", "qac_baseline", "qac_target")
 
 
-def qac_baseline(b, vals, *, gamma, **_):
+def qac_baseline(b, vals, *, gamma):
     """Q-AC's Psi_t minus the critic's own average over the policy's actions; Q's target as in qac."""
     psi, target = E.get("qac").compute(b, vals, gamma=gamma)
     return psi - vals.v, target
@@ -147,7 +147,7 @@ def main(argv=None) -> int:
     seeds = parse_seeds(args.seeds)
     # registered here, not on import: this script's experiment, not an algorithm of the package
     E.estimator(label="Q-AC + baseline", psi_formula="Q_w(s_t, a_t) - sum_a pi(a|s_t) Q_w(s_t, a)",
-                critic="q")(qac_baseline)
+                critic="q", uses=("gamma",))(qac_baseline)
     torch.set_num_threads(1)
     results = []
     for v in variants:

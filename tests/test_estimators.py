@@ -77,6 +77,40 @@ def test_registry():
     assert {n for n, e in E.ESTIMATORS.items() if e.episodic} == {"reinforce", "reinforce_baseline"}
 
 
+def test_each_estimator_takes_exactly_the_settings_it_declares(batch, values):
+    """``uses`` is what ``apply`` passes on and what ``atlas.uses`` reads: a setting missing
+    from it fails the call, a setting it names that the function ignores is caught here."""
+    import inspect
+
+    assert {n: e.uses for n, e in E.ESTIMATORS.items()} == {
+        "reinforce": ("gamma",), "reinforce_baseline": ("gamma",), "qac": ("gamma",),
+        "a2c": ("gamma", "n"), "tdac": ("gamma",), "gae": ("gamma", "lam")}
+    for est in E.ESTIMATORS.values():
+        params = inspect.signature(est.compute).parameters
+        assert {k for k, p in params.items() if p.kind is p.KEYWORD_ONLY} == set(est.uses), est.name
+        assert not any(p.kind is p.VAR_KEYWORD for p in params.values()), f"{est.name} swallows **kwargs"
+        with pytest.raises(TypeError):   # nothing beyond what it declares
+            est.compute(batch, values, **{k: 0.5 for k in est.uses}, unused=1)
+
+
+def test_a_declared_setting_must_be_known():
+    with pytest.raises(ValueError, match="uses must name settings"):
+        E.estimator(label="x", psi_formula="x", critic=None, uses=("lambda",))
+
+
+def test_atlas_uses_reads_the_declaration(monkeypatch):
+    import dataclasses
+
+    from acnotes import atlas
+
+    assert [a for a in E.ESTIMATORS if atlas.uses(a, "lam")] == ["gae"]
+    assert not atlas.uses("reinforce", "critic_lr") and atlas.uses("qac", "critic_lr")
+    # declared, not inferred from the function: a tdac that declares lambda uses it
+    tdac = E.ESTIMATORS["tdac"]
+    monkeypatch.setitem(E.ESTIMATORS, "tdac", dataclasses.replace(tdac, uses=("gamma", "lam")))
+    assert atlas.uses("tdac", "lam")
+
+
 def test_reinforce_baseline_bootstraps_at_truncation_not_at_termination():
     """Both envs end an episode after step 1: env 0 truncated, env 1 terminated; the episode
     starting at step 2 terminates there, so nothing is cut at the batch's end. V = 4,
@@ -86,12 +120,12 @@ def test_reinforce_baseline_bootstraps_at_truncation_not_at_termination():
               truncated=cols([False, True, False], [False, False, False]), next_obs=torch.zeros(3, 2, 4),
               valid=torch.ones(3, 2, dtype=torch.bool), t=cols([0, 1, 0], [0, 1, 0]))
     vals = E.Values(v=torch.full((3, 2), 4.0), v_next=torch.full((3, 2), 10.0))
-    psi, target = E.get("reinforce_baseline").compute(b, vals, gamma=GAMMA, lam=LAM, n=N_STEP)
+    psi, target = E.get("reinforce_baseline").apply(b, vals, gamma=GAMMA, lam=LAM, n=N_STEP)
     # env 0: G_1 = 1 + .5*10 = 6 at the cut, G_0 = 1 + .5*6 = 4; env 1: G_1 = 1, G_0 = 1.5
     assert_close(target, cols([4.0, 6.0, 1.0], [1.5, 1.0, 1.0]))
     assert_close(psi, target - 4.0)
     # plain REINFORCE has no critic: its G_t stops at the limit
-    g, _ = E.get("reinforce").compute(b, vals, gamma=GAMMA, lam=LAM, n=N_STEP)
+    g, _ = E.get("reinforce").apply(b, vals, gamma=GAMMA, lam=LAM, n=N_STEP)
     assert_close(g, cols([1.5, 1.0, 1.0], [1.5, 1.0, 1.0]))
 
 
@@ -107,8 +141,7 @@ def test_get_unknown_lists_names():
 @pytest.mark.parametrize("name", sorted(NAMES))
 def test_psi_and_target_by_hand(name, batch, values):
     est = E.get(name)
-    psi = est.psi(batch, values, GAMMA, LAM, N_STEP)
-    target = est.target(batch, values, GAMMA, LAM, N_STEP)
+    psi, target = est.apply(batch, values, gamma=GAMMA, lam=LAM, n=N_STEP)
     want_psi, want_target = EXPECTED[name]
     assert_close(psi, want_psi)
     assert not psi.requires_grad
@@ -229,6 +262,6 @@ def test_critic_gradient_is_semi_gradient(name, batch, values):
     """The critic loss' gradient reaches v (or q) only through the prediction."""
     est = E.get(name)
     pred = values.v if est.critic == "v" else values.q
-    target = est.target(batch, values, GAMMA, LAM, N_STEP)
+    _, target = est.apply(batch, values, gamma=GAMMA, lam=LAM, n=N_STEP)
     E.critic_loss(pred, target, batch.valid).backward()
     assert_close(pred.grad, (pred.detach() - target) / batch.n_valid)

@@ -18,7 +18,8 @@ import acnotes.train as tr
 from acnotes import estimators
 from acnotes.cartpole import CartPoles
 from acnotes.models import ActorCritic, Population
-from acnotes.optim import PopulationOptimizer, clip_per_member, member_grad_norms
+from acnotes.optim import PopulationOptimizer
+from acnotes.train import clip_per_member, member_grad_norms
 from acnotes.train import preset, train, train_population
 
 
