@@ -45,7 +45,8 @@ class CartPoles(VectorEnv):
         max_episode_steps: the time limit (truncation), 500 for CartPole-v1.
 
     ``reset(seed=s)`` seeds member k with ``s[k]`` (a sequence of K seeds) or, for one
-    member, with the integer ``s``.
+    member, with the integer ``s``. ``step(actions, active=mask)`` moves only the envs where
+    ``mask`` (K*N booleans) is True; the others are paused (see ``step``).
     """
 
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
@@ -67,7 +68,7 @@ class CartPoles(VectorEnv):
         self.state = None                                   # [4, K*N], float64
         self.steps = np.zeros(self.num_envs, dtype=np.int32)
         self.prev_done = np.zeros(self.num_envs, dtype=bool)
-        self.running = np.ones(self.num_envs, dtype=bool)   # False: paused, the env does not move
+        self._all = np.ones(self.num_envs, dtype=bool)
         self._rngs: list[np.random.Generator] = []
 
     def _member_seeds(self, seed) -> list:
@@ -97,12 +98,25 @@ class CartPoles(VectorEnv):
         self.prev_done[:] = False
         return self.state.T.astype(np.float32), {}
 
-    def step(self, actions):
+    def step(self, actions, active=None):
+        """One step of every env with ``actions`` (K*N values in {0, 1}).
+
+        ``active`` (K*N booleans, default all True) pauses the envs where it is False: a
+        paused env keeps its state, its step count and its pending reset, and returns reward
+        0 and both flags False (its action is ignored). A population pauses a member that
+        has stopped, or that has finished its episode while the others still play theirs.
+        """
         if self.state is None:
             raise RuntimeError("call reset() before step()")
         a = np.asarray(actions)
         if a.shape != (self.num_envs,) or a.min() < 0 or a.max() > 1:
             raise ValueError(f"actions must be {self.num_envs} values in {{0, 1}}, got {a!r}")
+        if active is None:
+            run = self._all
+        else:
+            run = np.asarray(active)
+            if run.shape != (self.num_envs,) or run.dtype != bool:
+                raise ValueError(f"active must be {self.num_envs} booleans, got {active!r}")
         old = self.state
         x, x_dot, theta, theta_dot = self.state
         force = np.where(a == 1, FORCE, -FORCE)
@@ -117,7 +131,6 @@ class CartPoles(VectorEnv):
         theta, theta_dot = theta + TAU * theta_dot, theta_dot + TAU * theta_acc
         self.state = np.stack((x, x_dot, theta, theta_dot))
         terminated = (x < -X_LIMIT) | (x > X_LIMIT) | (theta < -THETA_LIMIT) | (theta > THETA_LIMIT)
-        run = self.running
         paused = not run.all()
         if paused:  # a paused env keeps its state, its step count and its pending reset
             self.state[:, ~run] = old[:, ~run]

@@ -22,7 +22,8 @@ def make_cartpole(num_envs: int = 8, max_episode_steps: int = 500, members: int 
     """``num_envs`` copies of CartPole-v1 in one numpy-vectorized env (``acnotes.cartpole``).
 
     With ``members=K`` it holds K*num_envs copies, K independently seeded groups of
-    ``num_envs`` (a population). Autoreset mode is NEXT_STEP: the step after an episode
+    ``num_envs`` (a population), and ``step(actions, active=mask)`` pauses the envs where
+    ``mask`` is False. Autoreset mode is NEXT_STEP: the step after an episode
     ends returns the first observation of the next episode and ignores the action; the
     rollout collector drops that step. An episode is truncated (not terminated) after
     ``max_episode_steps``.

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .cartpole import CartPoles
+
 __all__ = ["Batch", "Collector"]
 
 
@@ -146,11 +148,12 @@ class Collector:
     def _step(self, actions: Tensor, acting: np.ndarray, unfinished: np.ndarray | None = None):
         """One env step. Members not ``acting`` are paused: their envs do not move."""
         running = acting[self._member_of]
-        if hasattr(self.env, "running"):
-            self.env.running = running
-        elif not running.all():
+        if running.all():
+            nobs, r, term, trunc, _ = self.env.step(actions.numpy())
+        elif isinstance(self.env, CartPoles):
+            nobs, r, term, trunc, _ = self.env.step(actions.numpy(), active=running)
+        else:
             raise ValueError("pausing members needs a population env (acnotes.envs.make_cartpole)")
-        nobs, r, term, trunc, _ = self.env.step(actions.numpy())
         self.member_steps[acting] += self.per_member
         valid = ~self._skip & running
         if unfinished is not None:

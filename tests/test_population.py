@@ -61,9 +61,10 @@ def test_paused_members_do_not_move():
     env = CartPoles(2, 2, 500)
     env.reset(seed=[0, 1])
     before = env.state.copy()
-    env.running = np.array([True, True, False, False])
-    env.step(np.ones(4, dtype=int))
+    env.step(np.ones(4, dtype=int), active=np.array([True, True, False, False]))
     assert np.array_equal(env.state[:, 2:], before[:, 2:]) and not np.array_equal(env.state[:, :2], before[:, :2])
+    with pytest.raises(ValueError, match="active must be 4 booleans"):
+        env.step(np.ones(4, dtype=int), active=np.array([1, 1, 0, 0]))
 
 
 # ----------------------------------------------------------------------------- nets and optimizer
