@@ -26,14 +26,15 @@ One call gives a table::
 
 Modules, one job each: ``stats`` (bias, variance, MSE of K estimates: ``gradient_stats``),
 ``table`` (``VarianceTable`` and its CSV/JSON/HTML output), ``values`` (the critic's values
-and Psi_t on an episodes batch), ``tabular`` and ``cartpole`` (the gradient samplers),
-``front`` (the front door: ``measure`` and the sweeps). None of them imports matplotlib or
-ipywidgets: the figures are in ``acnotes.plots.variance``, the panel in
-``acnotes.widgets.variance`` and the command line in ``acnotes.cli.variance``.
+and Psi_t on an episodes batch), ``tabular`` and ``cartpole_grad`` (the gradient samplers;
+the CartPole env itself is ``acnotes.cartpole``), ``front`` (the front door: ``measure`` and
+the sweeps). None of them imports matplotlib or ipywidgets: the figures are in
+``acnotes.plots.variance``, the panel in ``acnotes.widgets.variance`` and the command line in
+``acnotes.cli.variance``.
 """
 
 from ._args import ESTIMATOR_NAMES
-from .cartpole import cartpole_gradients, cartpole_pool, measure_cartpole
+from .cartpole_grad import cartpole_gradients, cartpole_pool, measure_cartpole
 from .front import SWEEPABLE, measure, sweep, sweep_batch_size, sweep_gamma, sweep_lambda
 from .stats import gradient_stats
 from .table import VarianceTable

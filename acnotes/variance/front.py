@@ -9,7 +9,7 @@ from torch import Tensor
 
 from .._names import SWEEP_DEFAULTS
 from ..envs import TabularMDP
-from .cartpole import measure_cartpole
+from .cartpole_grad import measure_cartpole
 from .table import VarianceTable
 from .tabular import measure_tabular
 
