@@ -7,13 +7,11 @@
   ``algo="qac"``, lr 1e-3, critic lr 1e-2) and entropy bonuses ``ent_coef`` 0, 0.01, 0.1 and 1.
 
 Each setting's 10 seeds are trained as one population (``train_population``). A member
-agrees with the same seed trained in another population (or alone) only to rounding
-(measured for ``tdac``: critic losses differ in the 7th digit from the second update on),
-and over 100,000 steps rounding grows into other episodes; so a stored row is reproduced
-exactly only by re-training its whole population, which a slow test does. Per member it keeps the
-mean return of the last 100 episodes, the rolling mean return of 20 episodes on a grid of
-env steps, its peak and its last value, and the policy's mean entropy per interval of that
-grid (from ``History.entropy``). Training both takes a few minutes, too long for a notebook,
+computes bit for bit what the same seed computes alone or in another population
+(``tests/test_population.py``), so a stored row is the row its seed gives however it is
+trained. Per member it keeps the mean return of the last 100 episodes, the rolling mean
+return of 20 episodes on a grid of env steps, its peak and its last value, and the policy's
+mean entropy per interval of that grid (from ``History.entropy``). Training both takes a few minutes, too long for a notebook,
 so the notebook reads the stored numbers, computed by
 
     python -m acnotes.ablations --out acnotes/data/ablations.json

@@ -30,9 +30,10 @@ def make_agent(cfg: Config, obs_dim: int = 4, n_actions: int = 2) -> ActorCritic
 class Agent:
     """A trained network with its Config; saves to and loads from a directory.
 
-    The directory holds ``config.json`` and ``weights.safetensors``-like ``weights.pt``
-    (a plain tensor dict, loaded with ``torch.load(weights_only=True)``: no arbitrary
-    pickle is ever executed).
+    The directory holds ``config.json`` and ``weights.pt``, the network's state dict (a
+    plain dict of tensors, written by ``torch.save`` and loaded with
+    ``torch.load(weights_only=True)``, which refuses anything but tensors and plain
+    containers: no arbitrary pickle is ever executed).
     """
 
     def __init__(self, model: ActorCritic, cfg: Config):

@@ -20,15 +20,13 @@ the panel draws: its learning curve (the mean return of the last ``WINDOW`` epis
 
 A panel looks every setting up by its full Config, seed included, so a stored result is
 used only for exactly the run it replaces. A member of a population does not depend on the
-other members (with 2 or more members), so a stored member equals the member a panel would
-train; ``tests/test_atlas.py`` retrains one stored setting and compares. Settings not stored
+other members, bit for bit, so a stored member equals the member a panel would train; ``tests/test_atlas.py`` retrains one stored setting and compares. Settings not stored
 are trained live, as before, and then kept for the session.
 """
 
 from __future__ import annotations
 
 import gzip
-import inspect
 import json
 from dataclasses import dataclass, field
 from importlib import resources

@@ -17,7 +17,7 @@ coarse learning curve. They take minutes, so the notebooks read stored copies, m
     nice python -m acnotes study timescales-tdac --out acnotes/data/timescales-tdac.json
 
 and a test trains a few members again and checks that they match the stored numbers
-exactly (a member of a population of two or more does not depend on the others).
+exactly (a member computes what it computes alone or in any other population, bit for bit).
 """
 
 from __future__ import annotations
@@ -99,9 +99,8 @@ def compute(name: str, spec: dict | None = None, progress: bool = True, subset: 
 
     ``subset``: only these points ((slice, ratio) pairs, or values of n); ``seeds``: only
     these seeds. A timescales study trains its members as one population; a rollouts study
-    trains one population per n. Give at least two seeds: a member of a population of two or
-    more follows exactly the same trajectory in any such population, a population of one
-    does not quite (its batched matrix products take another route)."""
+    trains one population per n. A member follows the same trajectory, bit for bit, in any
+    population, of one member or many, so a subset reproduces the stored rows exactly."""
     if name not in STUDIES and spec is None:
         raise ValueError(f"study must be one of {', '.join(STUDIES)}; got {name!r}")
     spec = dict(STUDIES[name] if spec is None else spec)
