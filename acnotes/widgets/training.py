@@ -168,51 +168,84 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
     if unknown:
         raise ValueError(f"unknown control(s) {unknown}; choose from {sorted(CONTROLS)}")
     base = atlas.base_config(algos[0], preset, total_steps, **fixed)
-    total = base.total_steps
-    widgets: dict[str, W.ValueWidget] = {name: control_slider(name, base) for name in controls}
-    if len(algos) > 1:
-        widgets["algo"] = W.Dropdown(options=[(style.name(a), a) for a in algos], value=algos[0],
-                                     description="algorithm")
-    clear = W.Button(description="clear", tooltip="remove the thin curves of earlier settings",
-                     layout=W.Layout(width="80px"))
-    results: dict[str, tuple[Config, list[atlas.Stored]]] = {}   # setting -> (Config, runs)
-    trail: list[str] = []   # settings drawn before, oldest first
-    looks: dict[str, tuple[str, str]] = {}   # setting -> (colour, line style) while it is drawn thin
-    counts: dict[str, int] = {}              # algorithm -> looks handed out so far
-    told = [False]          # the first stored setting says where stored runs come from
+    panel = _LearningPanel(algos, base, seeds, tuple(controls)).panel
+    if auto:
+        panel.redraw()
+    return panel
 
-    def setting(values) -> Config:
-        algo = values.get("algo", algos[0])
-        changes = {atlas.CONTROLS[n]: values[n] for n in controls}  # a field the algorithm ignores keeps its default
+
+class _LearningPanel:
+    """What a learning panel remembers between redraws, and how it draws a setting: from
+    this session's memo, from the stored atlas, or trained live."""
+
+    def __init__(self, algos: list[str], base: Config, seeds: list[int], controls: tuple[str, ...]):
+        self.algos, self.base, self.seeds, self.controls = algos, base, seeds, controls
+        self.total = base.total_steps
+        self.grid = atlas.grid(self.total)
+        widgets: dict[str, W.ValueWidget] = {name: control_slider(name, base) for name in controls}
+        if len(algos) > 1:
+            widgets["algo"] = W.Dropdown(options=[(style.name(a), a) for a in algos], value=algos[0],
+                                         description="algorithm")
+        self.widgets = widgets
+        self.results: dict[str, tuple[Config, list[atlas.Stored]]] = {}   # setting -> (Config, runs)
+        self.trail: list[str] = []   # settings drawn before, oldest first
+        self.looks: dict[str, tuple[str, str]] = {}   # setting -> (colour, line style) while it is drawn thin
+        self.counts: dict[str, int] = {}              # algorithm -> looks handed out so far
+        self.told = False            # the first stored setting says where stored runs come from
+        clear = W.Button(description="clear", tooltip="remove the thin curves of earlier settings",
+                         layout=W.Layout(width="80px"))
+        panel = Panel(self.draw, widgets, auto=False, buttons=[clear], summary=self.summary())
+        self.panel = panel
+        self.enable(algos[0])
+        clear.on_click(self.on_clear)
+        panel.clear_button = clear
+        panel.histories, panel.runs, panel.source = [], [], None
+        panel.results = self.results
+        panel.trail = self.trail
+
+    def summary(self) -> str:
+        names = ", ".join(_SLIDERS[c][0] for c in self.controls)
+        summary = (f"learning panel ({' or '.join(style.name(a) for a in self.algos)}): {names} sliders; "
+                   f"run the notebook to move them")
+        return summary if len(summary) <= 110 else f"learning panel: {names} sliders; run the notebook to move them"
+
+    def on_clear(self, _):
+        del self.trail[:-1]
+        if self.panel.figure is not None:
+            self.panel.redraw()
+
+    def setting(self, values) -> Config:
+        algo = values.get("algo", self.algos[0])
+        # a field the algorithm ignores keeps its default
+        changes = {atlas.CONTROLS[n]: values[n] for n in self.controls}
         changes = {k: v for k, v in changes.items() if atlas.uses(algo, k)}
-        return base.replace(algo=algo, **changes).validate()
+        return self.base.replace(algo=algo, **changes).validate()
 
-    def enable(algo: str):
-        for name in controls:
+    def enable(self, algo: str):
+        for name in self.controls:
             used = atlas.uses(algo, atlas.CONTROLS[name])
-            widgets[name].disabled = not used
-            widgets[name].tooltip = None if used else f"{style.name(algo)} does not use {_SLIDERS[name][0]}"
+            self.widgets[name].disabled = not used
+            self.widgets[name].tooltip = None if used else f"{style.name(algo)} does not use {_SLIDERS[name][0]}"
 
-    def options(algo: str) -> list[tuple[str, object]]:   # EARLIER_SHOWN looks per algorithm
-        colours = style.shades(style.color(algo), EARLIER_SHOWN, lightest=0.6, darkest=0.15, toward=style.MUTED)
-        return list(zip(colours, _DASHES))
-
-    def look(key: str, algo: str, taken: set) -> tuple[str, object]:
+    def look(self, key: str, algo: str, taken: set) -> tuple[str, object]:
         """A thin curve's (colour, line style): the next of its algorithm's looks, kept for the
         session; only if another thin curve on the plot has it already, the first free one."""
-        if key not in looks:
-            k = counts.get(algo, 0)
-            counts[algo] = k + 1
-            looks[key] = options(algo)[k % EARLIER_SHOWN]
-        if looks[key] in taken:
-            looks[key] = next(o for o in options(algo) if o not in taken)
-        taken.add(looks[key])
-        return looks[key]
+        colours = style.shades(style.color(algo), EARLIER_SHOWN, lightest=0.6, darkest=0.15, toward=style.MUTED)
+        options = list(zip(colours, _DASHES))    # EARLIER_SHOWN looks per algorithm
+        if key not in self.looks:
+            k = self.counts.get(algo, 0)
+            self.counts[algo] = k + 1
+            self.looks[key] = options[k % EARLIER_SHOWN]
+        if self.looks[key] in taken:
+            self.looks[key] = next(o for o in options if o not in taken)
+        taken.add(self.looks[key])
+        return self.looks[key]
 
-    def figure(cfg: Config, curves: np.ndarray, earlier_keys: list[str]):
+    def figure(self, cfg: Config, curves: np.ndarray, earlier_keys: list[str]):
         # what all drawn settings share goes in the title; each curve is labelled by the rest
+        results = self.results
         cfgs = [results[k][0] for k in earlier_keys] + [cfg]
-        parts = [_parts(c, controls) for c in cfgs]
+        parts = [_parts(c, self.controls) for c in cfgs]
         shared = [p for p in parts[-1] if all(p in q for q in parts)]
         label_of = lambda q: ", ".join(p for p in q if p not in shared) or q[0]   # else the algorithm's name
         label = label_of(parts[-1])
@@ -220,99 +253,86 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
         for k, q in zip(earlier_keys, parts):
             lab = label_of(q)
             faded[lab] = np.stack([r.curve for r in results[k][1]])
-            fcolors[lab], fstyles[lab] = look(k, results[k][0].algo, taken)
+            fcolors[lab], fstyles[lab] = self.look(k, results[k][0].algo, taken)
         note = style.band_note(len(curves)) + ("; thin: earlier settings" if faded else "")
-        title = ", ".join(shared + [f"{style.steps(total)} env steps"])
-        return plots.learning_curves({label: curves}, grid=grid, target=style.SOLVED, faded=faded,
+        title = ", ".join(shared + [f"{style.steps(self.total)} env steps"])
+        return plots.learning_curves({label: curves}, grid=self.grid, target=style.SOLVED, faded=faded,
                                      colors={label: style.color(cfg.algo)}, faded_colors=fcolors,
                                      faded_styles=fstyles, note=note, title=title)
 
-    def draw(values, progress):
-        t0 = time.perf_counter()
-        cfg = setting(values)
-        enable(cfg.algo)
-        key = atlas.key(cfg)
-        earlier = [k for k in trail if k != key][-EARLIER_SHOWN:]
-        cfgs = [cfg.replace(seed=s) for s in seeds]
-        hists = []
-        if key in results:
-            source = "memo"
-        elif (stored := atlas.lookup(cfgs)) is not None:
-            source, results[key] = "stored", (cfg, stored)
-        else:
-            source, shown, drawn = "trained", [0.0], [0.0]
-            steps = len(seeds) * total
-            guess = estimate_seconds(cfg.algo, steps)
-            panel.message.value = _html(f"training {len(seeds)} seeds live, about {guess:.0f} s")
-            progress(0.0)
+    def train_live(self, cfg: Config, earlier: list[str], progress) -> list:
+        """Train the panel's seeds of ``cfg`` now, with a progress bar and the curves so far
+        every 25%; keep what is drawn of them in ``results``. Returns their Histories."""
+        seeds, total = self.seeds, self.total
+        shown, drawn = [0.0], [0.0]
+        guess = estimate_seconds(cfg.algo, len(seeds) * total)
+        self.panel.message.value = _html(f"training {len(seeds)} seeds live, about {guess:.0f} s")
+        progress(0.0)
 
-            def cb(hs):  # move the bar every 2%; show the curves so far every 25%
-                done = max(h.total_steps for h in hs) / total
-                if done - drawn[0] >= 0.25 and done < 0.9:
-                    shown[0] = drawn[0] = done
-                    progress(done, figure(cfg, atlas.curves(hs, total, upto=done * total), earlier))
-                elif done - shown[0] >= 0.02:
-                    shown[0] = done
-                    progress(done)
-            t1 = time.perf_counter()
-            with warnings.catch_warnings():  # divergence is reported in the panel instead
-                warnings.simplefilter("ignore", RuntimeWarning)
-                runs = train_population(cfgs, progress=False, callback=cb)
-            hists = [h for _, h in runs]
-            if any(h.status == "interrupted" for h in hists):
-                raise KeyboardInterrupt
-            took = time.perf_counter() - t1
-            _RATES[cfg.algo] = sum(h.total_steps for h in hists) / max(took, 1e-3)
-            results[key] = (cfg, [atlas.Stored(c, h.status, h.message)
-                                  for c, h in zip(atlas.curves(hists, total), hists)])
-        runs_ = results[key][1]
-        panel.runs, panel.histories, panel.source = runs_, hists, source
-        if key in trail:
-            trail.remove(key)
-        trail.append(key)
-        fig = figure(cfg, np.stack([r.curve for r in runs_]), earlier)
-        seconds = time.perf_counter() - t0
-        what = _describe(cfg, controls)
+        def cb(hs):  # move the bar every 2%; show the curves so far every 25%
+            done = max(h.total_steps for h in hs) / total
+            if done - drawn[0] >= 0.25 and done < 0.9:
+                shown[0] = drawn[0] = done
+                progress(done, self.figure(cfg, atlas.curves(hs, total, upto=done * total), earlier))
+            elif done - shown[0] >= 0.02:
+                shown[0] = done
+                progress(done)
+        t1 = time.perf_counter()
+        with warnings.catch_warnings():  # divergence is reported in the panel instead
+            warnings.simplefilter("ignore", RuntimeWarning)
+            runs = train_population([cfg.replace(seed=s) for s in seeds], progress=False, callback=cb)
+        hists = [h for _, h in runs]
+        if any(h.status == "interrupted" for h in hists):
+            raise KeyboardInterrupt
+        took = time.perf_counter() - t1
+        _RATES[cfg.algo] = sum(h.total_steps for h in hists) / max(took, 1e-3)
+        self.results[atlas.key(cfg)] = (cfg, [atlas.Stored(c, h.status, h.message)
+                                              for c, h in zip(atlas.curves(hists, total), hists)])
+        return hists
+
+    def draw(self, values, progress):
+        t0 = time.perf_counter()
+        cfg = self.setting(values)
+        self.enable(cfg.algo)
+        key = atlas.key(cfg)
+        earlier = [k for k in self.trail if k != key][-EARLIER_SHOWN:]
+        hists = []
+        if key in self.results:
+            source = "memo"
+        elif (stored := atlas.lookup([cfg.replace(seed=s) for s in self.seeds])) is not None:
+            source, self.results[key] = "stored", (cfg, stored)
+        else:
+            source, hists = "trained", self.train_live(cfg, earlier, progress)
+        runs = self.results[key][1]
+        panel = self.panel
+        panel.runs, panel.histories, panel.source = runs, hists, source
+        if key in self.trail:
+            self.trail.remove(key)
+        self.trail.append(key)
+        fig = self.figure(cfg, np.stack([r.curve for r in runs]), earlier)
+        return fig, self.message(cfg, source, runs, time.perf_counter() - t0)
+
+    def message(self, cfg: Config, source: str, runs: list, seconds: float) -> str:
+        """The message line: where the curves come from, and which seeds collapsed."""
+        what = _describe(cfg, self.controls)
         if source == "stored":
             text = f"{what}: from the stored runs, drawn in {seconds:.2f} s"
-            if not told[0]:
-                told[0] = True
-                panel.footnote.value = (f"<div style='{_SMALL}'>Stored runs: every setting one slider move from "
-                                        "the default, and every pair of the first two sliders' values, was "
-                                        "trained beforehand (<code>python -m acnotes atlas</code>) and is drawn "
-                                        "at once; any other setting trains live.</div>")
-                panel.footnote.layout.display = "flex"
+            if not self.told:
+                self.told = True
+                self.panel.footnote.value = (
+                    f"<div style='{_SMALL}'>Stored runs: every setting one slider move from "
+                    "the default, and every pair of the first two sliders' values, was "
+                    "trained beforehand (<code>python -m acnotes atlas</code>) and is drawn "
+                    "at once; any other setting trains live.</div>")
+                self.panel.footnote.layout.display = "flex"
         elif source == "memo":
             text = f"{what}: drawn before in this session, redrawn in {seconds:.2f} s"
         else:
-            text = f"{what}: trained now, {len(seeds)} seeds in {seconds:.1f} s"
+            text = f"{what}: trained now, {len(self.seeds)} seeds in {seconds:.1f} s"
         text = _html(text)
-        bad = collapsed(runs_, seeds)
+        bad = collapsed(runs, self.seeds)
         if bad:
-            text = (f"<b style='color:#b60'>{len(bad)} of {len(runs_)} seeds collapsed:</b> "
+            text = (f"<b style='color:#b60'>{len(bad)} of {len(runs)} seeds collapsed:</b> "
                     + _html("; ".join(bad)) + f" <small>(collapsed: diverged, or a final return below "
                     f"{COLLAPSED_BELOW:g})</small><br>" + text)
-        return fig, text
-
-    grid = atlas.grid(total)
-    algo_names = " or ".join(style.name(a) for a in algos)
-    summary = (f"learning panel ({algo_names}): {', '.join(_SLIDERS[c][0] for c in controls)} sliders; "
-               f"run the notebook to move them")
-    if len(summary) > 110:
-        summary = f"learning panel: {', '.join(_SLIDERS[c][0] for c in controls)} sliders; run the notebook to move them"
-    panel = Panel(draw, widgets, auto=False, buttons=[clear], summary=summary)
-    enable(algos[0])
-
-    def on_clear(_):
-        del trail[:-1]
-        if panel.figure is not None:
-            panel.redraw()
-
-    clear.on_click(on_clear)
-    panel.clear_button = clear
-    panel.histories, panel.runs, panel.source = [], [], None
-    panel.results = results
-    panel.trail = trail
-    if auto:
-        panel.redraw()
-    return panel
+        return text
