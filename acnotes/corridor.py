@@ -243,8 +243,84 @@ _CHUNK = _chunk_table(_K)
 _BITS = 1 << np.arange(_K)
 
 
+class _Uniforms:
+    """Each run's stream of uniform numbers, ``_BLOCK`` at a time: ``U[n, ptr[n]]`` is run n's
+    next one."""
+
+    def __init__(self, gens: list[np.random.Generator]):
+        self.gens = gens
+        self.U = np.stack([g.random(_BLOCK) for g in gens])
+        self.ptr = np.zeros(len(gens), dtype=np.int64)
+
+    def refill(self, live: np.ndarray):
+        """Make sure each run of ``live`` has ``_K`` unused numbers: keep the unused ones, draw more."""
+        U, ptr = self.U, self.ptr
+        for n in live[ptr[live] > _BLOCK - _K]:
+            U[n] = np.concatenate([U[n, ptr[n]:], self.gens[n].random(ptr[n])])
+            ptr[n] = 0
+
+
+def _episode(p: np.ndarray, uniforms: _Uniforms, max_steps: int, truncated: np.ndarray):
+    """One episode per run with pi(right) = ``p``; all runs step together, ``_K`` steps at a
+    time. Returns each run's length T and its actions [N, max T] (True: right). An episode
+    cut at ``max_steps`` counts in ``truncated``."""
+    N = p.size
+    U, ptr = uniforms.U, uniforms.ptr
+    s = np.zeros(N, dtype=np.int64)
+    T = np.zeros(N, dtype=np.int64)
+    chunks = []                                         # (runs, first step, actions [L, _K])
+    live = np.arange(N)
+    t = 0
+    while live.size:
+        uniforms.refill(live)
+        k = min(_K, max_steps - t)                      # steps allowed in this chunk
+        right = U[live[:, None], ptr[live][:, None] + np.arange(_K)] < p[live][:, None]
+        path = _CHUNK[right @ _BITS, s[live]][:, :k]    # the states after each step
+        at_goal = path == _GOAL
+        ended = at_goal[:, -1]
+        taken = np.where(ended, at_goal.argmax(axis=1) + 1, k)
+        ptr[live] += taken                              # one uniform per step taken
+        chunks.append((live, t, right))
+        s[live] = path[:, -1]
+        t += k
+        T[live[ended]] = t - k + taken[ended]
+        live = live[~ended]
+        if t >= max_steps and live.size:
+            T[live] = t
+            truncated[live] += 1
+            live = live[:0]
+    acts = np.zeros((N, t))
+    for rows, t0, right in chunks:
+        acts[rows, t0:t0 + right.shape[1]] = right[:, : t - t0]
+    return T, acts
+
+
+def _update(theta: np.ndarray, w: np.ndarray, p: np.ndarray, T: np.ndarray, acts: np.ndarray,
+            a_theta: np.ndarray, a_w: np.ndarray) -> None:
+    """The update of every run from its whole episode (see the module docstring), in place:
+    w step by step (solved in closed form), theta with the scores at the episode's theta."""
+    N, t = acts.shape
+    ts = np.arange(t)
+    valid = ts < T[:, None]
+    G_t = (ts - T[:, None]).astype(np.float64)          # -(T - t): the rewards after t
+    learns_w = a_w > 0
+    w_t = np.broadcast_to(w[:, None], (N, t)).copy()
+    if learns_w.any():                                  # w_{t+1} = w_t + alpha_w (G_t - w_t)
+        a = a_w[learns_w, None]
+        c_t = np.exp(ts * np.log1p(-a))                 # c^t, c = 1 - a; solved: w_t = (w0 + T + 1/a) c^t - T - 1/a + t
+        w_t[learns_w] = ((w[learns_w, None] + T[learns_w, None] + 1.0 / a) * c_t
+                         - T[learns_w, None] - 1.0 / a + ts)
+        w[learns_w] = ((w[learns_w] + T[learns_w] + 1.0 / a[:, 0]) * (1.0 - a[:, 0]) ** T[learns_w]
+                       - 1.0 / a[:, 0])
+    delta = np.where(valid, G_t - w_t, 0.0)
+    step = a_theta * (delta * (acts - p[:, None])).sum(axis=1)
+    theta[:, 0] += step
+    theta[:, 1] -= step
+
+
 def _learn(alpha_theta: np.ndarray, alpha_w: np.ndarray, *, runs, episodes, seed, theta0, w0,
            max_steps) -> Runs:
+    """Every run's ``episodes`` episodes, each followed by its update (the module docstring)."""
     runs = _count("runs", runs)
     episodes = _count("episodes", episodes)
     max_steps = _count("max_steps", max_steps)
@@ -260,9 +336,7 @@ def _learn(alpha_theta: np.ndarray, alpha_w: np.ndarray, *, runs, episodes, seed
     a_theta = np.repeat(alpha_theta.reshape(-1), runs)     # run n = g * runs + r
     a_w = np.repeat(alpha_w.reshape(-1), runs)
     children = np.random.SeedSequence(int(seed)).spawn(runs)
-    gens = [np.random.default_rng(children[n % runs]) for n in range(N)]
-    U = np.stack([g.random(_BLOCK) for g in gens])          # the next uniforms of every run
-    ptr = np.zeros(N, dtype=np.int64)                       # U[n, ptr[n]] is run n's next one
+    uniforms = _Uniforms([np.random.default_rng(children[n % runs]) for n in range(N)])
 
     theta = np.tile(theta0, (N, 1))
     w = np.full(N, w0)
@@ -273,55 +347,10 @@ def _learn(alpha_theta: np.ndarray, alpha_w: np.ndarray, *, runs, episodes, seed
     for e in range(episodes):
         p = policy_right(theta)
         p_hist[:, e] = p
-        # ---- one episode per run with this p; all runs step together, _K steps at a time
-        s = np.zeros(N, dtype=np.int64)
-        T = np.zeros(N, dtype=np.int64)
-        chunks = []                                         # (runs, first step, actions [L, _K])
-        live = np.arange(N)
-        t = 0
-        while live.size:
-            low = live[ptr[live] > _BLOCK - _K]
-            for n in low:                                   # keep the unused ones, draw more
-                U[n] = np.concatenate([U[n, ptr[n]:], gens[n].random(ptr[n])])
-                ptr[n] = 0
-            k = min(_K, max_steps - t)                      # steps allowed in this chunk
-            right = U[live[:, None], ptr[live][:, None] + np.arange(_K)] < p[live][:, None]
-            path = _CHUNK[right @ _BITS, s[live]][:, :k]    # the states after each step
-            at_goal = path == _GOAL
-            ended = at_goal[:, -1]
-            taken = np.where(ended, at_goal.argmax(axis=1) + 1, k)
-            ptr[live] += taken                              # one uniform per step taken
-            chunks.append((live, t, right))
-            s[live] = path[:, -1]
-            t += k
-            T[live[ended]] = t - k + taken[ended]
-            live = live[~ended]
-            if t >= max_steps and live.size:
-                T[live] = t
-                truncated[live] += 1
-                live = live[:0]
+        T, right = _episode(p, uniforms, max_steps, truncated)
         steps += int(T.sum())
         rewards[:, e] = -T
-        # ---- the update of every run, from its whole episode (see the module docstring)
-        acts = np.zeros((N, t))
-        for rows, t0, right in chunks:
-            acts[rows, t0:t0 + right.shape[1]] = right[:, : t - t0]
-        ts = np.arange(t)
-        valid = ts < T[:, None]
-        G_t = (ts - T[:, None]).astype(np.float64)          # -(T - t): the rewards after t
-        learns_w = a_w > 0
-        w_t = np.broadcast_to(w[:, None], (N, t)).copy()
-        if learns_w.any():                                  # w_{t+1} = w_t + alpha_w (G_t - w_t)
-            a = a_w[learns_w, None]
-            c_t = np.exp(ts * np.log1p(-a))                 # c^t, c = 1 - a; solved: w_t = (w0 + T + 1/a) c^t - T - 1/a + t
-            w_t[learns_w] = ((w[learns_w, None] + T[learns_w, None] + 1.0 / a) * c_t
-                             - T[learns_w, None] - 1.0 / a + ts)
-            w[learns_w] = ((w[learns_w] + T[learns_w] + 1.0 / a[:, 0]) * (1.0 - a[:, 0]) ** T[learns_w]
-                           - 1.0 / a[:, 0])
-        delta = np.where(valid, G_t - w_t, 0.0)
-        step = a_theta * (delta * (acts - p[:, None])).sum(axis=1)
-        theta[:, 0] += step
-        theta[:, 1] -= step
+        _update(theta, w, p, T, right, a_theta, a_w)
     shape = (G, runs) if grouped else (runs,)
     return Runs(rewards=rewards.reshape(*shape, episodes), p_right=p_hist.reshape(*shape, episodes),
                 theta=theta.reshape(*shape, 2), w=w.reshape(shape),
