@@ -99,6 +99,10 @@ class Estimator:
         """Psi_t alone (positional form, as the variance lab calls it)."""
         return self.apply(batch, values, gamma=gamma, lam=lam, n=n)[0]
 
+    def target(self, batch, values: "Values", gamma, lam, n) -> Tensor | None:
+        """The critic's target alone (positional form, as notebook 1 calls it)."""
+        return self.apply(batch, values, gamma=gamma, lam=lam, n=n)[1]
+
 
 ESTIMATORS: dict[str, Estimator] = {}
 
