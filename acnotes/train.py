@@ -14,6 +14,10 @@ how the sums round, so over a long run they may part).
 
 Each update collects a batch, computes Psi_t with the algorithm's estimator, and takes one
 optimizer step on ``actor_loss + vf_coef * critic_loss - ent_coef * entropy`` per member.
+The estimators (``estimators.py``) know nothing of members: ``step_terms`` gets their
+per-step terms for the whole [T, K*N] batch, and only here are they summed per member
+(``member_sums``, in an order that does not depend on K), each member's gradient clipped
+(``clip_per_member``) and each member checked for divergence (``_Run``).
 This computes what the one-file algorithms of ``acnotes/reference/`` (REINFORCE, A2C with
 GAE, TD-AC) compute, for K agents at once: for the same preset and seed, the same episode
 returns (tests/test_reference.py).
