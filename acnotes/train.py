@@ -47,7 +47,7 @@ from .optim import PopulationOptimizer
 from .rollout import Collector
 
 __all__ = ["Config", "History", "Agent", "preset", "make_agent", "train", "train_population",
-           "StepTerms", "step_terms", "reduce", "member_sums", "update_losses", "member_grad_norms",
+           "StepTerms", "step_terms", "losses", "member_sums", "update_losses", "member_grad_norms",
            "clip_per_member", "STRUCTURAL", "RUNAWAY", "SATURATED"]
 
 # Settings that fix the shape of the computation: equal for every member of a population.
@@ -101,7 +101,7 @@ def step_terms(forward: Callable, batch, *, algo: str, gamma, lam, n: int | None
     return StepTerms(actor, critic, estimators.entropy_terms(logits, batch.valid), batch.valid, ended)
 
 
-def reduce(terms: StepTerms, total: Callable[[Tensor], Tensor] = torch.sum):
+def losses(terms: StepTerms, total: Callable[[Tensor], Tensor] = torch.sum):
     """The three losses ``(actor, critic, entropy)`` from the per-step terms: each a sum
     (``total``) divided by the number of valid steps; the actor's, for an episodic
     estimator, by the number of episodes that ended (a sum over time, a mean over episodes).
@@ -124,13 +124,13 @@ def member_sums(x: Tensor, members: int) -> Tensor:
 
 def update_losses(model: ActorCritic, cfg: Config, batch):
     """The losses ``(actor, critic, entropy)`` of one network on a [T, N] batch (scalars)."""
-    return reduce(step_terms(model, batch, algo=cfg.algo, gamma=cfg.gamma, lam=cfg.lam, n=cfg.nstep or cfg.n_steps,
+    return losses(step_terms(model, batch, algo=cfg.algo, gamma=cfg.gamma, lam=cfg.lam, n=cfg.nstep or cfg.n_steps,
                              discount_actor=cfg.discount_actor, critic_loss=cfg.critic_loss,
                              detach_target=cfg.detach_target))
 
 
 def _member_major(pop: Population):
-    """``forward`` for ``losses`` and the collector: [T, K*N, d] in, [T, K*N, ...] out."""
+    """``forward`` for ``step_terms`` and the collector: [T, K*N, d] in, [T, K*N, ...] out."""
     K = pop.members
 
     def to_members(x):                        # [T, K*N, ...] -> [K, T*N, ...]
@@ -350,13 +350,13 @@ def train_population(configs: Sequence[Config], progress: bool = True,
         try:
             while col.active.any():
                 batch = col.episodes() if est.episodic else col.steps(cfg.n_steps)
-                terms = step_terms(forward, batch, **settings)         # [T, K*N] each
-                a, c, e = reduce(terms, per_member)                     # [K] each: one loss per member
+                terms = step_terms(forward, batch, **settings)   # [T, K*N] each
+                a, c, e = losses(terms, per_member)               # [K] each: one loss per member
                 loss = a + vf_coef * c - ent_coef * e
                 run.stop_if_not_finite(loss, "loss")
                 opt.zero_grad()
                 run.only_active(loss).sum().backward()
-                g = clip_per_member(params, max_norm)                  # the norms before clipping
+                g = clip_per_member(params, max_norm)             # [K], the norms before clipping
                 run.stop_if_not_finite(g, "gradient norm")
                 updated = col.active.copy()
                 opt.step(torch.from_numpy(updated))

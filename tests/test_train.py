@@ -173,14 +173,14 @@ def test_divergence_reward_scale():
 def test_divergence_keeps_partial_history(monkeypatch):
     calls = {"n": 0}
 
-    real = tr.reduce
+    real = tr.losses
 
     def nan_on_fourth(*args, **kw):
         calls["n"] += 1
         a, c, e = real(*args, **kw)
         return (a * float("nan") if calls["n"] == 4 else a), c, e
 
-    monkeypatch.setattr(tr, "reduce", nan_on_fourth)
+    monkeypatch.setattr(tr, "losses", nan_on_fourth)
     with pytest.warns(RuntimeWarning, match="loss became nan"):
         agent, h = run(algo="a2c", n_envs=4, n_steps=5, total_steps=5000)
     assert h.status == "diverged"
