@@ -75,6 +75,17 @@ def baseline_lemma_mc(fn: Callable) -> None:
     notes: set[str] = set()
     total = 5
 
+    _bl_same_seed(fn, pi, f, total, notes)
+    var = _bl_unbiased(fn, pi, f, total, notes)   # of one sample, b = 2.5
+    _bl_spread(fn, pi, f, var, total, notes)
+    _bl_true_score(fn, pi, score, total, notes)
+    _bl_shrinks(fn, pi, score, total, notes)
+    tail = "".join(f" Note: {x}." for x in sorted(notes))
+    print(f"baseline_lemma_mc: all {total} checks passed (statistical, fixed seeds, "
+          f"tolerance {_SIGMAS:g} standard errors).{tail}")
+
+
+def _bl_same_seed(fn, pi, f, total, notes):
     # 1. same seed, same answer
     # (four seeds: two unseeded draws of 100 actions give equal counts, hence equal estimates,
     # a few times in a hundred; four such coincidences in a row about once in 10^5)
@@ -90,6 +101,8 @@ def baseline_lemma_mc(fn: Callable) -> None:
                       "replacement=True, generator=generator); without it the global random "
                       "state is used and results cannot be reproduced.")
 
+
+def _bl_unbiased(fn, pi, f, total, notes):
     # 2. unbiased for a non-score matrix, against the exact expectation
     b, n = 2.5, 4000
     words = (f"a matrix f that is NOT a score (sum_a pi(a) f(a) != 0), b = {b}, n = {n}: the "
@@ -126,8 +139,12 @@ def baseline_lemma_mc(fn: Callable) -> None:
                     "then return (score_s[a] * b).mean(0): one row of score_s per sampled action.")
         raise st.fail(f"about {_fmt(exact)} (within {_SIGMAS:g} SE = {_fmt(_SIGMAS * se)})",
                       _fmt(est), hint)
+    return var
 
+
+def _bl_spread(fn, pi, f, var, total, notes):
     # 3. the spread over repetitions is the Monte Carlo standard error
+    b = 2.5
     reps, n = 150, 40
     words = (f"{reps} repetitions (seeds 1000..{1000 + reps - 1}) with b = {b}, n = {n}: the "
              f"spread of the estimates should match the theoretical standard error")
@@ -147,6 +164,8 @@ def baseline_lemma_mc(fn: Callable) -> None:
         raise st.fail(f"a spread (sqrt of the summed variances) of about {want_sd:.4f}",
                       f"{got_sd:.4f}", hint)
 
+
+def _bl_true_score(fn, pi, score, total, notes):
     # 4. with the true score, the expectation is 0 whatever b
     b = 10.0
     for n, seed in ((100, 7), (1600, 8)):
@@ -160,7 +179,10 @@ def baseline_lemma_mc(fn: Callable) -> None:
                           "sample a ~ pi_s with torch.multinomial and average score_s[a] * b; "
                           "with the score of the policy itself the mean is 0.")
 
+
+def _bl_shrinks(fn, pi, score, total, notes):
     # 5. the standard error shrinks like 1 / sqrt(n)
+    b = 10.0
     sds = []
     reps = 100
     for n in (10, 160):
@@ -174,8 +196,3 @@ def baseline_lemma_mc(fn: Callable) -> None:
                       f"a factor {ratio:.2f} (spreads {sds[0]:.4f} and {sds[1]:.4f})",
                       "the estimate must be the mean of n independent samples, so its standard "
                       "error falls like 1 / sqrt(n).")
-    tail = "".join(f" Note: {x}." for x in sorted(notes))
-    print(f"baseline_lemma_mc: all {total} checks passed (statistical, fixed seeds, "
-          f"tolerance {_SIGMAS:g} standard errors).{tail}")
-
-
