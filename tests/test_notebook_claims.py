@@ -57,7 +57,7 @@ def _q_shifted(monkeypatch):
 
 def _baseline_stops_at_the_cut(monkeypatch):
     """reinforce_baseline as it was before it bootstrapped: G_t stops at the time limit."""
-    def stopped(b, vals, *, gamma, **_):
+    def stopped(b, vals, *, gamma):
         g = acn.returns.reward_to_go(b.rewards, b.terminated, b.truncated, gamma)
         return g - vals.v.detach(), g
     est = acn.estimators.ESTIMATORS["reinforce_baseline"]
