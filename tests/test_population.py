@@ -7,8 +7,6 @@ runs (a population of one each) for the training loop.
 
 from __future__ import annotations
 
-import warnings
-
 import gymnasium as gym
 import numpy as np
 import pytest
