@@ -71,8 +71,10 @@ class Collector:
     ``episodes()`` resets every env and runs until each has finished one whole episode.
     ``env_steps`` counts the env transitions simulated per member (N per step), autoreset
     steps included. ``log`` records every finished episode; ``log.members[i]`` says whose.
-    ``active`` (K booleans) says which members still act: a stopped member's envs take
-    action 0 and its episodes are no longer logged.
+    ``active`` (K booleans) says which members still act: a stopped member's envs are
+    paused (``CartPoles.step(actions, active=...)``: they do not move) and its episodes are
+    no longer logged. Pausing needs a population env; a gymnasium vector env serves only
+    while every member acts.
     """
 
     BLOCK = 64  # steps of uniform numbers drawn at once per member
