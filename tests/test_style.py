@@ -157,7 +157,8 @@ def _stored_rows(n_seeds=3, points=11, start=20.0):
 
 def _figures():
     """name -> a function drawing one figure of every kind the package draws."""
-    from acnotes import ablations, blogruns, sensitivity, studies, sweep
+    from acnotes import sweep
+    from acnotes.stored import ablations, blogruns, sensitivity, studies
 
     p = np.linspace(0.02, 0.98, 50)
     figs = {
