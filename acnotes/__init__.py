@@ -9,13 +9,15 @@ imports torch): ``envs`` (CartPole and exact tabular MDPs), ``returns`` (returns
 n-step targets, GAE), ``estimators`` (Psi_t per algorithm, losses), ``models``, ``rollout``,
 ``train`` (the loop for one agent or a population; Config, History, Agent), ``corridor``
 (batched REINFORCE on the short corridor, notebook 0), ``variance`` (bias and variance of the
-estimators), ``sensitivity`` (gamma x lr maps), ``sweep`` (parameter sweeps, and the studies
-stored for the notebooks), ``studies`` (the actor/critic step-size ratio, the rollout length),
-``semigradient`` (TD(0) against the residual gradient), ``entropy_bonus`` (the entropy bonus on
-exact MDPs), ``ablations`` (notebook 7's stored CartPole runs), ``blogruns`` (the blog's
-settings, measured), ``atlas`` (the panels' stored settings), ``reference`` (REINFORCE, A2C and TD-AC in one plain
-file each: what ``train`` computes, for one agent), ``plots``, ``widgets`` (the
-notebook panels), ``checks`` (exercise checkers), ``exercises`` (student notebooks).
+estimators), ``sweep`` (parameter sweeps), ``stored`` (every result computed once and shipped
+with the package, one module per kind: ``atlas``, the panels' settings; ``sensitivity``, gamma x
+lr maps; ``studies``, the actor/critic step-size ratio and the rollout length; ``ablations``,
+notebook 7's CartPole runs; ``blogruns``, the blog's settings; ``sweeps``, the lr sweep;
+``acn.atlas`` and the like name them too), ``semigradient`` (TD(0) against the residual
+gradient), ``entropy_bonus`` (the entropy bonus on exact MDPs), ``reference`` (REINFORCE, A2C
+and TD-AC in one plain file each: what ``train`` computes, for one agent), ``plots``,
+``widgets`` (the notebook panels), ``checks`` (exercise checkers), ``exercises`` (student
+notebooks).
 """
 
 import importlib
@@ -25,8 +27,10 @@ __version__ = "0.1.0"
 # Every submodule is imported the first time it is used (``acn.train``, ``acn.envs``), so
 # that ``python -m acnotes --help`` and the light commands never import torch.
 _LAZY = {"agent", "config", "envs", "estimators", "history", "models", "returns", "rollout", "train",
-         "corridor", "variance", "plots", "widgets", "checks", "exercises", "sensitivity", "sweep", "studies",
-         "semigradient", "entropy_bonus", "ablations", "blogruns", "atlas", "reference"}
+         "corridor", "variance", "plots", "widgets", "checks", "exercises", "sweep", "stored",
+         "semigradient", "entropy_bonus", "reference"}
+# the kinds of stored results, in ``acnotes.stored``; ``acn.atlas`` is ``acnotes.stored.atlas``
+_STORED = {"atlas", "sensitivity", "studies", "ablations", "blogruns"}
 _CLASSES = {"Agent": "agent", "Config": "config", "History": "history"}
 
 
@@ -35,13 +39,15 @@ def __getattr__(name: str):
     they are used."""
     if name in _LAZY:
         return importlib.import_module(f".{name}", __name__)
+    if name in _STORED:
+        return importlib.import_module(f".stored.{name}", __name__)
     if name in _CLASSES:
         return getattr(importlib.import_module(f".{_CLASSES[name]}", __name__), name)
     raise AttributeError(f"module 'acnotes' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | _LAZY | set(_CLASSES))
+    return sorted(set(globals()) | _LAZY | _STORED | set(_CLASSES))
 
 
 __all__ = ["envs", "estimators", "models", "returns", "rollout", "train", "Agent", "Config", "History"]

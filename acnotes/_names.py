@@ -12,7 +12,7 @@ ESTIMATOR_NAMES: tuple[str, ...] = ("reinforce", "reinforce_baseline", "qac", "a
 SWEEP_DEFAULTS = {"B": (1, 4, 16, 64), "gamma": (0.5, 0.8, 0.9, 0.95, 0.99),
                   "lam": (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)}
 
-# the keys of acnotes.sensitivity.GRIDS and acnotes.studies.STUDIES, and acnotes.sweep.METRICS
+# the keys of acnotes.stored.sensitivity.GRIDS and acnotes.stored.studies.STUDIES, and acnotes.sweep.METRICS
 SENSITIVITY_ALGOS: tuple[str, ...] = ("a2c", "tdac")
 STUDY_NAMES: tuple[str, ...] = ("rollouts-a2c", "timescales-a2c", "timescales-tdac")
 SWEEP_METRICS: tuple[str, ...] = ("steps_to_target", "seconds_to_target", "final_return", "auc", "episodes",

@@ -31,7 +31,7 @@ import torch
 # run from a checkout; ACNOTES_SRC=/other/checkout times another copy of the package (before/after)
 sys.path.insert(0, os.environ.get("ACNOTES_SRC", str(Path(__file__).resolve().parents[1])))
 
-from acnotes import atlas  # noqa: E402
+from acnotes.stored import atlas  # noqa: E402
 from acnotes import train as T  # noqa: E402
 
 

@@ -1,4 +1,4 @@
-"""The panels' atlas (``acnotes.atlas``): the stored runs are the runs a panel would train,
+"""The panels' atlas (``acnotes.stored.atlas``): the stored runs are the runs a panel would train,
 and every notebook panel finds its one-move settings and its first two controls' plane in it."""
 
 import json
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from acnotes import atlas
+from acnotes.stored import atlas
 from acnotes.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,17 +109,17 @@ def test_plane_is_every_pair_of_the_first_two_controls():
 
 
 def test_a_panel_too_large_for_memory_trains_in_chunks(monkeypatch):
-    """Members are split into populations that fit, never one of a single member (that would
-    draw its numbers differently), and every member is trained once."""
+    """Members are split into populations that fit, and every member is trained once (a
+    population of one is fine: a member follows its single run)."""
     from acnotes import train
     cfgs = [atlas.base_config("a2c", "a2c", 256).replace(seed=s) for s in range(11)]
     per = train.memory_estimate(cfgs[:1])
     monkeypatch.setattr(train, "_available_memory", lambda: int(5 * per / 0.4) + 1)
     chunks = atlas._chunks(cfgs)
-    assert [len(c) for c in chunks] == [5, 4, 2]
+    assert [len(c) for c in chunks] == [5, 5, 1]
     assert [c.seed for chunk in chunks for c in chunk] == list(range(11))
     monkeypatch.setattr(train, "_available_memory", lambda: int(2 * per / 0.4) + 1)
-    assert [len(c) for c in atlas._chunks(cfgs[:5])] == [2, 3]
+    assert [len(c) for c in atlas._chunks(cfgs[:5])] == [2, 2, 1]
     monkeypatch.setattr(train, "_available_memory", lambda: None)
     assert [len(c) for c in atlas._chunks(cfgs)] == [11]
 

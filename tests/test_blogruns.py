@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 import acnotes as acn
-from acnotes import blogruns
+from acnotes.__main__ import main
+from acnotes.stored import blogruns
 
 
 def test_stored_runs_cover_every_seed_and_loss():
@@ -48,11 +49,11 @@ def test_history_of_a_stored_run():
 
 def test_command_writes_runs_and_never_overwrites(tmp_path, capsys):
     out = tmp_path / "b.json"
-    assert blogruns.main(["--out", str(out), "--steps", "60", "--seeds", "3", "--loss", "mse"]) == 0
+    assert main(["blogruns", "--out", str(out), "--steps", "60", "--seeds", "3", "--loss", "mse", "--quiet"]) == 0
     data = json.loads(out.read_text())
     assert data["seeds"] == [3] and list(data["runs"]) == ["mse"] and data["total_steps"] == 60
     assert data["runs"]["mse"][0]["episode_steps"][-1] <= 60
     before = out.read_text()
     with pytest.raises(SystemExit) as stop:
-        blogruns.main(["--out", str(out), "--steps", "60"])
+        main(["blogruns", "--out", str(out), "--steps", "60"])
     assert stop.value.code == 2 and "--force" in capsys.readouterr().err and out.read_text() == before

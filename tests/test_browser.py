@@ -255,7 +255,7 @@ def test_notebook_in_jupyterlab(notebook_name, request, record_property):
         tried = [d["label"] for d in res.disabled if d["panel"] == p["index"]]
         if sorted(p["disabled"]) != expected or sorted(tried) != expected:
             pytest.fail(f"{notebook_name}: panel {p['index']} ({p['algo']}): sliders disabled {p['disabled']}, "
-                        f"pressed {tried}; expected {expected} disabled (acnotes.atlas.uses)", pytrace=False)
+                        f"pressed {tried}; expected {expected} disabled (acnotes.stored.atlas.uses)", pytrace=False)
     print(f"{notebook_name}: Run All {res.run_seconds:.1f} s, {res.code_cells} code cells, "
           f"{len(res.panels)} panel(s), {entry['seconds']:.1f} s in all")
 
@@ -265,7 +265,7 @@ def _unused(panel: dict) -> list[str] | None:
     (None for a panel without an algorithm menu)."""
     if not panel.get("algo"):
         return None
-    from acnotes import atlas
+    from acnotes.stored import atlas
     from acnotes.plots import style
     from acnotes.widgets.training import _SLIDERS
 

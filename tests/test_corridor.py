@@ -168,6 +168,7 @@ def test_policy_right():
     (lambda: plots.corridor_value([0.1, 0.2], [1.0]), "same length"),
     (lambda: plots.corridor_learning({}), "no curves"),
     (lambda: plots.corridor_learning({"a": np.zeros(5)}), r"\[runs, episodes\]"),
+    (lambda: plots.corridor_learning({"a": np.zeros((2, 3))}, algo=["reinforce", "a2c"]), "one per curve"),
 ])
 def test_bad_input_is_a_clear_value_error(call, match):
     with pytest.raises(ValueError, match=match):
@@ -185,6 +186,21 @@ def test_plots_draw_what_they_are_given():
     ax = fig.axes[0]
     np.testing.assert_allclose(ax.lines[0].get_ydata(), rewards.mean(0))
     assert ax.lines[1].get_ydata()[0] == -1.0
+    matplotlib.pyplot.close("all")
+
+
+def test_corridor_curves_take_their_algorithms_colours():
+    """REINFORCE at three step sizes: REINFORCE's colour, darkest first, each told apart; one
+    curve per algorithm: each in its own colour (as in every other figure of the series)."""
+    import matplotlib.colors as mc
+    from acnotes.plots import style
+    rewards = -np.ones((3, 4))
+    fig = plots.corridor_learning({"a": rewards, "b": rewards, "c": rewards}, algo="reinforce")
+    colors = [mc.to_hex(line.get_color()) for line in fig.axes[0].lines[:3]]
+    assert colors[0] == style.color("reinforce").lower() and len(set(colors)) == 3
+    fig = plots.corridor_learning({"a": rewards, "b": rewards}, algo=["reinforce", "reinforce_baseline"])
+    assert [mc.to_hex(line.get_color()) for line in fig.axes[0].lines[:2]] == \
+        [style.color("reinforce").lower(), style.color("reinforce_baseline").lower()]
     matplotlib.pyplot.close("all")
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from acnotes import atlas
+from acnotes.stored import atlas
 from acnotes import train as engine
 from acnotes.__main__ import main
 
@@ -65,7 +65,7 @@ def test_sensitivity_interrupted_writes_nothing_new(tmp_path, interrupt_training
 def test_study_interrupted_keeps_the_complete_file(tmp_path, interrupt_training, monkeypatch, name):
     calls = []
     real = engine.train_population
-    import acnotes.studies as studies
+    import acnotes.stored.studies as studies
     monkeypatch.setattr(studies, "train_population", lambda *a, **k: calls.append(1) or real(*a, **k))
     out = tmp_path / "study.json"
     out.write_bytes(COMPLETE)

@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 import acnotes.widgets.training as T
-from acnotes import atlas, widgets
+from acnotes import widgets
+from acnotes.stored import atlas
 from acnotes.plots import style
 
 ROOT = Path(__file__).resolve().parents[1]

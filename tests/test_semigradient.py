@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import acnotes as acn
-from acnotes import ablations as AB
+from acnotes.__main__ import main
+from acnotes.stored import ablations as AB
 from acnotes import entropy_bonus as EB
 from acnotes import semigradient as SG
 
@@ -208,7 +209,7 @@ def test_command_refuses_to_overwrite_and_unknown_studies_are_named(tmp_path, ca
     out = tmp_path / "ablations.json"
     out.write_text("kept")
     with pytest.raises(SystemExit) as stop:
-        AB.main(["--out", str(out)])
+        main(["ablations", "--out", str(out)])
     assert stop.value.code == 2 and "--force" in capsys.readouterr().err and out.read_text() == "kept"
     with pytest.raises(ValueError, match="study must be one of target, entropy"):
         AB.compute(["lr"], progress=False, log=None)

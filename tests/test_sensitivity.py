@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import acnotes as acn
-from acnotes import sensitivity as S
+from acnotes.stored import sensitivity as S
 from acnotes.__main__ import main
 
 

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import acnotes as acn
-from acnotes import studies as S
+from acnotes.stored import studies as S
 from acnotes.__main__ import main
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -157,7 +157,8 @@ def _stored_rows(n_seeds=3, points=11, start=20.0):
 
 def _figures():
     """name -> a function drawing one figure of every kind the package draws."""
-    from acnotes import ablations, blogruns, sensitivity, studies, sweep
+    from acnotes import sweep
+    from acnotes.stored import ablations, blogruns, sensitivity, studies
 
     p = np.linspace(0.02, 0.98, 50)
     figs = {
@@ -299,3 +300,26 @@ def test_no_nbval_marker_in_any_cell(nb):
     """Test machinery belongs in cell tags, not in what students read (STYLE.md, anti-pattern 11)."""
     marked = [i for i, s in _cells(nb) if "NBVAL" in s]
     assert marked == [], f"{nb.name}: cells {marked} carry NBVAL markers; use the nbval-* cell tags"
+
+
+def _lab(hex_color: str) -> np.ndarray:
+    """CIE L*a*b* (D65) of an sRGB colour."""
+    import matplotlib.colors as mc
+    c = np.array(mc.to_rgb(hex_color))
+    c = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ c
+    f = xyz / np.array([0.95047, 1.0, 1.08883])
+    f = np.where(f > (6 / 29) ** 3, np.cbrt(f), f / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
+
+
+@pytest.mark.parametrize("n", [3, 6])
+def test_a_sequence_keeps_neighbours_apart_and_ordered(n):
+    """A swept setting's curves (notebook 8's six rollout lengths): each colour at least
+    Delta E 15 from its neighbour (CIE76; about 2.3 is just noticeable), darkest first, and
+    none paler than L* 85 (readable on white). cividis, used before, fails: its middle third is
+    grey (Delta E about 13 between neighbours at n = 6)."""
+    labs = [_lab(c) for c in style.sequence(n)]
+    gaps = [float(np.linalg.norm(a - b)) for a, b in zip(labs, labs[1:])]
+    assert min(gaps) >= 15, gaps
+    assert all(a[0] < b[0] for a, b in zip(labs, labs[1:])) and labs[-1][0] < 85

@@ -125,7 +125,7 @@ def test_panel_shows_partial_curves_while_it_trains(monkeypatch):
 
 def test_stored_settings_draw_without_training(monkeypatch, tmp_path):
     """A setting found in the atlas is drawn from it; the trainer is not called."""
-    from acnotes import atlas
+    from acnotes.stored import atlas
     import acnotes.widgets.training as T
 
     spec = atlas.PanelSpec(("a2c",), "a2c", 640, ("gamma",), seeds=(0, 1))

@@ -1,4 +1,4 @@
-"""``python -m acnotes atlas``: precompute the training panels' settings (``acnotes.atlas``)."""
+"""``python -m acnotes atlas``: precompute the training panels' settings (``acnotes.stored.atlas``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ __all__ = ["add_cli", "cmd_atlas"]
 
 
 def cmd_atlas(args) -> int:
-    from .. import atlas
+    from ..stored import atlas
 
     names = args.only or sorted(atlas.PANELS)
     unknown = [n for n in names if n not in atlas.PANELS]

@@ -8,7 +8,7 @@ __all__ = ["add_cli", "cmd_sensitivity"]
 
 
 def cmd_sensitivity(args) -> int:
-    from .. import sensitivity
+    from ..stored import sensitivity
     from .._files import check_targets
     from ._common import stop_if_interrupted
 

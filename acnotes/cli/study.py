@@ -1,4 +1,4 @@
-"""``python -m acnotes study``: train one of the stored studies (acnotes/studies.py) as JSON."""
+"""``python -m acnotes study``: train one of the stored studies (acnotes/stored/studies.py) as JSON."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ __all__ = ["add_cli", "cmd_study"]
 
 
 def cmd_study(args) -> int:
-    from .. import studies
+    from ..stored import studies
     from .._files import check_targets
     from ._common import stop_if_interrupted
 
@@ -35,7 +35,7 @@ def add_cli(sub) -> None:
     from ._common import positive_int
 
     p = sub.add_parser("study", help="train a stored study (step-size ratio, rollout length) and write it as JSON",
-                       description="Train every member of a study (see acnotes/studies.py) and write the final "
+                       description="Train every member of a study (see acnotes/stored/studies.py) and write the final "
                                    "returns, steps to 475 and learning curves as JSON (notebook 08 reads "
                                    "acnotes/data/NAME.json).")
     p.add_argument("name", choices=sorted(STUDIES), help="the study")

@@ -21,6 +21,7 @@ from ._common import positive_int
 
 def _spec_from_args(args):
     from .. import sweep
+    from ..history import SOLVED
 
     kw = sweep.load_spec(args.spec) if args.spec else {}
     grid = dict(kw.get("grid") or {})
@@ -40,10 +41,10 @@ def _spec_from_args(args):
     if args.steps is not None:
         fixed["total_steps"] = args.steps
     if args.stop_at_target:
-        fixed["target_return"] = args.threshold if args.threshold is not None else kw.get("threshold", 475.0)
+        fixed["target_return"] = args.threshold if args.threshold is not None else kw.get("threshold", SOLVED)
     algos = args.algos if args.algos is not None else kw.get("algos")
     seeds = args.seeds if args.seeds is not None else kw.get("seeds", "0")
-    threshold = args.threshold if args.threshold is not None else kw.get("threshold", 475.0)
+    threshold = args.threshold if args.threshold is not None else kw.get("threshold", SOLVED)
     return sweep.Spec.build(algos=algos, grid=grid, seeds=seeds, fixed=fixed, threshold=threshold)
 
 

@@ -1,4 +1,4 @@
-"""Figures of notebook 7's stored ablations (``acnotes.ablations``): the entropy bonus's
+"""Figures of notebook 7's stored ablations (``acnotes.stored.ablations``): the entropy bonus's
 effect on the policy's entropy and on the return. The rows are plain dicts (one per seed),
 so this module needs no training code."""
 

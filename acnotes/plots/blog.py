@@ -1,4 +1,4 @@
-"""The figure of notebook 4's stored runs of the blog's TD Actor-Critic (``acnotes.blogruns``):
+"""The figure of notebook 4's stored runs of the blog's TD Actor-Critic (``acnotes.stored.blogruns``):
 every seed's learning curve, with the smooth-L1 critic loss and with the squared error."""
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ _LOSSES = {"smooth_l1": ("smooth-L1", "-", 2.0), "mse": ("squared error", ":", 1
 def blog_runs(blog: dict, window: int = 20, points: int = 201, title: str | None = None):
     """One line per seed and critic loss (smooth-L1 solid, squared error dotted on top of
     it), a seed's colour from a sequence (seeds are no algorithm), each seed labelled where it
-    ends; the solved line labelled. ``blog``: ``acnotes.blogruns.load()``."""
-    from ..blogruns import history   # the stored runs' reader; imported here, as only this figure needs it
+    ends; the solved line labelled. ``blog``: ``acnotes.stored.blogruns.load()``."""
+    from ..stored.blogruns import history   # the stored runs' reader; imported here, as only this figure needs it
 
     grid = np.linspace(0, blog["total_steps"], points)
     fig, ax = style.figure()

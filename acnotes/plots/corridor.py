@@ -3,12 +3,12 @@ p = pi(right), and the total reward per episode of REINFORCE runs (Figures 13.1 
 Sutton & Barto).
 
     acn.plots.corridor_value(p, v, optimum=(p_star, v_star), marks={"eps-greedy left": 0.05})
-    acn.plots.corridor_learning({"alpha = 2^-13": runs.rewards}, optimum=v_star)
+    acn.plots.corridor_learning({r"$\alpha = 2^{-13}$": runs.rewards}, optimum=v_star, algo="reinforce")
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -54,18 +54,20 @@ def corridor_value(p, v, optimum: tuple[float, float] | None = None,
 
 
 def corridor_learning(curves: Mapping[str, np.ndarray], optimum: float | None = None, ax=None,
-                      title: str | None = None, dpi: int | None = None):
+                      title: str | None = None, dpi: int | None = None,
+                      algo: str | Sequence[str] | None = None):
     """Total reward per episode, averaged over runs: one line per label, with a 95% band of
     the mean over runs, labelled where it ends. ``curves`` maps a label to an array
     ``[runs, episodes]``; ``optimum`` (the best value of the start state) is a labelled
-    reference line. Labels are settings, not algorithms: their colours are a sequence. Returns
-    the Figure."""
+    reference line. ``algo`` says which algorithm drew the curves: one key for all of them
+    (``"reinforce"``: its colour, in shades from dark to light when there are several settings)
+    or one key per curve; without it the labels are settings and their colours a sequence.
+    Returns the Figure."""
     if not curves:
         raise ValueError("no curves to plot: pass {label: rewards [runs, episodes]}")
     fig, ax = _figure(ax)
     lines, runs = {}, set()
-    colors = style.sequence(len(curves))
-    for (label, rewards), c in zip(curves.items(), colors):
+    for (label, rewards), c in zip(curves.items(), _colors(len(curves), algo)):
         rewards = np.asarray(rewards, dtype=float)
         if rewards.ndim != 2:
             raise ValueError(f"{label}: expected rewards of shape [runs, episodes], got {rewards.shape}")
@@ -84,3 +86,20 @@ def corridor_learning(curves: Mapping[str, np.ndarray], optimum: float | None = 
         f"band: 95% CI of the mean, {min(runs)}-{max(runs)} runs"
     style.finish(ax, title=title, note=note, xlabel="episode", ylabel="total reward per episode")
     return fig
+
+
+def _colors(n: int, algo: str | Sequence[str] | None) -> list[str]:
+    """The curves' colours: each algorithm's own (shades of it when it draws several curves),
+    or a sequence when the curves are settings of no named algorithm."""
+    if algo is None:
+        return style.sequence(n)
+    algos = [algo] * n if isinstance(algo, str) else list(algo)
+    if len(algos) != n:
+        raise ValueError(f"algo names {len(algos)} algorithms for {n} curves: give one key, or one per curve")
+    out, seen = [], {}
+    for a in algos:
+        k = sum(1 for b in algos if b == a)
+        tones = [style.color(a)] if k == 1 else style.shades(style.color(a), k, lightest=0.5, darkest=0.0)[::-1]
+        out.append(tones[seen.get(a, 0)])
+        seen[a] = seen.get(a, 0) + 1
+    return out

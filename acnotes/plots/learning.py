@@ -180,7 +180,7 @@ def learning_grid(runs: Mapping[str, Sequence[History] | np.ndarray], window: in
 
 
 def stored_curves(steps, groups: Mapping[str, Sequence[dict]], band: str = "minmax", start: int = 1, **kw):
-    """Learning curves of stored rows (``acnotes.ablations``: dicts whose ``"curve"`` is the
+    """Learning curves of stored rows (``acnotes.stored.ablations``: dicts whose ``"curve"`` is the
     rolling mean return on the grid ``steps``): ``groups`` maps a label to its seeds' rows;
     from grid point ``start`` on (where every run has a value). Other keywords go to
     ``learning_curves``; the band is the range of the seeds unless ``band="ci"``."""

@@ -1,5 +1,5 @@
 """The studies of notebook 8: final return against the step-size ratio, and against the
-rollout length n (data from ``acnotes.studies``)."""
+rollout length n (data from ``acnotes.stored.studies``)."""
 
 from __future__ import annotations
 

@@ -226,11 +226,14 @@ def shades(color_: str, n: int, lightest: float = 0.72, darkest: float = 0.28, t
     return [mc.to_hex(rgb * (1 - m) + to * m) for m in mix]
 
 
-def sequence(n: int, cmap: str = "cividis") -> list[str]:
-    """``n`` colours in order (for a swept setting: n, gamma, a ratio), not algorithm colours."""
+def sequence(n: int, cmap: str = "viridis") -> list[str]:
+    """``n`` colours in order (for a swept setting: n, gamma, a ratio), not algorithm colours:
+    viridis from dark purple to green, stopping before its pale yellow end (too faint on white);
+    ordered in lightness, so the order reads in grey and with every colour-vision deficiency,
+    and its neighbours stay apart (cividis, tried before, is grey in its middle third)."""
     import matplotlib.colors as mc
     cm = plt.get_cmap(cmap)
-    return [mc.to_hex(cm(v)) for v in np.linspace(0.0, 0.85, max(n, 1))][:n]
+    return [mc.to_hex(cm(v)) for v in np.linspace(0.0, 0.82, max(n, 1))][:n]
 
 
 def _last(line) -> tuple[float, float] | None:

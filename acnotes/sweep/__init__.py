@@ -10,8 +10,8 @@ seed. Members with equal structural settings (``acnotes.train.STRUCTURAL``) are 
 together as populations of at most ``chunk_size``: a *chunk*. A chunk is the unit of work,
 of saving and of retrying. This package does the computation only (no argparse, no plots):
 ``spec`` parses and checks the spec, ``chunks`` splits it into populations and trains one,
-``raypool`` runs chunks as Ray tasks, ``stored`` loads the studies stored with the package
-for the notebooks, and this module runs the sweep and keeps its table.
+``raypool`` runs chunks as Ray tasks; ``acnotes.stored.sweeps`` loads the studies stored with
+the package for the notebooks, and this module runs the sweep and keeps its table.
 
 What a sweep directory holds, each file written atomically (a temporary file, then a rename):
 
@@ -37,7 +37,7 @@ from .._files import write_text
 from .chunks import Chunk, _one_line, area_under_curve, member_row, plan, run_chunk
 from .raypool import RayPool, RayStartError, ray_available
 from .spec import CONFIG_FIELDS, Spec, _scalar, load_spec, parse_grid_option, parse_seeds, parse_values
-from .stored import DETERMINISTIC, STUDIES, load_study, point_rows, rerun
+from ..stored.sweeps import DETERMINISTIC, STUDIES, load_study, point_rows, rerun
 
 __all__ = ["Spec", "Chunk", "parse_values", "parse_grid_option", "parse_seeds", "load_spec",
            "plan", "run_chunk", "member_row", "area_under_curve", "read_results", "run_sweep",

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _validate
 from ..config import Config
-from ..history import History
+from ..history import SOLVED, History
 from .spec import Spec
 
 # --------------------------------------------------------------------------- chunks
@@ -63,20 +63,19 @@ def area_under_curve(h: History, budget: int, window: int = 100) -> float:
 
 
 def member_row(h: History, cfg: Config, *, member: int, chunk: str, preset: str, threshold: float) -> dict:
-    """The results row of one trained member."""
-    solved = h.solved_at(threshold, 100)
-    last = h.episode_returns[-100:]
+    """The results row of one trained member (``stored.summary``, and the area under its curve)."""
+    from ..stored import summary
+
+    m = summary(h, cfg.total_steps, 2, 100, threshold=threshold)
     row = {"member": member, "chunk": chunk, "preset": preset, **cfg.to_dict()}
-    row.update(steps_to_target=solved[0] if solved else None,
-               seconds_to_target=round(solved[1], 3) if solved else None,
-               final_return=round(float(np.mean(last)), 3) if last else None,
-               auc=round(area_under_curve(h, cfg.total_steps), 3),
-               episodes=len(h.episode_returns), env_steps=h.total_steps,
-               wall_time=round(h.wall_time, 3), status=h.status, message=h.message)
+    row.update(steps_to_target=m["solved_steps"], seconds_to_target=m["solved_seconds"],
+               final_return=m["final"], auc=round(area_under_curve(h, cfg.total_steps), 3),
+               episodes=m["episodes"], env_steps=m["env_steps"],
+               wall_time=round(h.wall_time, 3), status=m["status"], message=m["message"])
     return row
 
 
-def run_chunk(chunk: Chunk, threshold: float = 475.0) -> tuple[list[dict], dict]:
+def run_chunk(chunk: Chunk, threshold: float = SOLVED) -> tuple[list[dict], dict]:
     """Train one chunk as a population: (its rows, {member index: History dict}).
 
     An interrupt (Ctrl-C, SIGTERM) is raised again, so a half-trained chunk is never saved.

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import _validate
 from ..config import Config
+from ..history import SOLVED
 
 CONFIG_FIELDS = [f.name for f in dataclasses.fields(Config)]
 _TYPES = {f.name: str(f.type) for f in dataclasses.fields(Config)}
@@ -138,10 +139,10 @@ class Spec:
     grid: dict[str, list] = field(default_factory=dict)
     seeds: list[int] = field(default_factory=lambda: [0])
     fixed: dict = field(default_factory=dict)
-    threshold: float = 475.0
+    threshold: float = SOLVED
 
     @classmethod
-    def build(cls, algos, grid=None, seeds=(0,), fixed=None, threshold: float = 475.0) -> "Spec":
+    def build(cls, algos, grid=None, seeds=(0,), fixed=None, threshold: float = SOLVED) -> "Spec":
         """Parse and check every part; ``grid`` values may be lists or strings (see ``parse_values``)."""
         from ..estimators import ESTIMATORS
         from ..presets import PRESETS

@@ -9,7 +9,7 @@ import ipywidgets as W
 from ..config import preset
 from ..plots import style
 from ..plots.sensitivity import sensitivity_map
-from ..sensitivity import load
+from ..stored.sensitivity import load
 from .panel import _SMALL, Panel
 
 __all__ = ["sensitivity_panel"]
@@ -17,7 +17,7 @@ __all__ = ["sensitivity_panel"]
 
 def sensitivity_panel(algo: str = "a2c", data: dict | None = None, auto: bool = True) -> Panel:
     """A ``Panel`` with a "gamma" and an "lr" selector over the grid of the stored map of
-    ``algo`` (or ``data``, as made by ``acnotes.sensitivity.compute``). The heatmap marks the
+    ``algo`` (or ``data``, as made by ``acnotes.stored.sensitivity.compute``). The heatmap marks the
     chosen cell and its seeds' learning curves are drawn beside it; nothing is trained, so
     a change redraws at once (no progress bar)."""
     data = load(algo) if data is None else data

@@ -21,7 +21,8 @@ from typing import Sequence
 import ipywidgets as W
 import numpy as np
 
-from .. import atlas, plots
+from .. import plots
+from ..stored import atlas
 from ..config import Config
 from ..plots import style
 from ..train import train_population

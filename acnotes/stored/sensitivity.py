@@ -10,25 +10,23 @@ that the notebooks show are computed once by
     python -m acnotes sensitivity --algo a2c --out acnotes/data/sensitivity-a2c.json
 
 and stored with the package (``load("a2c")``). A test re-trains one cell and checks that it
-matches the stored numbers exactly (a population member does not depend on the others).
+matches the stored numbers exactly (a population member follows its single run).
 """
 
 from __future__ import annotations
 
-import json
-from importlib import resources
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .config import Config, preset
-from .history import History, curve_on_grid
-from .train import train_population
+from ..config import Config, preset
+from ..history import History
+from ..train import train_population
+from . import SOLVED, FINAL_WINDOW, read_data, save_json, summary
 
 __all__ = ["GRIDS", "configs", "summarize", "compute", "load", "cell", "THRESHOLD", "WINDOW"]
 
-THRESHOLD, WINDOW = 475.0, 100   # CartPole-v1 counts as solved at a mean of 475 over 100 episodes
+THRESHOLD, WINDOW = SOLVED, FINAL_WINDOW   # CartPole-v1 counts as solved at a mean of 475 over 100 episodes
 CURVE_POINTS, CURVE_WINDOW = 41, 20
 
 # The grids of the stored maps: the preset's lr in the middle, steps of 2.5x; the critic's
@@ -48,15 +46,12 @@ def configs(grid: dict) -> list[Config]:
 
 
 def summarize(h: History, total_steps: int) -> dict:
-    """What a map keeps of one run."""
-    solved = h.solved_at(THRESHOLD, WINDOW)
-    grid = np.linspace(0, total_steps, CURVE_POINTS)
-    curve = curve_on_grid(h, grid, CURVE_WINDOW)
-    last = h.episode_returns[-WINDOW:]
-    return dict(gamma=h.config["gamma"], lr=h.config["lr"], seed=h.config["seed"], status=h.status,
-                final=round(float(np.mean(last)), 3) if last else None,
-                solved_steps=None if solved is None else int(solved[0]),
-                curve=[None if np.isnan(v) else round(float(v), 2) for v in curve])
+    """What a map keeps of one run (``stored.summary``)."""
+    m = summary(h, total_steps, CURVE_POINTS, CURVE_WINDOW)
+    return dict(gamma=h.config["gamma"], lr=h.config["lr"], **{k: m[k] for k in KEEP})
+
+
+KEEP = ("seed", "status", "final", "solved_steps", "curve")   # the fields of summary a map stores
 
 
 def compute(algo: str, grid: dict | None = None, progress: bool = True, subset: Sequence[tuple] | None = None) -> dict:
@@ -79,15 +74,10 @@ def load(algo: str) -> dict:
     """The stored map of ``algo`` ("a2c" or "tdac")."""
     if algo not in GRIDS:
         raise ValueError(f"there is a stored map for {', '.join(GRIDS)} only, not {algo!r}")
-    text = resources.files("acnotes").joinpath("data", f"sensitivity-{algo}.json").read_text()
-    return json.loads(text)
+    return read_data(f"sensitivity-{algo}.json")
 
 
-def save(data: dict, path: str | Path) -> Path:
-    from ._files import write_text
-    path = Path(path)
-    write_text(path, json.dumps(data, indent=None, separators=(",", ":")) + "\n")
-    return path
+save = save_json   # write a map (or a study) atomically
 
 
 def cell(data: dict, gamma: float, lr: float) -> list[dict]:

@@ -6,34 +6,28 @@
 * ``"entropy"``: Q Actor-Critic with notebook 6's settings (the ``a2c`` preset with
   ``algo="qac"``, lr 1e-3, critic lr 1e-2) and entropy bonuses ``ent_coef`` 0, 0.01, 0.1 and 1.
 
-Each setting's 10 seeds are trained as one population (``train_population``). A member
-computes bit for bit what the same seed computes alone or in another population
-(``tests/test_population.py``), so a stored row is the row its seed gives however it is
-trained. Per member it keeps the mean return of the last 100 episodes, the rolling mean
-return of 20 episodes on a grid of env steps, its peak and its last value, and the policy's
-mean entropy per interval of that grid (from ``History.entropy``). Training both takes a few minutes, too long for a notebook,
+Each setting's 10 seeds are trained as one population (``train_population``); a member
+follows the same seed trained alone, so a test (marked slow) re-trains a stored setting and
+compares its rows. Per member it keeps the
+mean return of the last 100 episodes, the rolling mean return of 20 episodes on a grid of
+env steps, its peak and its last value, and the policy's mean entropy per interval of that
+grid (from ``History.entropy``). Training both takes a few minutes, too long for a notebook,
 so the notebook reads the stored numbers, computed by
 
-    python -m acnotes.ablations --out acnotes/data/ablations.json
-
-A test (marked slow: about a minute) re-trains one setting and checks that it gives its
-stored rows exactly.
+    python -m acnotes ablations --out acnotes/data/ablations.json
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
-from importlib import resources
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from .config import Config, preset
-from .history import History, curve_on_grid
-from .train import train_population
+from ..config import Config, preset
+from ..history import History
+from ..train import train_population
+from . import read_data, summary
 
 __all__ = ["STUDIES", "configs", "summarize", "compute", "load", "rows", "collapsed", "POINTS", "WINDOW"]
 
@@ -66,16 +60,12 @@ def _entropy_on_grid(h: History, grid: np.ndarray) -> list:
 
 
 def summarize(h: History, total_steps: int) -> dict:
-    """What a study keeps of one run."""
-    grid = np.linspace(0, total_steps, POINTS)
-    roll = h.rolling_return(WINDOW)
-    curve = curve_on_grid(h, grid, WINDOW)
-    return dict(seed=h.config["seed"], status=h.status,
-                final=round(float(np.mean(h.episode_returns[-100:])), 3) if h.episode_returns else None,
-                peak=round(float(roll.max()), 3) if roll.size else None,
-                last=round(float(roll[-1]), 3) if roll.size else None,
-                curve=[None if np.isnan(v) else round(float(v), 2) for v in curve],
-                entropy=_entropy_on_grid(h, grid))
+    """What a study keeps of one run (``stored.summary``), and the policy's entropy on its grid."""
+    m = summary(h, total_steps, POINTS, WINDOW)
+    return dict(**{k: m[k] for k in KEEP}, entropy=_entropy_on_grid(h, np.linspace(0, total_steps, POINTS)))
+
+
+KEEP = ("seed", "status", "final", "peak", "last", "curve")   # the fields of summary an ablation stores
 
 
 def collapsed(row: dict, rise: float = 150.0) -> bool:
@@ -108,7 +98,7 @@ def compute(names: Sequence[str] = tuple(STUDIES), progress: bool = True, values
 
 def load() -> dict:
     """The stored studies (``acnotes/data/ablations.json``)."""
-    return json.loads(resources.files("acnotes").joinpath("data", "ablations.json").read_text())
+    return read_data("ablations.json")
 
 
 def rows(data: dict, name: str, value) -> list[dict]:
@@ -118,23 +108,3 @@ def rows(data: dict, name: str, value) -> list[dict]:
             return run["members"]
     raise ValueError(f"study {name!r} has no setting {value!r}; it has "
                      f"{[r['value'] for r in data[name]['runs']]}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m acnotes.ablations", description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", required=True, help="the JSON file to write (refused if it exists, unless --force)")
-    p.add_argument("--studies", nargs="+", default=list(STUDIES), choices=list(STUDIES))
-    p.add_argument("--force", action="store_true", help="overwrite --out")
-    args = p.parse_args(argv)
-    out = Path(args.out)
-    if out.exists() and not args.force:
-        p.exit(2, f"error: {out} exists; pass --force to overwrite it\n")
-    data = compute(args.studies, progress=False)
-    from ._files import write_text
-    write_text(out, json.dumps(data, separators=(",", ":")) + "\n")
-    print(f"wrote {out}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

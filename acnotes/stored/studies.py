@@ -17,22 +17,21 @@ coarse learning curve. They take minutes, so the notebooks read stored copies, m
     nice python -m acnotes study timescales-tdac --out acnotes/data/timescales-tdac.json
 
 and a test trains a few members again and checks that they match the stored numbers
-exactly (a member computes what it computes alone or in any other population, bit for bit).
+exactly (a population member follows its single run).
 """
 
 from __future__ import annotations
 
 import itertools
-import json
 import time
-from importlib import resources
 from typing import Sequence
 
 import numpy as np
 
-from .config import Config, preset
+from ..config import Config, preset
+from ..train import train_population
+from . import read_data
 from .sensitivity import CURVE_POINTS, CURVE_WINDOW, THRESHOLD, WINDOW, save, summarize
-from .train import train_population
 
 __all__ = ["STUDIES", "points", "configs", "compute", "load", "save", "select", "table", "permutation_p"]
 
@@ -99,8 +98,8 @@ def compute(name: str, spec: dict | None = None, progress: bool = True, subset: 
 
     ``subset``: only these points ((slice, ratio) pairs, or values of n); ``seeds``: only
     these seeds. A timescales study trains its members as one population; a rollouts study
-    trains one population per n. A member follows the same trajectory, bit for bit, in any
-    population, of one member or many, so a subset reproduces the stored rows exactly."""
+    trains one population per n (a member follows the same trajectory in any population, and
+    alone)."""
     if name not in STUDIES and spec is None:
         raise ValueError(f"study must be one of {', '.join(STUDIES)}; got {name!r}")
     spec = dict(STUDIES[name] if spec is None else spec)
@@ -139,7 +138,7 @@ def load(name: str) -> dict:
     """The stored study ``name`` (one of ``STUDIES``)."""
     if name not in STUDIES:
         raise ValueError(f"there is a stored study for {', '.join(STUDIES)} only, not {name!r}")
-    return json.loads(resources.files("acnotes").joinpath("data", f"{name}.json").read_text())
+    return read_data(f"{name}.json")
 
 
 def select(data: dict, **where) -> list[dict]:

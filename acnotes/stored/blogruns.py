@@ -5,7 +5,7 @@ One CartPole, an update every 5 steps and a learning rate of 2e-4: 100,000 env s
 20,000 updates, several minutes of training on this machine, too long for a notebook cell.
 Notebook 4 reads the runs stored with the package, computed once by
 
-    python -m acnotes.blogruns --out acnotes/data/blog-tdac.json
+    python -m acnotes blogruns --out acnotes/data/blog-tdac.json
 
 Each critic loss is one population of the 5 seeds, trained on its own. The stored file was
 made faster, with ``--loss smooth_l1`` and ``--loss mse`` as two processes side by side (20
@@ -16,16 +16,12 @@ the first steps of one member again and checks that they give the stored episode
 
 from __future__ import annotations
 
-import argparse
-import json
-from importlib import resources
-from pathlib import Path
 from typing import Sequence
 
-from ._files import write_text
-from .config import preset
-from .history import History
-from .train import train_population
+from ..config import preset
+from ..history import History
+from ..train import train_population
+from . import read_data, save_json
 
 __all__ = ["SEEDS", "TOTAL_STEPS", "LOSSES", "compute", "load", "save", "history"]
 
@@ -50,7 +46,7 @@ def compute(seeds: Sequence[int] = SEEDS, total_steps: int = TOTAL_STEPS, losses
 
 def load() -> dict:
     """The stored runs (``acnotes/data/blog-tdac.json``)."""
-    return json.loads(resources.files("acnotes").joinpath("data", "blog-tdac.json").read_text())
+    return read_data("blog-tdac.json")
 
 
 def history(run: dict) -> History:
@@ -60,29 +56,4 @@ def history(run: dict) -> History:
                    episode_lengths=[int(r) for r in run["episode_returns"]], status=run["status"])
 
 
-def save(data: dict, path: str | Path) -> Path:
-    path = Path(path)
-    write_text(path, json.dumps(data, separators=(",", ":")) + "\n")
-    return path
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m acnotes.blogruns", description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", required=True, help="the JSON file to write (refused if it exists, unless --force)")
-    p.add_argument("--steps", type=int, default=TOTAL_STEPS, help=f"env steps per run (default {TOTAL_STEPS})")
-    p.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS), help="seeds (default 0 1 2 3 4)")
-    p.add_argument("--loss", choices=LOSSES, nargs="+", default=list(LOSSES), help="critic losses (default both)")
-    p.add_argument("--force", action="store_true", help="replace --out if it exists")
-    args = p.parse_args(argv)
-    out = Path(args.out)
-    if out.exists() and not args.force:
-        p.error(f"{out} exists; pass --force to replace it")
-    if args.steps < 1:
-        p.error(f"--steps must be at least 1, got {args.steps}")
-    save(compute(args.seeds, args.steps, args.loss, progress=True), out)
-    print(f"wrote {out}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+save = save_json   # write the runs atomically

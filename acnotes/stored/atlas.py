@@ -19,8 +19,9 @@ the panel draws: its learning curve (the mean return of the last ``WINDOW`` epis
 ``acnotes/data/atlas/``, one per panel.
 
 A panel looks every setting up by its full Config, seed included, so a stored result is
-used only for exactly the run it replaces. A member of a population does not depend on the
-other members, bit for bit, so a stored member equals the member a panel would train; ``tests/test_atlas.py`` retrains one stored setting and compares. Settings not stored
+used only for exactly the run it replaces. A member of a population follows its single run,
+so a stored member equals the member a panel would train; ``tests/test_atlas.py`` retrains
+one stored setting and compares. Settings not stored
 are trained live, as before, and then kept for the session.
 """
 
@@ -35,9 +36,10 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ._files import atomic_path
-from .config import Config, preset as _preset
-from .history import History, curve_on_grid
+from .._files import atomic_path
+from ..config import Config, preset as _preset
+from ..history import History
+from . import summary
 
 __all__ = ["PanelSpec", "PANELS", "CONTROLS", "control_values", "uses", "base_config", "star", "plane",
            "settings", "grid",
@@ -117,7 +119,7 @@ def uses(algo: str, field_: str) -> bool:
     """Whether ``algo``'s training depends on Config field ``field_`` (lambda matters only to
     the estimators that declare it in ``uses``, GAE; a critic's learning rate only to
     algorithms with a critic)."""
-    from .estimators import ESTIMATORS
+    from ..estimators import ESTIMATORS
 
     est = ESTIMATORS[algo]
     if field_ == "lam":
@@ -193,7 +195,8 @@ def curves(hists: Sequence[History], total_steps: int, upto: float | None = None
     """[members, POINTS] learning curves on ``grid(total_steps)``; NaN after ``upto`` env steps
     (for the partial curves of a run still training)."""
     g = grid(total_steps)
-    out = np.stack([curve_on_grid(h, g, WINDOW) for h in hists]) if hists else np.empty((0, POINTS))
+    out = np.stack([summary(h, total_steps, POINTS, WINDOW, digits=None)["curve"] for h in hists]) if hists \
+        else np.empty((0, POINTS))
     if upto is not None:
         out[:, g > upto] = np.nan
     return out
@@ -222,7 +225,7 @@ _INDEX: dict[str, Stored] | None = None
 
 
 def _folder() -> Path:
-    return Path(str(resources.files("acnotes") / "data" / "atlas"))
+    return Path(str(resources.files("acnotes") / "data" / "atlas"))   # one file per panel
 
 
 def save(members: list[tuple[Config, Stored]], path: str | Path) -> Path:
@@ -286,20 +289,14 @@ def lookup(cfgs: Sequence[Config]) -> list[Stored] | None:
 
 def _chunks(cfgs: list[Config], share: float = 0.4) -> list[list[Config]]:
     """``cfgs`` split into populations that fit in ``share`` of the free memory (by
-    ``train.memory_estimate``), each of two or more members."""
-    from .train import _available_memory, memory_estimate
+    ``train.memory_estimate``), each of one or more members."""
+    from ..train import _available_memory, memory_estimate
 
     have = _available_memory()
     per = memory_estimate(cfgs[:1])
-    size = len(cfgs) if have is None else max(2, int(share * have // per))
+    size = len(cfgs) if have is None else max(1, int(share * have // per))
     size = min(size, len(cfgs))
-    out = [cfgs[i:i + size] for i in range(0, len(cfgs), size)]
-    if len(out) > 1 and len(out[-1]) == 1:   # a population of one draws its numbers differently
-        if len(out[-2]) > 2:
-            out[-2], out[-1] = out[-2][:-1], out[-2][-1:] + out[-1]
-        else:
-            out[-2:] = [out[-2] + out[-1]]
-    return out
+    return [cfgs[i:i + size] for i in range(0, len(cfgs), size)]
 
 
 def compute(panel: PanelSpec, progress: bool = True, log: Callable[[str], None] = print,
@@ -310,10 +307,10 @@ def compute(panel: PanelSpec, progress: bool = True, log: Callable[[str], None] 
 
     Members whose Config is a key of ``have`` (from ``load``) are not trained again: they are
     returned as stored, so that adding settings to a panel trains only the new ones (a member
-    of a population does not depend on the others). ``checkpoint(members)``,
+    of a population follows its single run). ``checkpoint(members)``,
     if given, is called after each population with everything known so far (what was
     trained, and all of ``have``), so that an interrupted run loses at most one population."""
-    from .train import train_population
+    from ..train import train_population
 
     have = dict(have or {})
     out: list[tuple[Config, Stored]] = []
@@ -326,9 +323,7 @@ def compute(panel: PanelSpec, progress: bool = True, log: Callable[[str], None] 
         if not new:
             log(f"{algo}: all {len(cfgs)} members stored")
             continue
-        # a population of one draws its numbers differently (studies.py says how): pad it
-        pad = [new[0].replace(seed=new[0].seed + 10_000)] if len(new) == 1 else []
-        chunks, wanted = _chunks(new + pad), {_key(c) for c in new}
+        chunks, wanted = _chunks(new), {_key(c) for c in new}
         log(f"{algo}: {len(new)} members to train ({len(old)} stored), {panel.total_steps} env steps each"
             + (f", in {len(chunks)} populations" if len(chunks) > 1 else ""))
         for chunk in chunks:

@@ -15,8 +15,9 @@ from importlib import resources
 from typing import Sequence
 
 from ..config import Config
-from .chunks import Chunk, run_chunk
-from .spec import CONFIG_FIELDS
+from ..sweep.chunks import Chunk, run_chunk
+from ..sweep.spec import CONFIG_FIELDS
+from . import SOLVED
 
 __all__ = ["STUDIES", "load_study", "point_rows", "rerun", "DETERMINISTIC"]
 
@@ -31,7 +32,7 @@ DETERMINISTIC = ("steps_to_target", "final_return", "auc", "episodes", "env_step
 
 def load_study(name: str = "lr") -> tuple[dict, list[dict]]:
     """The spec (as in ``sweep.json``) and the typed rows of the stored study ``name``."""
-    from . import _read_rows
+    from ..sweep import _read_rows
 
     if name not in STUDIES:
         raise ValueError(f"there is a stored study for {', '.join(STUDIES)} only, not {name!r}")
@@ -50,7 +51,7 @@ def point_rows(rows: Sequence[dict], preset: str, **point) -> list[dict]:
     return out
 
 
-def rerun(rows: Sequence[dict], threshold: float = 475.0) -> list[dict]:
+def rerun(rows: Sequence[dict], threshold: float = SOLVED) -> list[dict]:
     """Train the members of ``rows`` again as one population (their Configs from the rows) and
     return their new rows. Members of a population of two or more follow the same trajectory
     whatever the other members are, so the deterministic columns must come out equal."""

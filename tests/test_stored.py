@@ -1,0 +1,106 @@
+"""The stored-results layer (``acnotes.stored``): one summary of a run for every kind, one
+threshold, one way to read and write."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import acnotes
+from acnotes import stored
+from acnotes.config import Config
+from acnotes.history import SOLVED, History
+from acnotes.stored import ablations, atlas, sensitivity
+from acnotes.sweep.chunks import member_row
+
+PACKAGE = Path(acnotes.__file__).parent
+
+
+def run() -> History:
+    """Four episodes ending at env steps 10, 30, 60, 100 with returns 10, 20, 480, 490."""
+    return History(config=dict(seed=7, gamma=0.9, lr=1e-3), steps=[50, 100], time=[0.5, 1.25], entropy=[0.69, 0.5],
+                   episode_returns=[10.0, 20.0, 480.0, 490.0], episode_lengths=[10, 20, 30, 40],
+                   episode_steps=[10, 30, 60, 100], status="done", message="ok")
+
+
+def test_summary_by_hand():
+    m = stored.summary(run(), total_steps=100, points=3, window=2)
+    assert m["seed"] == 7 and m["status"] == "done" and m["message"] == "ok"
+    assert m["episodes"] == 4 and m["env_steps"] == 100
+    assert m["final"] == 250.0                      # mean of all four (fewer than 100)
+    assert m["solved_steps"] is None                # the mean of 100 never reaches 475
+    # rolling mean of 2 per episode: 10, 15, 250, 485; on steps 0, 50, 100: none yet, 15, 485
+    assert m["curve"] == [None, 15.0, 485.0] and m["peak"] == 485.0 and m["last"] == 485.0
+    # 5 episodes of 0, then 100 of 500, one step each: the mean of 100 first reaches 475 with
+    # 95 of them, at the 100th episode, env step 100
+    h = History(config=dict(seed=1), steps=[105], time=[2.0], episode_returns=[0.0] * 5 + [500.0] * 100,
+                episode_lengths=[1] * 105, episode_steps=list(range(1, 106)), status="done")
+    m = stored.summary(h, total_steps=105, points=2, window=100)
+    assert (m["solved_steps"], m["solved_seconds"], m["final"]) == (100, 2.0, 500.0)
+    raw = stored.summary(run(), 100, 3, 2, digits=None)["curve"]
+    assert np.isnan(raw[0]) and raw[1:].tolist() == [15.0, 485.0]
+
+
+def test_every_kind_keeps_fields_of_the_one_summary():
+    """A map, an ablation, a sweep row and an atlas curve hold the same numbers as
+    ``stored.summary`` of the same run."""
+    h = run()
+    s = stored.summary(h, 100, sensitivity.CURVE_POINTS, sensitivity.CURVE_WINDOW)
+    m = sensitivity.summarize(h, 100)
+    assert {k: m[k] for k in sensitivity.KEEP} == {k: s[k] for k in sensitivity.KEEP}
+    assert (m["gamma"], m["lr"]) == (0.9, 1e-3)
+    s = stored.summary(h, 100, ablations.POINTS, ablations.WINDOW)
+    a = ablations.summarize(h, 100)
+    assert {k: a[k] for k in ablations.KEEP} == {k: s[k] for k in ablations.KEEP}
+    assert len(a["entropy"]) == ablations.POINTS - 1
+    cfg = Config(algo="a2c", total_steps=100)
+    row = member_row(h, cfg, member=0, chunk="chunk-00000", preset="a2c", threshold=200.0)
+    s = stored.summary(h, 100, 2, 100, threshold=200.0)
+    assert (row["steps_to_target"], row["seconds_to_target"], row["final_return"], row["episodes"]) == \
+        (s["solved_steps"], s["solved_seconds"], s["final"], s["episodes"])
+    np.testing.assert_array_equal(atlas.curves([h], 100)[0],
+                                  stored.summary(h, 100, atlas.POINTS, atlas.WINDOW, digits=None)["curve"])
+
+
+def test_one_threshold():
+    """475 is written as a number once, in history.SOLVED; the rest of the package uses it."""
+    found = [f"{p.relative_to(PACKAGE)}:{node.lineno}" for p in sorted(PACKAGE.rglob("*.py"))
+             for node in ast.walk(ast.parse(p.read_text()))
+             if isinstance(node, ast.Constant) and type(node.value) in (int, float) and node.value == 475]
+    assert found == ["history.py:18"], found
+    assert stored.SOLVED == SOLVED == sensitivity.THRESHOLD == 475.0
+
+
+def test_save_json_is_atomic_and_reads_back(tmp_path, monkeypatch):
+    out = tmp_path / "x.json"
+    stored.save_json({"a": [1, 2]}, out)
+    assert json.loads(out.read_text()) == {"a": [1, 2]}
+    import acnotes._files as files
+    monkeypatch.setattr(files.os, "replace", lambda *a: (_ for _ in ()).throw(OSError(28, "No space left")))
+    with pytest.raises(OSError):
+        stored.save_json({"b": 1}, out)
+    assert json.loads(out.read_text()) == {"a": [1, 2]}      # the complete file is still there
+
+
+def test_the_kinds_are_reached_from_acn_and_the_command_line():
+    import acnotes as acn
+    from acnotes.__main__ import build_parser
+    for kind in ("atlas", "sensitivity", "studies", "ablations", "blogruns"):
+        assert getattr(acn, kind) is getattr(stored, kind)
+    commands = set(build_parser()._subparsers._group_actions[0].choices)
+    assert {"atlas", "sensitivity", "study", "ablations", "blogruns", "sweep"} <= commands
+    with pytest.raises(AttributeError):
+        stored.nothing
+
+
+def test_the_commands_name_what_the_modules_hold():
+    """The names ``ablations --help`` and ``blogruns --help`` offer (written out, so that --help
+    needs no torch) are the modules' own."""
+    from acnotes.cli import ablations as cli_ablations, blogruns as cli_blogruns
+    from acnotes.stored import blogruns
+    assert cli_ablations.STUDY_NAMES == tuple(ablations.STUDIES)
+    assert cli_blogruns.LOSSES == blogruns.LOSSES
