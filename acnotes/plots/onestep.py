@@ -47,6 +47,9 @@ def value_curves(curves: Mapping[str, np.ndarray], references: Mapping[str, floa
         style.reference_line(ax, value, text, at="left")
     if ylim is not None:
         ax.set_ylim(*ylim)
+    elif references:                 # room above the highest reference for its label, under the note
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(lo, max(hi, max(references.values()) + 0.12 * (hi - lo)))
     style.label_ends(ax, lines)
     note = style.band_note(min(runs), over="runs") if len(runs) == 1 else \
         f"band: 95% CI of the mean, {min(runs)}-{max(runs)} runs"
