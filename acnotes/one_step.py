@@ -103,25 +103,26 @@ def train(mdp: TabularMDP, episodes: int, *, alpha_theta, alpha_w, use_I=True, l
     live = np.arange(N)
     steps = 0
     while live.size:
+        at = slice(None) if live.size == N else live         # all runs still going: a view, no copies
         refill = live[ptr[live] == _BLOCK]
         for n in refill:
             U[n], ptr[n] = gens[n].random((_BLOCK, 3)), 0
         u = U[live, ptr[live]]
-        ptr[live] += 1
-        sl = s[live]
-        a = sample(f.pi(theta[live], sl), u[:, 0])
+        ptr[at] += 1
+        sl = s[at]
+        a = sample(f.pi(theta[at], sl), u[:, 0])
         s_next, r = sample(env.P[sl, a], u[:, 1]), env.R[sl, a]
-        c = {name: v[live] for name, v in per_run.items()}
-        theta[live], w[live], I[live], z_theta[live], z_w[live] = trace_update(
-            f, theta[live], w[live], I[live], z_theta[live], z_w[live], sl, a, r, s_next, gamma=mdp.gamma,
+        c = {name: v[at] for name, v in per_run.items()}
+        theta[at], w[at], I[at], z_theta[at], z_w[at] = trace_update(
+            f, theta[at], w[at], I[at], z_theta[at], z_w[at], sl, a, r, s_next, gamma=mdp.gamma,
             alpha_theta=c["alpha_theta"], alpha_w=c["alpha_w"], lam_theta=c["lam_theta"], lam_w=c["lam_w"],
             use_I=c["use_I"])
         returns[live, episode[live]] += r
-        t_in[live] += 1
+        t_in[at] += 1
         steps += live.size
-        over = t_in[live] >= max_steps
+        over = t_in[at] >= max_steps
         ended = (s_next == env.terminal) | over
-        s[live] = np.where(ended, sample(env.mu, u[:, 2]), s_next)
+        s[at] = np.where(ended, sample(env.mu, u[:, 2]), s_next)
         done = live[ended]
         cut[live[over & (s_next != env.terminal)]] += 1
         episode[done] += 1

@@ -91,7 +91,7 @@ def one_step_update(f, theta, w, I, s, a, r, s_next, *, gamma, alpha_theta, alph
 
 def trace_update(f, theta, w, I, z_theta, z_w, s, a, r, s_next, *, gamma, alpha_theta, alpha_w,
                  lam_theta, lam_w, use_I=True):
-    """The body of the box with eligibility traces: the new theta, w, I, z_theta, z_w."""
+    """The body of the box with eligibility traces (Section 13.6): the new theta, w, I, z_theta, z_w."""
     delta = r + gamma * f.v(w, s_next) - f.v(w, s)                 # the same delta
     score = f.grad_log_pi(theta, s, a)
     z_w = col(gamma * lam_w) * z_w + f.x[s]                        # gamma lambda_w z_w + grad v(S, w)
