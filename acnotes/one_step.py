@@ -83,6 +83,8 @@ def train(mdp: TabularMDP, episodes: int, *, alpha_theta, alpha_w, use_I=True, l
     start = time.perf_counter()
     f, env = Linear(mdp, critic_features), Env(mdp)
     d, k = f.phi.shape[-1], f.x.shape[1]
+    if theta0 is not None and (np.shape(theta0) != (d,) or not np.all(np.isfinite(theta0))):
+        raise ValueError(f"theta0 must be {d} finite numbers (one per policy feature), got {theta0!r}")
     N = (G or 1) * runs
     per_run = {name: np.repeat(v, runs) for name, v in cfg.items()}     # run n = g * runs + r
     children = np.random.SeedSequence(int(seed)).spawn(runs)

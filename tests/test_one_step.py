@@ -202,7 +202,8 @@ def test_learning_on_the_early_prize_goes_up_with_I_and_down_without():
 @pytest.mark.parametrize("kw, message", [(dict(alpha_theta=[0.1, 0.2], alpha_w=[0.1, 0.2, 0.3]), "same length"),
                                          (dict(alpha_theta=-0.1, alpha_w=0.1), "alpha_theta"),
                                          (dict(alpha_theta=0.1, alpha_w=0.1, runs=0), "runs"),
-                                         (dict(alpha_theta=0.1, alpha_w=float("nan")), "alpha_w")])
+                                         (dict(alpha_theta=0.1, alpha_w=float("nan")), "alpha_w"),
+                                         (dict(alpha_theta=0.1, alpha_w=0.1, theta0=[0.0, 0.0, 1.0]), "theta0")])
 def test_bad_settings_are_refused(kw, message):
     with pytest.raises(ValueError, match=message):
         one_step.train(acn.envs.early_prize(), 3, **kw)
