@@ -7,7 +7,8 @@
 #                    student notebooks, README's check command and the nbgrader round trip on
 #                    notebooks 01 and 03), the long training runs (slow), JupyterLab started as
 #                    make lab starts it (lab) and the browser tests (browser). Not classroom_all.
-#                    Prints the 15 slowest tests.
+#                    Two processes (pytest-xdist, -n 2 --dist loadfile: a file's tests, and so a
+#                    notebook's cells, stay in one process, in order). Prints the 15 slowest tests.
 #   make test-fast   the unit tests only: no notebook executed, no browser, no JupyterLab, no
 #                    nbgrader, no long training run (a few minutes)
 #   make test-classroom  the nbgrader round trip and the check command on every notebook
@@ -52,7 +53,7 @@ lab: venv
 	$(PY) -m acnotes.tools.lab notebooks
 
 test: venv
-	$(PY) -m pytest -m "not classroom_all" --durations=15 --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg tests notebooks
+	$(PY) -m pytest -n 2 --dist loadfile -m "not classroom_all" --durations=15 --nbval --nbval-current-env --nbval-sanitize-with tests/sanitize.cfg tests notebooks
 
 test-classroom: venv
 	$(PY) -m pytest -m classroom_all tests/test_classroom.py

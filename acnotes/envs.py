@@ -15,7 +15,7 @@ from torch import Tensor
 
 from .cartpole import CartPoles
 
-__all__ = ["make_cartpole", "TabularMDP", "short_corridor", "two_state", "random_mdp", "softmax_policy"]
+__all__ = ["make_cartpole", "TabularMDP", "short_corridor", "two_state", "early_prize", "random_mdp", "softmax_policy"]
 
 
 def make_cartpole(num_envs: int = 8, max_episode_steps: int = 500, members: int = 1):
@@ -261,6 +261,30 @@ def two_state(gamma: float = 0.9) -> TabularMDP:
     R = torch.tensor([[1.0, 0.0], [2.0, 0.5]], dtype=torch.float64)
     mu = torch.tensor([1.0, 0.0], dtype=torch.float64)
     return TabularMDP(P, R, mu, gamma, name="two-state")
+
+
+def early_prize(gamma: float = 0.9, prize: float = 10.0, stay: float = 0.95) -> TabularMDP:
+    """Two states that look alike: an early prize, then a long stay (notebook 9).
+
+    The episode starts in state 0. There, ``right`` pays ``prize`` and ``left`` pays 0; both
+    move to state 1. In state 1, ``left`` pays 1 and ``right`` 0; both stay with probability
+    ``stay`` and end the episode otherwise. Both states have the same features (actions
+    (left, right), as in ``short_corridor``), so the policy is one p = pi(right) in both:
+    ``right`` wins the prize, ``left`` the stream of small rewards.
+
+    The discounted visits are d_gamma = [1, gamma / (1 - gamma stay)] (about 6.2 at the
+    defaults), the undiscounted ones d_1 = [1, 1 / (1 - stay)] (20): with gamma^t the prize
+    outweighs the stay (J = 10 at p = 1 against 6.2 at p = 0), without it the stay counts 20 times.
+    """
+    if not 0.0 <= stay < 1.0:
+        raise ValueError(f"stay must be in [0, 1): at 1 the episode never ends, got {stay}")
+    P = torch.zeros(2, 2, 2, dtype=torch.float64)
+    P[0, :, 1] = 1.0
+    P[1, :, 1] = stay
+    R = torch.tensor([[0.0, float(prize)], [1.0, 0.0]], dtype=torch.float64)
+    mu = torch.tensor([1.0, 0.0], dtype=torch.float64)
+    phi = torch.eye(2, dtype=torch.float64).expand(2, 2, 2).clone()
+    return TabularMDP(P, R, mu, gamma, phi, name="early prize")
 
 
 def random_mdp(n_states: int = 5, n_actions: int = 3, gamma: float = 0.9, p_end: float = 0.1,

@@ -91,6 +91,20 @@ def _bonus_without_log(monkeypatch):
 
 
 IMPORTS_07 = "from acnotes import ablations, entropy_bonus, semigradient"
+IMPORTS_09 = "from acnotes.reference import one_step_ac"
+
+
+def _I_dropped(monkeypatch):
+    """The box without I <- gamma I: every step's actor update weighs 1."""
+    from acnotes import one_step
+    orig = one_step.one_step_update
+    monkeypatch.setattr(one_step, "one_step_update", lambda *args, use_I=True, **kw: orig(*args, use_I=False, **kw))
+
+
+def _target_attached(monkeypatch):
+    """The critic's loss differentiated through its target as well (notebook 7's residual gradient)."""
+    orig = acn.estimators.critic_loss
+    monkeypatch.setattr(acn.estimators, "critic_loss", lambda *args, detach_target=True, **kw: orig(*args, detach_target=False, **kw))
 
 def _visitation_normalised(monkeypatch):
     orig = acn.envs.TabularMDP.visitation
@@ -138,6 +152,16 @@ CASES = {
     "07 bonus gradient": ("07-semi-gradient-and-entropy.ipynb", [IMPORTS_07, "mdp = acn.envs.random_mdp",
                                                                  "b = entropy_bonus.bonus_gradient(mdp, theta)"],
                           _bonus_without_log, "closed form = autograd", 2),
+    # the enumerated expected update of the box, against autograd through the exact J
+    "09 I is gamma^t": ("09-one-step-actor-critic.ipynb", [IMPORTS_09, "with_I, critic_step = acn.one_step.expected_update"],
+                        _I_dropped, "with I: the expected update is grad J", 1),
+    # the early prize's visits by hand, against the package's linear solve
+    "09 early prize visits": ("09-one-step-actor-critic.ipynb", [IMPORTS_09, "prize = acn.envs.early_prize(gamma=0.9)"],
+                              _visitation_normalised, "the visits by hand = TabularMDP.visitation", 1),
+    # one step of the box against autograd on notebook 4's losses
+    "09 box = SGD step": ("09-one-step-actor-critic.ipynb", [IMPORTS_09, "with_I, critic_step = acn.one_step.expected_update",
+                                                            "box_theta, box_w, _ = one_step_ac.one_step_update"],
+                          _target_attached, "one step of the box = one SGD step", 2),
 }
 
 

@@ -188,6 +188,11 @@ def _figures():
         "variance_training": lambda: plots.variance_training({0: _table(ESTIMATORS[:4] + ["gae"]),
                                                               5000: _table(ESTIMATORS[:4] + ["gae"]),
                                                               140_000: _table(ESTIMATORS[:4] + ["gae"])}),
+        "value_curves (nb 9)": lambda: plots.value_curves(
+            {"with I (the box)": np.random.default_rng(0).normal(9, 0.3, (10, 40)),
+             "without I": np.random.default_rng(1).normal(6.5, 0.3, (10, 40)),
+             "REINFORCE + baseline": np.random.default_rng(2).normal(8, 0.3, (10, 40))},
+            references={"J = 10 at p = 1, the best": 10.0, "J = 6.21 at p = 0, the worst": 6.21}, title="t"),
         # the notebooks' figures of stored data, drawn as the notebooks draw them
         "sensitivity_map (nb 3, 4 panels)": lambda: plots.sensitivity_map(sensitivity.load("a2c"), 0.99, 2e-3),
         "sweep_sensitivity (nb 6)": lambda: plots.sweep_sensitivity(sweep.load_study("lr")[1], "lr", "final_return"),
@@ -206,7 +211,7 @@ def _figures():
 
 
 FIGURES = _figures()
-LEARNING = [k for k in FIGURES if k.startswith(("learning", "stored", "sweep_sensitivity", "corridor_learning",
+LEARNING = [k for k in FIGURES if k.startswith(("learning", "stored", "sweep_sensitivity", "corridor_learning", "value_curves",
                                                   "rollouts", "timescales", "blog", "entropy"))]
 
 
