@@ -53,8 +53,10 @@ def point_rows(rows: Sequence[dict], preset: str, **point) -> list[dict]:
 
 def rerun(rows: Sequence[dict], threshold: float = SOLVED) -> list[dict]:
     """Train the members of ``rows`` again as one population (their Configs from the rows) and
-    return their new rows. Members of a population of two or more follow the same trajectory
-    whatever the other members are, so the deterministic columns must come out equal."""
+    return their new rows. A member follows its single run whatever the other members are, so
+    the deterministic columns must come out equal; REINFORCE's members only to rounding
+    (``train.py``: an update's batch is as long as the population's longest episode), so
+    give its rows with the chunk they were trained in."""
     configs = [Config(**{f: r[f] for f in CONFIG_FIELDS}).validate() for r in rows]
     chunk = Chunk("rerun", [r["member"] for r in rows], [r["preset"] for r in rows], configs)
     new, _ = run_chunk(chunk, threshold)
