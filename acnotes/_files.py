@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 __all__ = ["atomic_path", "write_text", "read_json", "check_targets", "write_file", "write_notebook",
-           "out_dir", "out_file", "write_all", "oserror_text", "notebook_bytes"]
+           "out_dir", "out_file", "named_path", "write_all", "oserror_text", "notebook_bytes"]
 
 
 @contextmanager
@@ -98,7 +98,7 @@ def _probe(folder: Path, what: str) -> None:
         raise ValueError(f"{what} is not writable ({e.strerror}); choose another directory") from None
 
 
-def _named(option: str, text, what: str, hint: str = "") -> Path:
+def named_path(option: str, text, what: str, hint: str = "") -> Path:
     """The path an option gives; an empty one is refused."""
     text = "" if text is None else str(text)
     if not text.strip():
@@ -109,7 +109,7 @@ def _named(option: str, text, what: str, hint: str = "") -> Path:
 def out_dir(option: str, text, create: bool = True) -> Path:
     """The folder an option names, checked before any work: not empty, not a file, created
     (with ``create``) and writable. A ValueError names the option and says what to do."""
-    out = _named(option, text, "a directory", f"; to write here, say {option} .")
+    out = named_path(option, text, "a directory", f"; to write here, say {option} .")
     if out.exists() and not out.is_dir():
         raise ValueError(f"{option} {out} is a file, not a directory; choose a directory")
     if not out.exists() and not create:
@@ -128,7 +128,7 @@ def out_file(option: str, text) -> Path:
     """The file an option names, checked before any work: a name that is not a folder, in a
     folder that exists and is writable. (Whether the file may be replaced is
     :func:`check_targets`'s question.)"""
-    out = _named(option, text, "a file")
+    out = named_path(option, text, "a file")
     if out.is_dir() and not out.is_symlink():
         raise ValueError(f"{option} {out} is a folder; give a file name in it")
     if not out.parent.is_dir():

@@ -67,7 +67,7 @@ from pathlib import Path
 import nbformat
 
 from ._cellnames import _parse, _reads_and_writes, _stubbed_functions
-from ._files import check_targets, notebook_bytes, out_dir, write_all, write_file, write_notebook
+from ._files import check_targets, named_path, notebook_bytes, out_dir, write_all, write_file, write_notebook
 
 __all__ = ["Exercise", "make_student_notebook", "exercises_in", "replace_regions",
            "strip_hidden_tests", "write_student_notebooks", "check_targets", "write_file",
@@ -283,7 +283,8 @@ def write_student_notebooks(outdir: str | Path, notebooks: str | Path = "noteboo
     error (unbalanced markers, a file that exists without ``force``) leaves ``outdir``
     untouched. Notebooks without exercises are copied unchanged only with ``copy_others``.
     """
-    src = Path(notebooks)
+    named_path("OUTDIR", outdir, "a directory")   # '' would mean the current folder
+    src = named_path("--notebooks", notebooks, "a folder of notebooks")
     if not src.is_dir():
         raise ValueError(f"{src} is not a folder of notebooks")
     paths = sorted(p for p in src.glob("*.ipynb") if not p.name.startswith("."))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import errno
 import json
 import math
+import os
+import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -538,3 +540,109 @@ def test_full_disk_message_for_other_os_errors_is_one_line(tmp_path, monkeypatch
     rc, _, err = cli("exercises", tmp_path / "out", "--notebooks", ROOT / "notebooks")
     line = one_line_error(err)
     assert rc == 1 and "Permission denied" in line
+
+
+# ============================================================================ SIGTERM during a save
+class SigtermInWrite(FullDisk):
+    """At the ``at``-th write, SIGTERM arrives half-way through it (as `timeout` or a scheduler
+    would send it)."""
+
+    def __init__(self, monkeypatch, at: int = 1):
+        real_fill = _files._fill
+        super().__init__(monkeypatch, at)
+        disk = self
+
+        def fill(fd, data):
+            disk.n += 1
+            if disk.n == disk.at:
+                real_fill(fd, data[: len(data) // 2])
+                os.kill(os.getpid(), signal.SIGTERM)
+            real_fill(fd, data)
+        monkeypatch.setattr(_files, "_fill", fill)
+
+    def hit(self, tmp: Path, path):
+        self.n += 1
+        if self.n == self.at:
+            data = tmp.read_bytes() if tmp.exists() else b""
+            tmp.write_bytes(data[: len(data) // 2])
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+SAVES = {  # command -> (argv with OUT, the file(s) it writes under OUT, writes to let pass first)
+    "variance": (["variance", "-K", 2, "-B", 1, "--estimators", "reinforce", "--out", "OUT"], ["variance.csv"], 0),
+    "sensitivity": (["sensitivity", "--steps", 40, "--out", "OUT/r.json", "--force", "--quiet"], ["r.json"], 0),
+    "study": (["study", "rollouts-a2c", "--steps", 40, "--out", "OUT/r.json", "--force", "--quiet"], ["r.json"], 0),
+    "exercises": (["exercises", "OUT", "--notebooks", ROOT / "notebooks", "--force"], None, 1),
+    "course": (["course", "OUT", "--notebooks", ROOT / "notebooks", "--force"], None, 1),
+    "sweep": (["sweep", "--algos", "a2c", "--steps", 60, "--out", "OUT", "--backend", "local", "--quiet",
+               "--set", "n_envs=2", "--set", "hidden=8"], ["results.csv"], 2),
+}
+
+
+@pytest.mark.parametrize("command", sorted(SAVES))
+def test_sigterm_during_the_save_keeps_complete_files(tmp_path, monkeypatch, command):
+    """Exit 130; every file is the complete old one or a complete new one, none half-written,
+    no temporary file left."""
+    argv0, names, skip = SAVES[command]
+    out = tmp_path / "out"
+    out.mkdir()
+    _shrink_studies(monkeypatch)
+    for name in names or []:
+        (out / name).write_bytes(COMPLETE)
+    if command == "sweep":
+        (out / "results.csv").unlink()   # a sweep folder holds only what a sweep wrote
+    if names is None:                     # the notebooks written by a first run are the old files
+        assert cli(*[str(a).replace("OUT", str(out)) for a in argv0])[0] == 0
+    before = _snapshot(out)
+    SigtermInWrite(monkeypatch, at=skip + 1)
+    rc, _, err = cli(*[str(a).replace("OUT", str(out)) for a in argv0])
+    assert rc == 130, err
+    assert "Traceback" not in err
+    after = _snapshot(out)
+    for name, data in after.items():
+        assert data == before.get(name, data), name      # changed files: none
+    _no_temporary_files(out)
+
+
+# ============================================================================ Ray
+@pytest.mark.slow
+def test_local_ray_listens_on_loopback_keeps_token_auth_and_sigterm_exits_130(tmp_path):
+    """A sweep on a local Ray: every port of every Ray process is on 127.0.0.1, token
+    authentication is on, and SIGTERM ends it with exit 130 keeping the finished chunks."""
+    pytest.importorskip("ray")
+    psutil = pytest.importorskip("psutil")
+    import subprocess
+    import time
+
+    out = tmp_path / "s"
+    env = {k: v for k, v in os.environ.items() if k != "RAY_AUTH_MODE"}
+    env.update(PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    p = subprocess.Popen([sys.executable, "-m", "acnotes", "sweep", "--algos", "a2c", "--grid", "gamma=0.9,0.99",
+                          "--seeds", "0-3", "--chunk-size", "1", "--steps", "5000", "--backend", "ray", "--cpus", "1",
+                          "--set", "n_envs=2", "--set", "hidden=8", "--out", str(out), "--quiet"],
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 150
+        while "Ray started" not in (line := p.stdout.readline()) and time.time() < deadline and line:
+            pass
+        assert "Ray started" in line, p.stderr.read() if p.poll() is not None else "Ray did not start"
+        listening = []
+        for child in psutil.Process(p.pid).children(recursive=True) + [psutil.Process(p.pid)]:
+            try:
+                listening += [(child.name(), c.laddr.ip) for c in child.net_connections("inet")
+                              if c.status == psutil.CONN_LISTEN]
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        assert listening and all(ip in ("127.0.0.1", "::1", "::ffff:127.0.0.1") for _, ip in listening), listening
+        token = Path.home() / ".ray" / "auth_token"
+        assert token.is_file() or os.environ.get("RAY_AUTH_TOKEN"), "no Ray token: authentication is off"
+        while not (out / "results.csv").is_file() and time.time() < deadline and p.poll() is None:
+            time.sleep(0.2)    # the first chunk finished
+        p.send_signal(signal.SIGTERM)
+        _, err = p.communicate(timeout=120)
+    finally:
+        p.kill()
+    assert p.returncode == 130, err
+    assert "Traceback" not in err and "Aborted" not in err
+    rows = (out / "results.csv").read_text().splitlines()
+    assert 2 <= len(rows) < 9      # the header, the finished chunks kept, not all 8 members

@@ -34,7 +34,7 @@ def reworded(e: BadValue) -> ValueError:
 
 def _integer(s: str, lo: int | None = None, hi: int | None = None) -> int:
     try:
-        v = int(s.strip())
+        v = int(s.strip()) if s.isascii() else None  # int() also reads other scripts' digits
     except ValueError:
         v = None
     if v is None or (lo is not None and v < lo) or (hi is not None and v > hi):

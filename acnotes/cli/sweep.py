@@ -22,7 +22,9 @@ from ._common import positive_int, steps_int
 def _spec_from_args(args):
     from .. import sweep
 
-    kw = sweep.load_spec(args.spec) if args.spec else {}
+    from .._files import named_path
+
+    kw = sweep.load_spec(named_path("--spec", args.spec, "a file")) if args.spec is not None else {}
     grid = dict(kw.get("grid") or {})
     given = set()
     for text in args.grid or []:

@@ -28,7 +28,7 @@ def _arg_type(kind: type, ok: Callable, what: str) -> Callable[[str], float]:
     """An argparse ``type=``: ``kind(s)`` when ``ok`` of it holds, else a one-line error."""
     def parse(s: str):
         try:
-            v = kind(s)
+            v = kind(s) if s.isascii() else None  # int() and float() also read other scripts' digits
         except ValueError:
             v = None
         if v is None or not ok(v):

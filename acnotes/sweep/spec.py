@@ -111,6 +111,8 @@ def parse_seeds(spec) -> list[int]:
                 continue
             lo, dash, hi = part.partition("-")
             try:
+                if not part.isascii():
+                    raise ValueError(part)
                 ends = [int(lo), int(hi)] if dash else [int(lo)]
             except ValueError:
                 raise ValueError(f"--seeds: expected integers or ranges such as 0-29, got {part!r}") from None
