@@ -92,15 +92,15 @@ class History:
         string ``"NaN"``, ``"Infinity"`` or ``"-Infinity"``, and ``load`` turns it back into
         the float. ``config`` must hold finite numbers only.
 
-        ``.csv``: one row per episode, ``episode,return,length,env_steps`` (the returns exact,
-        as Python writes floats); ``load`` reads back those columns, and ``steps`` as the
+        ``.csv``: one row per episode, ``episode,return,length,env_steps`` (a return exact: 500
+        for a whole number, else all the digits it needs); ``load`` reads back those columns, and ``steps`` as the
         env steps at the last episode. Per-update fields and the status are not in a CSV.
         """
         path = Path(path)
         if path.suffix == ".csv":
             rows = [_CSV_HEADER + "\n"]
             for i, (r, n, s) in enumerate(zip(self.episode_returns, self.episode_lengths, self.episode_steps)):
-                rows.append(f"{i},{float(r)!r},{int(n)},{int(s)}\n")
+                rows.append(f"{i},{_csv_number(float(r))},{int(n)},{int(s)}\n")
             text = "".join(rows)
         elif path.suffix == ".json":
             d = self.to_dict()
@@ -135,6 +135,12 @@ class History:
             raise ValueError(f"{path} is not a History saved by History.save (.json): "
                              f"unexpected {extra}; expected keys {names}")
         return cls(**_checked(d, path))
+
+
+def _csv_number(x: float) -> str:
+    """``x`` as CSV text that reads back exactly: 500 for a whole number, else Python's shortest
+    exact form (0.30000000000000004, nan, inf)."""
+    return str(int(x)) if x.is_integer() and abs(x) < 2**53 else repr(x)
 
 
 def _encode(x):

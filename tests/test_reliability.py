@@ -646,3 +646,32 @@ def test_local_ray_listens_on_loopback_keeps_token_auth_and_sigterm_exits_130(tm
     assert "Traceback" not in err and "Aborted" not in err
     rows = (out / "results.csv").read_text().splitlines()
     assert 2 <= len(rows) < 9      # the header, the finished chunks kept, not all 8 members
+
+
+@pytest.fixture
+def tiny_panel(monkeypatch):
+    """An atlas panel of two small members, as "99"."""
+    from acnotes import atlas
+    monkeypatch.setitem(atlas.PANELS, "99", atlas.PanelSpec(("a2c",), "a2c", 128, ("gamma",), seeds=(0, 1)))
+
+
+@pytest.mark.parametrize("fault", ["full disk", "SIGTERM"])
+def test_atlas_and_gallery_faults_keep_the_complete_files(tmp_path, monkeypatch, tiny_panel, fault):
+    panel = tmp_path / "atlas" / "99.json.gz"
+    panel.parent.mkdir()
+    panel.write_bytes(COMPLETE)
+    gallery = tmp_path / "gallery"
+    assert cli("gallery", gallery, "--notebooks", ROOT / "notebooks", "--only", "01")[0] == 0
+    before = _snapshot(tmp_path)
+    inject = FullDisk if fault == "full disk" else SigtermInWrite
+    for argv, at in [(["atlas", "--only", "99", "--out", panel.parent, "--force", "--quiet"], 1),
+                     (["gallery", gallery, "--notebooks", ROOT / "notebooks", "--only", "01", "--force"], 2)]:
+        with monkeypatch.context() as m:
+            inject(m, at)
+            rc, _, err = cli(*argv)
+        assert rc == (1 if fault == "full disk" else 130), err
+        if fault == "full disk":
+            _disk_full_line(err)
+        assert "Traceback" not in err
+    assert _snapshot(tmp_path) == before
+    _no_temporary_files(tmp_path)
