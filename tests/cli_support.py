@@ -20,3 +20,17 @@ def cli(*argv):
         except SystemExit as e:
             rc = e.code
     return rc, out.getvalue(), err.getvalue()
+
+
+def modules_holding_train_population():
+    """The modules that hold train_population, imported now: one imported while it is patched
+    would keep the patch for good."""
+    import importlib
+
+    from acnotes import train as engine
+    from acnotes.__main__ import build_parser
+    build_parser()
+    names = ["acnotes.train", "acnotes.studies", "acnotes.sensitivity", "acnotes.atlas", "acnotes.sweep.chunks",
+             "acnotes.variance.cartpole", "acnotes.ablations", "acnotes.blogruns"]
+    mods = [importlib.import_module(n) for n in names]
+    return [m for m in mods if getattr(m, "train_population", None) is engine.train_population]

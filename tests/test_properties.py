@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from acnotes import envs
 from acnotes.config import Config
 from acnotes.history import History
-from cli_support import cli
+from cli_support import cli, modules_holding_train_population
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = settings(derandomize=True, max_examples=int(os.environ.get("ACNOTES_PROPERTY_EXAMPLES", "25")),
@@ -44,14 +44,14 @@ class _Ran(BaseException):
 
 @pytest.fixture
 def no_work(monkeypatch):
-    from acnotes import train as engine
     import acnotes.variance as variance
     import acnotes._files as files
 
     def ran(*a, **k):
         raise _Ran
-    for mod, name in [(engine, "train_population"), (variance, "measure"), (variance, "sweep"),
-                      (files, "write_all")]:
+    for mod in modules_holding_train_population():
+        monkeypatch.setattr(mod, "train_population", ran)
+    for mod, name in [(variance, "measure"), (variance, "sweep"), (files, "write_all")]:
         monkeypatch.setattr(mod, name, ran)
 
 

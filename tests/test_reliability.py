@@ -25,7 +25,7 @@ from acnotes import _files, envs
 from acnotes import train as engine
 from acnotes.config import Config
 from acnotes.history import History
-from cli_support import cli
+from cli_support import cli, modules_holding_train_population as _importers
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--steps", "100", "--n-envs", "2", "--hidden", "8", "--quiet"]
@@ -47,12 +47,8 @@ def no_training(monkeypatch):
     """Any training fails the test: the command had to refuse first."""
     def boom(*a, **k):
         raise AssertionError("trained before refusing")
-    monkeypatch.setattr(engine, "train_population", boom)
-    import acnotes.studies as studies
-    import acnotes.sensitivity as sensitivity
-    for mod in (studies, sensitivity):
-        if hasattr(mod, "train_population"):
-            monkeypatch.setattr(mod, "train_population", boom)
+    for mod in _importers():
+        monkeypatch.setattr(mod, "train_population", boom)
 
 
 def _read_only_dir() -> Path:
@@ -616,7 +612,7 @@ def test_local_ray_listens_on_loopback_keeps_token_auth_and_sigterm_exits_130(tm
 
     out = tmp_path / "s"
     env = {k: v for k, v in os.environ.items() if k != "RAY_AUTH_MODE"}
-    env.update(PYTHONPATH=str(ROOT), MPLBACKEND="Agg")
+    env.update(PYTHONPATH=str(ROOT), MPLBACKEND="Agg", PYTHONUNBUFFERED="1")
     p = subprocess.Popen([sys.executable, "-m", "acnotes", "sweep", "--algos", "a2c", "--grid", "gamma=0.9,0.99",
                           "--seeds", "0-3", "--chunk-size", "1", "--steps", "5000", "--backend", "ray", "--cpus", "1",
                           "--set", "n_envs=2", "--set", "hidden=8", "--out", str(out), "--quiet"],
