@@ -30,6 +30,7 @@ from cli_support import cli, modules_holding_train_population as _importers
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--steps", "100", "--n-envs", "2", "--hidden", "8", "--quiet"]
 HUGE = str(2**70)  # 1180591620717411303424, the value of the issue
+COMPLETE = b'{"complete": "a finished result that must survive"}\n'
 
 
 
@@ -177,6 +178,19 @@ def test_out_empty_is_refused(tmp_path, no_training, monkeypatch, command):
     rc, _, err = cli(*argv)
     assert rc == 2 and "--out" in one_line_error(err)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_variance_replaces_its_files_only_with_force(tmp_path, monkeypatch):
+    import acnotes.variance as variance
+    monkeypatch.setattr(variance, "measure", lambda *a, **k: pytest.fail("measured before refusing"))
+    mine = tmp_path / "mine.csv"
+    mine.write_bytes(COMPLETE)
+    link = tmp_path / "link.csv"
+    link.symlink_to(tmp_path / "nowhere.csv")
+    for table in (mine, link):
+        rc, _, err = cli("variance", "--table", table)
+        assert rc == 2 and str(table) in one_line_error(err) and "--force" in err
+    assert mine.read_bytes() == COMPLETE and not (tmp_path / "nowhere.csv").exists()
 
 
 def test_train_overwrite_refuses_a_linked_agent_folder(tmp_path):
@@ -452,8 +466,6 @@ def test_full_disk_at_trains_png_keeps_the_seeds_and_resume_completes(tmp_path, 
     assert (out / "learning_curve.png").read_bytes()[:8] == png[:8]
 
 
-COMPLETE = b'{"complete": "a finished result that must survive"}\n'
-
 
 @pytest.mark.parametrize("command", ["variance-table", "variance-plot", "sensitivity", "study"])
 def test_full_disk_keeps_the_complete_file(tmp_path, monkeypatch, command):
@@ -462,7 +474,7 @@ def test_full_disk_keeps_the_complete_file(tmp_path, monkeypatch, command):
         out.mkdir()
         (out / "variance.csv").write_bytes(COMPLETE)
         (out / "variance.png").write_bytes(COMPLETE)
-        argv = ["variance", "-K", 2, "-B", 1, "--estimators", "reinforce", "--out", out]
+        argv = ["variance", "-K", 2, "-B", 1, "--estimators", "reinforce", "--out", out, "--force"]
         at = 1 if command == "variance-table" else 2
     else:
         out.write_bytes(COMPLETE)
@@ -565,7 +577,8 @@ class SigtermInWrite(FullDisk):
 
 
 SAVES = {  # command -> (argv with OUT, the file(s) it writes under OUT, writes to let pass first)
-    "variance": (["variance", "-K", 2, "-B", 1, "--estimators", "reinforce", "--out", "OUT"], ["variance.csv"], 0),
+    "variance": (["variance", "-K", 2, "-B", 1, "--estimators", "reinforce", "--out", "OUT", "--force"],
+                 ["variance.csv"], 0),
     "sensitivity": (["sensitivity", "--steps", 40, "--out", "OUT/r.json", "--force", "--quiet"], ["r.json"], 0),
     "study": (["study", "rollouts-a2c", "--steps", 40, "--out", "OUT/r.json", "--force", "--quiet"], ["r.json"], 0),
     "exercises": (["exercises", "OUT", "--notebooks", ROOT / "notebooks", "--force"], None, 1),

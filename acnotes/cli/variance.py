@@ -104,7 +104,7 @@ def _cmd(args, parser: argparse.ArgumentParser) -> int:
             values = [check(v) for v in raw]
         except argparse.ArgumentTypeError as e:
             parser.error(f"--values for --sweep {args.sweep}: {e}")
-    from .._files import out_dir, out_file
+    from .._files import check_targets, out_dir, out_file
 
     if args.out is not None:  # a file, '' or a read-only folder: refused before any work
         out_dir("--out", args.out)
@@ -112,6 +112,7 @@ def _cmd(args, parser: argparse.ArgumentParser) -> int:
         if p is not None:
             out_dir(option, Path(p).parent)
             out_file(option, p)
+    check_targets([p for p in (table_path, plot_path) if p is not None], args.force)  # before measuring
     if plot_path is not None:
         _choose_backend()
 
@@ -211,4 +212,7 @@ def add_cli(subparsers) -> None:
                    help="write the table here instead: .csv or .json by the extension")
     p.add_argument("--plot", metavar="FILE", default=None,
                    help="write the plot here instead (.png)")
+    p.add_argument("--force", action="store_true",
+                   help="replace the table and plot files if they exist (default: refuse); a symbolic "
+                        "link is replaced, never written through")
     p.set_defaults(func=partial(_cmd, parser=p))
