@@ -13,6 +13,7 @@ import argparse
 import importlib
 import sys
 
+from ._files import oserror_text
 from .cli._common import sigterm_as_interrupt
 
 # module names whose add_cli(subparsers) registers a command; missing ones are skipped
@@ -38,16 +39,26 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command. Exit status: its own (0 on success), 2 for bad input, 130 if interrupted."""
+    """Run one command. Exit status: its own (0 on success), 2 for bad input, 130 if
+    interrupted, 1 for a file system error met while working (a full disk, say) or too
+    little memory: each a one-line message, never a traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         with sigterm_as_interrupt():  # a kill or a timeout keeps what is done, as Ctrl-C does
             return int(args.func(args) or 0)
     except ValueError as e:
-        parser.exit(2, f"error: {e}\n")
+        parser.exit(2, f"error: {_one_line(e)}\n")
     except KeyboardInterrupt:
         parser.exit(130, "interrupted\n")
+    except OSError as e:  # every write is atomic: what was complete before is still there
+        parser.exit(1, f"error: {oserror_text(e)}\n")
+    except MemoryError:
+        parser.exit(1, "error: out of memory; ask for less (fewer seeds, members, episodes or a smaller network)\n")
+
+
+def _one_line(e: Exception) -> str:
+    return " ".join(str(e).split("\n"))
 
 
 if __name__ == "__main__":

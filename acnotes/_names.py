@@ -12,6 +12,10 @@ ESTIMATOR_NAMES: tuple[str, ...] = ("reinforce", "reinforce_baseline", "qac", "a
 SWEEP_DEFAULTS = {"B": (1, 4, 16, 64), "gamma": (0.5, 0.8, 0.9, 0.95, 0.99),
                   "lam": (0.0, 0.25, 0.5, 0.75, 0.9, 1.0)}
 
+# the variance lab's bounds on K and B (all K*B episodes are held in memory at once)
+VARIANCE_MAX_K = 100_000
+VARIANCE_MAX_B = 10_000
+
 # the keys of acnotes.stored.sensitivity.GRIDS and acnotes.stored.studies.STUDIES, and acnotes.sweep.METRICS
 SENSITIVITY_ALGOS: tuple[str, ...] = ("a2c", "tdac")
 STUDY_NAMES: tuple[str, ...] = ("rollouts-a2c", "timescales-a2c", "timescales-tdac")

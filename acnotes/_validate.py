@@ -14,7 +14,13 @@ from typing import Iterable
 
 import numpy as np
 
-__all__ = ["BadValue", "integer", "number", "choice", "seeds"]
+__all__ = ["BadValue", "integer", "number", "choice", "seeds", "MAX_SEED", "MAX_STEPS", "MAX_EPISODES"]
+
+# Upper bounds, so that a huge number is refused with its name instead of overflowing deep
+# inside torch ("Overflow when unpacking long long") or running for ever.
+MAX_SEED = 2**32 - 1        # numpy's and most libraries' seed range; torch takes it too
+MAX_STEPS = 10**12          # env steps of one run: far beyond any run here (a year at 30k steps/s)
+MAX_EPISODES = 10**6        # episodes of one evaluation (their returns are kept in memory)
 
 
 class BadValue(ValueError):
@@ -37,12 +43,16 @@ def _is_int(v) -> bool:
     return isinstance(v, (numbers.Integral, np.integer)) and not _is_bool(v)
 
 
-def integer(name: str, v, *, lo: int | None = None, none: bool = False):
-    """``v`` as a Python int ``>= lo`` (None passes if ``none``)."""
+def integer(name: str, v, *, lo: int | None = None, hi: int | None = None, none: bool = False):
+    """``v`` as a Python int in ``[lo, hi]`` (None passes if ``none``)."""
     if none and v is None:
         return None
-    rule = "an integer" + (f" >= {lo}" if lo is not None else "") + (", or None" if none else "")
-    if not _is_int(v) or (lo is not None and v < lo):
+    if lo is not None and hi is not None:
+        rule = f"an integer in [{lo}, {hi}]"
+    else:
+        rule = "an integer" + (f" >= {lo}" if lo is not None else "") + (f" <= {hi}" if hi is not None else "")
+    rule += ", or None" if none else ""
+    if not _is_int(v) or (lo is not None and v < lo) or (hi is not None and v > hi):
         raise BadValue(name, rule, v)
     return int(v)
 
@@ -77,12 +87,12 @@ def choice(name: str, v, options: Iterable[str]) -> str:
 
 
 def seeds(name: str, v) -> list[int]:
-    """A non-empty list of distinct integers >= 0."""
+    """A non-empty list of distinct integers in [0, MAX_SEED]."""
     if isinstance(v, (str, bytes)) or not isinstance(v, Iterable):
-        raise BadValue(name, "a list of integers >= 0", v)
-    out = [integer(name, s, lo=0) for s in v]
+        raise BadValue(name, f"a list of integers in [0, {MAX_SEED}]", v)
+    out = [integer(name, s, lo=0, hi=MAX_SEED) for s in v]
     if not out:
-        raise BadValue(name, "a non-empty list of integers >= 0", v)
+        raise BadValue(name, f"a non-empty list of integers in [0, {MAX_SEED}]", v)
     dup = sorted({s for s in out if out.count(s) > 1})
     if dup:
         raise BadValue(name, "distinct (each seed once: repeats give a band over identical runs)", v)

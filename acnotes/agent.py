@@ -105,8 +105,8 @@ class Agent:
         ``seed + i`` and samples actions (if not ``greedy``) from a generator seeded the
         same way: the same (episodes, seed, chunk) always give the same returns.
         """
-        episodes = _validate.integer("episodes", episodes, lo=1)
-        seed = _validate.integer("seed", seed, lo=0)
+        episodes = _validate.integer("episodes", episodes, lo=1, hi=_validate.MAX_EPISODES)
+        seed = _validate.integer("seed", seed, lo=0, hi=_validate.MAX_SEED)
         chunk = _validate.integer("chunk", chunk, lo=1)
         if not self.weights_are_finite():
             raise ValueError("the agent's weights hold NaN or inf (did its run diverge?); "

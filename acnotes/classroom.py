@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ._files import check_targets, write_file, write_notebook
+from ._files import check_targets, named_path, notebook_bytes, out_dir, write_all
 
 # nbformat (and acnotes.exercises, which imports it) are imported by write_course: the Jupyter
 # stack takes seconds to import, too long for `python -m acnotes --help`
@@ -78,10 +78,10 @@ def write_course(course: str | Path, notebooks: str | Path = "notebooks", *, for
 
     from .exercises import exercises_in
 
-    src = Path(notebooks)
+    course = named_path("DIR", course, "a directory")   # '' would mean the current folder
+    src = named_path("--notebooks", notebooks, "a folder of notebooks")
     if not src.is_dir():
         raise ValueError(f"{src} is not a folder of notebooks")
-    course = Path(course)
     plan = {}
     for path in sorted(p for p in src.glob("*.ipynb") if not p.name.startswith(".")):
         nb = nbformat.read(path, as_version=4)
@@ -102,10 +102,10 @@ def write_course(course: str | Path, notebooks: str | Path = "notebooks", *, for
     config = course / "nbgrader_config.py"
     targets = [course / "source" / a / name for a, (name, _, _) in plan.items()]
     check_targets([config, *targets], force, under=course)
-    for target, (_, nb, _) in zip(targets, plan.values()):
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_notebook(nb, target)
-    write_file(config, CONFIG.format(exchange=exchange).encode())
+    out_dir("DIR", course)
+    files = {target: notebook_bytes(nb) for target, (_, nb, _) in zip(targets, plan.values())}
+    files[config] = CONFIG.format(exchange=exchange).encode()
+    write_all(files)  # all or none: a full disk leaves no assignment half-written
     if not quiet:
         for a, (_, _, points) in plan.items():
             print(f"{course / 'source' / a}/: {points} point(s)")

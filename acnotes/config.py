@@ -46,9 +46,9 @@ class Config:
     discount_actor: bool = field(default=False, metadata={"help": "weight each term by gamma^t (the true gradient of J)"})
     detach_target: bool = field(default=True, metadata={"help": "detach the critic's target (semi-gradient TD); False also sends the critic loss's gradient through V(s_{t+1}) in the target (the residual gradient: notebook 7 shows what it does)"})
     optimizer: str = field(default="adam", metadata={"help": "adam or rmsprop"})
-    total_steps: int = field(default=100_000, metadata={"help": "env steps to train for, >= 1"})
+    total_steps: int = field(default=100_000, metadata={"help": "env steps to train for, in [1, 10**12]"})
     target_return: float | None = field(default=None, metadata={"help": "stop once the mean return of the last 100 episodes reaches this"})
-    seed: int = field(default=0, metadata={"help": "seed of the env, the weights and the action sampler"})
+    seed: int = field(default=0, metadata={"help": "seed of the env, the weights and the action sampler, in [0, 2**32 - 1]"})
     threads: int = field(default=1, metadata={"help": "torch threads; 1 is fastest for these small nets"})
 
     def validate(self) -> "Config":
@@ -78,9 +78,9 @@ class Config:
             "max_grad_norm": v.number("max_grad_norm", self.max_grad_norm, lo=0.0, lo_open=True, none=True),
             "reward_scale": v.number("reward_scale", self.reward_scale, lo=0.0, lo_open=True),
             "optimizer": v.choice("optimizer", self.optimizer, ("adam", "rmsprop")),
-            "total_steps": v.integer("total_steps", self.total_steps, lo=1),
+            "total_steps": v.integer("total_steps", self.total_steps, lo=1, hi=v.MAX_STEPS),
             "target_return": v.number("target_return", self.target_return, none=True),
-            "seed": v.integer("seed", self.seed, lo=0),
+            "seed": v.integer("seed", self.seed, lo=0, hi=v.MAX_SEED),
             "threads": v.integer("threads", self.threads, lo=1),
         }
         for name in ("shared", "discount_actor", "detach_target"):
@@ -102,7 +102,8 @@ class Config:
 
     @classmethod
     def from_dict(cls, d: dict, strict: bool = False) -> "Config":
-        """A Config from a dict of fields; unknown keys are an error.
+        """A Config from a dict of fields, validated (a ValueError names the first bad field);
+        unknown keys are an error.
 
         ``strict=True`` (for a saved ``config.json``) also refuses a missing key, instead of
         filling it with today's default: a run saved with relu must not load as tanh.
@@ -116,7 +117,7 @@ class Config:
             parts = ([f"unknown setting(s) {unknown}"] if unknown else []) + \
                     ([f"missing setting(s) {missing}"] if missing else [])
             raise ValueError("; ".join(parts) + f"; valid: {names}")
-        return cls(**d)
+        return cls(**d).validate()
 
 
 def preset(name: str, **changes) -> Config:

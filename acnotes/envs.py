@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from . import _validate
 from .cartpole import CartPoles
 
 __all__ = ["make_cartpole", "TabularMDP", "short_corridor", "two_state", "early_prize", "random_mdp", "softmax_policy"]
@@ -36,6 +37,16 @@ def make_cartpole(num_envs: int = 8, max_episode_steps: int = 500, members: int 
 def softmax_policy(theta: Tensor, features: Tensor) -> Tensor:
     """pi(a|s) = softmax_a(theta . phi(s, a)) for features ``phi`` of shape [S, A, d]."""
     return torch.softmax(features @ theta, dim=-1)
+
+
+def _array(name: str, x) -> Tensor:
+    """``x`` as a float64 tensor; a ValueError names the argument if it is not numbers."""
+    if isinstance(x, (str, bytes)):
+        raise ValueError(f"{name} must be an array of numbers, got {x!r}")
+    try:
+        return torch.as_tensor(x, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise ValueError(f"{name} must be an array of numbers ({type(e).__name__}: {e})") from None
 
 
 @dataclass
@@ -63,10 +74,10 @@ class TabularMDP:
     name: str = "mdp"
 
     def __post_init__(self):
-        f64 = torch.float64
-        self.P = torch.as_tensor(self.P, dtype=f64)
-        self.R = torch.as_tensor(self.R, dtype=f64)
-        self.mu = torch.as_tensor(self.mu, dtype=f64)
+        self.P, self.R, self.mu = _array("P", self.P), _array("R", self.R), _array("mu", self.mu)
+        if self.R.dim() != 2 or 0 in self.R.shape:
+            raise ValueError(f"R must have shape [S, A] with S, A >= 1 (R[s, a]: the reward of a in s), "
+                             f"got {tuple(self.R.shape)}")
         S, A = self.R.shape
         if self.P.shape != (S, A, S):
             raise ValueError(f"P must have shape [S, A, S] = {(S, A, S)}, got {tuple(self.P.shape)}")
@@ -78,13 +89,15 @@ class TabularMDP:
             raise ValueError("P[s, a, :] must be non-negative and sum to at most 1")
         if not ((self.mu >= 0).all() and abs(float(self.mu.sum()) - 1.0) <= 1e-9):
             raise ValueError("mu must be a probability distribution over states")
-        if not 0.0 <= float(self.gamma) <= 1.0:
-            raise ValueError(f"gamma must be in [0, 1], got {self.gamma}")
+        self.gamma = _validate.number("gamma", self.gamma, lo=0.0, hi=1.0)
         if self.features is None:
-            self.features = torch.eye(S * A, dtype=f64).reshape(S, A, S * A)
-        self.features = torch.as_tensor(self.features, dtype=f64)
-        if self.features.shape[:2] != (S, A):
-            raise ValueError(f"features must have shape [S, A, d], got {tuple(self.features.shape)}")
+            self.features = torch.eye(S * A, dtype=torch.float64).reshape(S, A, S * A)
+        self.features = _array("features", self.features)
+        if self.features.dim() != 3 or self.features.shape[:2] != (S, A) or self.features.shape[2] == 0:
+            raise ValueError(f"features must have shape [S, A, d] = [{S}, {A}, d] with d >= 1, "
+                             f"got {tuple(self.features.shape)}")
+        if not torch.isfinite(self.features).all():
+            raise ValueError("features must be finite: they hold NaN or inf, so the policy would be NaN")
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -119,6 +132,11 @@ class TabularMDP:
         eye = torch.eye(self.n_states, dtype=torch.float64)
         M = eye - gamma * P_pi
         if torch.linalg.matrix_rank(M) < self.n_states:
+            if gamma != self.gamma:  # visitation(discounted=False) sums without discounting
+                raise ValueError(
+                    f"the policy never terminates, so its undiscounted visit counts (discounted=False) "
+                    f"are infinite, whatever gamma (here {self.gamma:g}); use discounted=True, or an MDP "
+                    f"in which every episode ends")
             raise ValueError(
                 "the policy never terminates and gamma = 1: values are infinite; use gamma < 1"
             )

@@ -67,7 +67,7 @@ from pathlib import Path
 import nbformat
 
 from ._cellnames import _parse, _reads_and_writes, _stubbed_functions
-from ._files import check_targets, write_file, write_notebook
+from ._files import check_targets, named_path, notebook_bytes, out_dir, write_all, write_file, write_notebook
 
 __all__ = ["Exercise", "make_student_notebook", "exercises_in", "replace_regions",
            "strip_hidden_tests", "write_student_notebooks", "check_targets", "write_file",
@@ -283,7 +283,8 @@ def write_student_notebooks(outdir: str | Path, notebooks: str | Path = "noteboo
     error (unbalanced markers, a file that exists without ``force``) leaves ``outdir``
     untouched. Notebooks without exercises are copied unchanged only with ``copy_others``.
     """
-    src = Path(notebooks)
+    named_path("OUTDIR", outdir, "a directory")   # '' would mean the current folder
+    src = named_path("--notebooks", notebooks, "a folder of notebooks")
     if not src.is_dir():
         raise ValueError(f"{src} is not a folder of notebooks")
     paths = sorted(p for p in src.glob("*.ipynb") if not p.name.startswith("."))
@@ -302,17 +303,16 @@ def write_student_notebooks(outdir: str | Path, notebooks: str | Path = "noteboo
         else:
             others.append(p)
     check_targets([out / f for f in converted] + [out / p.name for p in others if copy_others], force)
-    out.mkdir(parents=True, exist_ok=True)
+    out_dir("OUTDIR", outdir)
+    files = {out / fname: notebook_bytes(student) for fname, (student, _) in converted.items()}
+    files.update({out / p.name: p.read_bytes() for p in others if copy_others})
+    write_all(files)  # all or none: a full disk leaves no notebook half-way, and no re-run needs --force
     for fname, (student, found) in converted.items():
-        write_notebook(student, out / fname)
         if not quiet:
             tagged = sum(RAISES_TAG in c.metadata.get("tags", []) for c in student.cells)
             print(f"{out / fname}: {len(found)} exercise(s) "
                   f"({', '.join(e.number + (' ' + e.function if e.function else '') for e in found)}); "
                   f"{tagged} cell(s) tagged {RAISES_TAG}")
-    for p in others:
-        if copy_others:
-            write_file(out / p.name, p.read_bytes())
     if not quiet:
         n = sum(len(f) for _, f in converted.values())
         print(f"{n} exercise(s) in {len(converted)} notebook(s) written to {out}/")

@@ -172,20 +172,19 @@ def _page(figs: list[Figure], title: str) -> str:
 def write_gallery(notebooks: list[Path], out: str | Path, force: bool = False,
                   title: str = "acnotes: every figure of the series") -> list[Figure]:
     """Write each figure of ``notebooks`` (executed) as a PNG into ``out``, with ``index.html``.
-    An ``out`` that holds a gallery already is replaced only with ``force``."""
-    from ._files import atomic_path, check_targets, write_text
+    An ``out`` that holds a gallery already is replaced only with ``force``. The files are
+    written all or none (a full disk or an interrupt leaves the old gallery whole)."""
+    from ._files import check_targets, out_dir, write_all
 
-    out = Path(out)
+    out = out_dir("DIR", out)      # not a file, writable: before any work
+    check_targets([out / "index.html"], force)
     figs = collect(notebooks)
     if not figs:
         raise ValueError("no figures found: are the notebooks executed? (or pass --execute)")
-    out.mkdir(parents=True, exist_ok=True)
-    check_targets([out / "index.html"], force)
-    if force:   # the PNGs of an earlier gallery go with it
-        for old in out.glob("*-cell*.png"):
-            old.unlink()
-    for f in figs:
-        with atomic_path(out / f.name) as tmp:
-            tmp.write_bytes(f.png)
-    write_text(out / "index.html", _page(figs, title))
+    old = set(out.glob("*-cell*.png")) if force else set()
+    files = {out / f.name: f.png for f in figs}
+    files[out / "index.html"] = _page(figs, title).encode()
+    write_all(files)
+    for p in old - set(files):   # the PNGs of the earlier gallery that the new one has not
+        p.unlink()
     return figs

@@ -173,7 +173,7 @@ def check_population(configs: Sequence[Config]) -> list[Config]:
                     f"population members must share {name}: member 0 has {getattr(first, name)!r}, member {k} "
                     f"has {getattr(c, name)!r}. Members may differ only in numeric settings (seed, gamma, lr, "
                     f"critic_lr, lam, ...); train the others as a separate population")
-    _check_memory(configs)
+    check_memory(configs)
     return configs
 
 
@@ -200,14 +200,17 @@ def _available_memory() -> int | None:
     return None
 
 
-def _check_memory(configs: Sequence[Config]) -> None:
+def check_memory(configs: Sequence[Config],
+                 advice: str = "train fewer members at once (split the grid into chunks)") -> None:
+    """Refuse (ValueError) a population that would not fit in the free memory; ``advice``
+    says what to change (the command line names its own options)."""
     need, have = memory_estimate(configs), _available_memory()
     if have is not None and need > 0.8 * have:
         per = need / len(configs)
         raise ValueError(
             f"a population of {len(configs)} members needs about {need / 2**30:.1f} GiB "
             f"({per / 2**20:.0f} MiB per member), but only {have / 2**30:.1f} GiB are available: "
-            f"train fewer members at once (split the grid into chunks)")
+            f"{advice}")
 
 
 def _numbers(configs: Sequence[Config], name: str, default=None) -> torch.Tensor:

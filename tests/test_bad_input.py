@@ -7,8 +7,6 @@ rules whether each is valid, and check: a valid value gives a run, a bad one a o
 error naming the field (API) or the option (command line); never a traceback.
 """
 
-import contextlib
-import io
 import json
 import math
 import os
@@ -26,27 +24,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from acnotes import envs
-from acnotes.__main__ import main
 from acnotes.agent import Agent
 from acnotes.config import Config
 from acnotes.history import History
 from acnotes.train import train
+from cli_support import cli
 
 TINY = ["--steps", "100", "--n-envs", "2", "--hidden", "8", "--quiet"]
 
 
-def cli(*argv):
-    """Run ``python -m acnotes ARGV`` in-process: (exit status, stdout, stderr).
-
-    Any exception other than SystemExit propagates, so a traceback fails the test.
-    """
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            rc = main([str(a) for a in argv])
-        except SystemExit as e:
-            rc = e.code
-    return rc, out.getvalue(), err.getvalue()
 
 
 def files(d: Path) -> dict:
@@ -106,10 +92,10 @@ def test_unwritable_out_is_refused_before_any_training():
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["--seeds", "0", "-1"], "--seeds: expected an integer >= 0, got '-1'"),
+    (["--seeds", "0", "-1"], "--seeds: expected an integer in [0, 4294967295], got '-1'"),
     (["--seeds", "0", "0"], "--seeds must be distinct"),
     (["--n-envs", "0"], "--n-envs must be an integer >= 1, got 0"),
-    (["--steps", "abc"], "--steps: expected an integer >= 1, got 'abc'"),
+    (["--steps", "abc"], "--steps: expected an integer in [1, 1000000000000], got 'abc'"),
     (["--target-return", "abc"], "--target-return: expected a number, got 'abc'"),
     (["--gamma", "nan"], "--gamma must be in [0, 1], got nan"),
 ])

@@ -101,7 +101,7 @@ def test_a_declared_setting_must_be_known():
 def test_atlas_uses_reads_the_declaration(monkeypatch):
     import dataclasses
 
-    from acnotes import atlas
+    from acnotes.stored import atlas
 
     assert [a for a in E.ESTIMATORS if atlas.uses(a, "lam")] == ["gae"]
     assert not atlas.uses("reinforce", "critic_lr") and atlas.uses("qac", "critic_lr")

@@ -13,9 +13,9 @@ import dataclasses
 import signal
 from contextlib import contextmanager
 
-from .._validate import BadValue
+from .._validate import MAX_SEED, MAX_STEPS, BadValue
 
-__all__ = ["positive_int", "seed_int", "add_config_options", "config_from_args", "option_name",
+__all__ = ["positive_int", "seed_int", "steps_int", "bounded_int", "add_config_options", "config_from_args", "option_name",
            "reworded", "sigterm_as_interrupt", "stop_if_interrupted", "interrupts_deferred"]
 
 # Config fields whose option is not simply --field-name
@@ -32,13 +32,17 @@ def reworded(e: BadValue) -> ValueError:
     return ValueError(e.reworded(option_name(e.field)))
 
 
-def _integer(s: str, lo: int | None = None) -> int:
+def _integer(s: str, lo: int | None = None, hi: int | None = None) -> int:
     try:
-        v = int(s.strip())
+        v = int(s.strip()) if s.isascii() else None  # int() also reads other scripts' digits
     except ValueError:
         v = None
-    if v is None or (lo is not None and v < lo):
-        raise argparse.ArgumentTypeError(f"expected an integer{f' >= {lo}' if lo is not None else ''}, got {s!r}")
+    if v is None or (lo is not None and v < lo) or (hi is not None and v > hi):
+        if lo is not None and hi is not None:
+            rule = f" in [{lo}, {hi}]"
+        else:
+            rule = f" >= {lo}" if lo is not None else ""
+        raise argparse.ArgumentTypeError(f"expected an integer{rule}, got {s!r}")
     return v
 
 
@@ -48,8 +52,21 @@ def positive_int(s: str) -> int:
 
 
 def seed_int(s: str) -> int:
-    """argparse type: a seed, an integer >= 0."""
-    return _integer(s, lo=0)
+    """argparse type: a seed, an integer in [0, 2**32 - 1]."""
+    return _integer(s, lo=0, hi=MAX_SEED)
+
+
+def steps_int(s: str) -> int:
+    """argparse type: env steps, an integer in [1, 10**12]."""
+    return _integer(s, lo=1, hi=MAX_STEPS)
+
+
+def bounded_int(lo: int, hi: int):
+    """argparse type: an integer in [lo, hi] (a bound that keeps memory and time finite)."""
+    def parse(s: str) -> int:
+        return _integer(s, lo=lo, hi=hi)
+    parse.__name__ = "int"
+    return parse
 
 
 def _any_int(s: str) -> int:

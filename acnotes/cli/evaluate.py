@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ._common import positive_int, seed_int
+from .._validate import MAX_EPISODES
+from ._common import bounded_int, seed_int
 
 
 def _agent_dirs(d: Path) -> list[Path]:
@@ -50,9 +51,9 @@ def add_cli(sub) -> None:
     e = sub.add_parser("evaluate", help="play episodes with a saved agent and print the mean return",
                        description="Load the agent(s) in DIR and print the mean and std of the return.")
     e.add_argument("dir", metavar="DIR", help="an agent directory, or a train --out directory")
-    e.add_argument("--episodes", type=positive_int, default=20, metavar="N",
-                   help="episodes to play, at most 32 at a time (default: 20)")
-    e.add_argument("--seed", type=seed_int, default=0, metavar="S", help="seed of the episodes, >= 0 (default: 0)")
+    e.add_argument("--episodes", type=bounded_int(1, MAX_EPISODES), default=20, metavar="N",
+                   help=f"episodes to play, at most {MAX_EPISODES:,}, 32 at a time (default: 20)")
+    e.add_argument("--seed", type=seed_int, default=0, metavar="S", help="seed of the episodes, in [0, 2**32 - 1] (default: 0)")
     e.add_argument("--sample", action="store_true", help="sample actions from the policy instead of the greedy action")
     e.set_defaults(func=cmd_evaluate)
 

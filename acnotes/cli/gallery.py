@@ -6,6 +6,8 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+from ._common import positive_int
+
 __all__ = ["add_cli", "cmd_gallery"]
 
 
@@ -38,6 +40,6 @@ def add_cli(sub) -> None:
     p.add_argument("--only", nargs="+", metavar="PREFIX", help="only the notebooks whose names start so (e.g. 04 05)")
     p.add_argument("--execute", action="store_true",
                    help="execute copies of the notebooks first (in a temporary folder; the originals are untouched)")
-    p.add_argument("--timeout", type=int, default=1800, metavar="S", help="seconds allowed per cell with --execute")
+    p.add_argument("--timeout", type=positive_int, default=1800, metavar="S", help="seconds allowed per cell with --execute")
     p.add_argument("--force", action="store_true", help="replace a gallery already in DIR")
     p.set_defaults(func=cmd_gallery)

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 __all__ = ["add_cli", "cmd_study"]
 
 
 def cmd_study(args) -> int:
     from ..stored import studies
-    from .._files import check_targets
+    from .._files import check_targets, out_file
     from ._common import stop_if_interrupted
 
-    out = Path(args.out) if args.out else Path(f"{args.name}.json")
+    out = out_file("--out", args.out if args.out is not None else f"{args.name}.json")  # '' is refused
     check_targets([out], args.force)
-    if not out.parent.is_dir():
-        raise ValueError(f"--out {out}: the folder {out.parent} does not exist")
     spec = dict(studies.STUDIES[args.name])
     if args.steps:
         spec["total_steps"] = args.steps
@@ -32,7 +29,7 @@ def cmd_study(args) -> int:
 
 def add_cli(sub) -> None:
     from .._names import STUDY_NAMES as STUDIES  # the studies' names, without importing torch
-    from ._common import positive_int
+    from ._common import steps_int
 
     p = sub.add_parser("study", help="train a stored study (step-size ratio, rollout length) and write it as JSON",
                        description="Train every member of a study (see acnotes/stored/studies.py) and write the final "
@@ -40,7 +37,7 @@ def add_cli(sub) -> None:
                                    "acnotes/data/NAME.json).")
     p.add_argument("name", choices=sorted(STUDIES), help="the study")
     p.add_argument("--out", metavar="FILE", help="where to write (default: NAME.json)")
-    p.add_argument("--steps", type=positive_int, metavar="N", help="env steps per member (default: the study's)")
+    p.add_argument("--steps", type=steps_int, metavar="N", help="env steps per member, at most 10**12 (default: the study's)")
     p.add_argument("--force", action="store_true", help="replace FILE if it exists")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_study)

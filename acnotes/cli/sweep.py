@@ -16,29 +16,43 @@ import sys
 import time
 from pathlib import Path
 
-from ._common import positive_int
+from ._common import positive_int, steps_int
 
 
 def _spec_from_args(args):
     from .. import sweep
     from ..history import SOLVED
 
-    kw = sweep.load_spec(args.spec) if args.spec else {}
+    from .._files import named_path
+
+    kw = sweep.load_spec(named_path("--spec", args.spec, "a file")) if args.spec is not None else {}
     grid = dict(kw.get("grid") or {})
+    given = set()
     for text in args.grid or []:
         name, values = sweep.parse_grid_option(text)
-        grid[name] = values
+        if name in given:
+            raise ValueError(f"--grid {name} is given twice; give all its values in one --grid "
+                             f"(e.g. {name}=0.9,0.99)")
+        given.add(name)
+        grid[name] = values  # overrides the spec file's values
     fixed = dict(kw.get("fixed") or {})
+    set_here = set()
     for text in args.set or []:
         name, sep, value = text.partition("=")
         name = name.strip().replace("-", "_")
         if not sep:
             raise ValueError(f"--set expects FIELD=VALUE (e.g. critic_lr=5e-3), got {text!r}")
-        values = sweep.parse_values(name, value)
+        if name in set_here:
+            raise ValueError(f"--set {name} is given twice; keep one")
+        set_here.add(name)
+        values = sweep.parse_values(name, value, option="--set")
         if len(values) != 1:
             raise ValueError(f"--set {name}: one value, got {values}; use --grid for several")
         fixed[name] = values[0]
     if args.steps is not None:
+        if "total_steps" in set_here and fixed["total_steps"] != args.steps:
+            raise ValueError(f"--steps {args.steps} and --set total_steps={fixed['total_steps']} disagree; "
+                             f"give the steps once")
         fixed["total_steps"] = args.steps
     if args.stop_at_target:
         fixed["target_return"] = args.threshold if args.threshold is not None else kw.get("threshold", SOLVED)
@@ -160,7 +174,7 @@ def add_cli(sub) -> None:
                    help="a Config field and its values: 0.9,0.99, or LO:HI:N (linear), or LO:HI:Nlog; repeat for more fields")
     s.add_argument("--set", action="append", metavar="FIELD=VALUE", help="a setting fixed for every member; repeatable")
     s.add_argument("--seeds", default=None, metavar="SEEDS", help="seeds: 0-29, or 0,3,7 (default: 0)")
-    s.add_argument("--steps", type=positive_int, default=None, metavar="N", help="env steps per member (default: the preset's)")
+    s.add_argument("--steps", type=steps_int, default=None, metavar="N", help="env steps per member, at most 10**12 (default: the preset's)")
     s.add_argument("--threshold", type=float, default=None, metavar="R",
                    help="the mean return of 100 episodes that counts as solved (default: 475)")
     s.add_argument("--stop-at-target", action="store_true",

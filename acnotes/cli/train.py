@@ -19,16 +19,14 @@ seed diverged; 2 for bad input; 130 if interrupted (Ctrl-C or SIGTERM).
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 from .. import _validate
-from .._files import atomic_path, read_json, write_text
+from .._files import atomic_path, out_dir, read_json, write_text
 from ._common import (add_config_options, config_from_args, interrupts_deferred, option_name, positive_int,
-                      seed_int)
+                      seed_int, steps_int)
 
 FINISHED = ("done", "target reached", "diverged")  # statuses that --resume does not retrain
 
@@ -38,28 +36,6 @@ def _is_run_file(p: Path) -> bool:
     return (n in ("run.json", "learning_curve.png") or n.startswith(".tmp-")
             or (n.startswith("history-seed") and p.suffix in (".json", ".csv"))
             or (n.startswith("agent-seed") and p.is_dir()))
-
-
-def _out_dir(text: str) -> Path:
-    """Create ``--out`` if needed and check that files can be written in it."""
-    if not text.strip():
-        raise ValueError("--out must name a directory, got ''; to write here, say --out .")
-    out = Path(text)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file, not a directory; choose a directory")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise ValueError(f"--out {out}: a part of that path is a file, not a directory") from None
-    except OSError as e:
-        raise ValueError(f"--out {out} cannot be created: {e.strerror}") from None
-    try:  # the one sure test: write a file (permissions alone miss read-only file systems)
-        fd, probe = tempfile.mkstemp(dir=out, prefix=".tmp-probe-")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        raise ValueError(f"--out {out} is not writable ({e.strerror}); choose another directory") from None
-    return out
 
 
 def _read_run(out: Path) -> dict:
@@ -103,7 +79,7 @@ def _finished_seeds(out: Path, cfg, seeds: list[int], fmt: str) -> dict[int, str
 
 def _prepare(args, cfg, seeds) -> tuple[Path, dict[int, str]]:
     """Check --out, then apply --overwrite or --resume. Returns (out, finished seeds)."""
-    out = _out_dir(args.out)
+    out = out_dir("--out", args.out)
     entries = sorted(out.iterdir())
     others = [p.name for p in entries if not _is_run_file(p)]
     run_files = [p for p in entries if _is_run_file(p)]
@@ -118,28 +94,21 @@ def _prepare(args, cfg, seeds) -> tuple[Path, dict[int, str]]:
         names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in run_files[:4])
         raise ValueError(f"--out {out} holds another run ({names}); add --overwrite to replace it, "
                          f"--resume to continue it, or choose another directory")
+    links = [p.name for p in run_files if p.is_symlink()]
+    if links:  # rmtree refuses a link, and removing what it points to would delete a user's files
+        raise ValueError(f"--out {out} holds symbolic links ({', '.join(links[:3])}); --overwrite does not "
+                         f"remove them or what they point to: remove them yourself, or choose another directory")
     for p in run_files:
         shutil.rmtree(p) if p.is_dir() else p.unlink()
     return out, {}
-
-
-def _history_from_csv(path: Path):
-    """The episode columns of a History saved as CSV (enough for the learning curve)."""
-    from ..history import History
-
-    rows = [line.split(",") for line in path.read_text().splitlines()[1:] if line]
-    h = History(episode_returns=[float(r[1]) for r in rows], episode_lengths=[int(r[2]) for r in rows],
-                episode_steps=[int(r[3]) for r in rows])
-    h.steps = h.episode_steps[-1:]
-    return h
 
 
 def _load_history(path: Path):
     from ..history import History
 
     try:
-        return _history_from_csv(path) if path.suffix == ".csv" else History.load(path)
-    except (OSError, ValueError, IndexError) as e:
+        return History.load(path)  # a CSV holds the episode columns: enough for the learning curve
+    except (OSError, ValueError) as e:
         raise ValueError(f"cannot resume: {path} cannot be read ({e}); use --overwrite to start again") from None
 
 
@@ -159,13 +128,14 @@ def cmd_train(args) -> int:
     import matplotlib.pyplot as plt
 
     from .. import plots
-    from ..train import train
+    from ..train import check_memory, train
 
     try:
         seeds = _validate.seeds("--seeds", args.seeds)
     except _validate.BadValue as e:
         raise ValueError(str(e)) from None
     cfg = config_from_args(args, total_steps=args.steps, seed=seeds[0])
+    check_memory([cfg], advice="use a smaller --hidden, --layers or --n-envs")  # before any write
     out, status = _prepare(args, cfg, seeds)
     fmt = args.format
     kept = {s: _load_history(out / f"history-seed{s}.{fmt}") for s in status}  # read before training
@@ -234,8 +204,8 @@ def add_cli(sub) -> None:
     t.add_argument("--preset", choices=sorted(PRESETS), default=None,
                    help="start from these settings (options given here override them)")
     t.add_argument("--seeds", type=seed_int, nargs="+", default=[0], metavar="S",
-                   help="seeds (integers >= 0, each once), one run each (default: 0)")
-    t.add_argument("--steps", type=positive_int, default=100_000, metavar="N", help="env steps per run (default: 100000)")
+                   help="seeds (integers in [0, 2**32 - 1], each once), one run each (default: 0)")
+    t.add_argument("--steps", type=steps_int, default=100_000, metavar="N", help="env steps per run, at most 10**12 (default: 100000)")
     t.add_argument("--out", required=True, metavar="DIR",
                    help="directory to write into (created if needed; must not hold another run)")
     again = t.add_mutually_exclusive_group()

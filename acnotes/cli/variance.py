@@ -11,8 +11,9 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
-from .._names import ESTIMATOR_NAMES, SWEEP_DEFAULTS
+from .._names import ESTIMATOR_NAMES, SWEEP_DEFAULTS, VARIANCE_MAX_B, VARIANCE_MAX_K
 from ..presets import PRESETS
+from ._common import seed_int
 
 # torch and acnotes.variance are imported by the command itself, not for --help
 
@@ -27,7 +28,7 @@ def _arg_type(kind: type, ok: Callable, what: str) -> Callable[[str], float]:
     """An argparse ``type=``: ``kind(s)`` when ``ok`` of it holds, else a one-line error."""
     def parse(s: str):
         try:
-            v = kind(s)
+            v = kind(s) if s.isascii() else None  # int() and float() also read other scripts' digits
         except ValueError:
             v = None
         if v is None or not ok(v):
@@ -38,12 +39,16 @@ def _arg_type(kind: type, ok: Callable, what: str) -> Callable[[str], float]:
     return parse
 
 
-def _int_at_least(lo: int, why: str = "") -> Callable[[str], int]:
-    """The one integer type of this command: an integer >= ``lo`` (``why`` says why, if needed)."""
-    return _arg_type(int, lambda v: v >= lo, f"an integer >= {lo}{why}")
+def _int_at_least(lo: int, why: str = "", hi: int | None = None) -> Callable[[str], int]:
+    """The one integer type of this command: an integer >= ``lo`` (and <= ``hi``; ``why`` says
+    why, if needed)."""
+    if hi is None:
+        return _arg_type(int, lambda v: v >= lo, f"an integer >= {lo}{why}")
+    return _arg_type(int, lambda v: lo <= v <= hi, f"an integer in [{lo}, {hi}]{why}")
 
 
-_arg_K = _int_at_least(2, " (one estimate has no variance)")
+_arg_K = _int_at_least(2, " (one estimate has no variance; the bound keeps memory finite)", hi=VARIANCE_MAX_K)
+_arg_B = _int_at_least(1, " (the bound keeps memory finite)", hi=VARIANCE_MAX_B)
 _arg_int = _int_at_least(1)
 _arg_steps = _int_at_least(0)
 _arg_unit = _arg_type(float, lambda v: 0.0 <= v <= 1.0, "a number in [0, 1]")
@@ -79,8 +84,8 @@ def _target(args):
 
 def _cmd(args, parser: argparse.ArgumentParser) -> int:
     cartpole = args.target == "cartpole"
-    table_path = Path(args.table) if args.table else (Path(args.out) / "variance.csv" if args.out else None)
-    plot_path = Path(args.plot) if args.plot else (Path(args.out) / "variance.png" if args.out else None)
+    table_path = Path(args.table) if args.table else (Path(args.out) / "variance.csv" if args.out is not None else None)
+    plot_path = Path(args.plot) if args.plot else (Path(args.out) / "variance.png" if args.out is not None else None)
     if table_path is not None and table_path.suffix not in (".csv", ".json"):
         parser.error(f"--table must end in .csv or .json, got {table_path.name!r}")
     if plot_path is not None and plot_path.suffix != ".png":
@@ -94,14 +99,20 @@ def _cmd(args, parser: argparse.ArgumentParser) -> int:
     values = None
     if args.sweep:
         raw = args.values or [str(v) for v in SWEEP_DEFAULTS[_SWEEP_PARAM[args.sweep]]]
-        check = _arg_int if args.sweep == "batch" else _arg_unit
+        check = _arg_B if args.sweep == "batch" else _arg_unit
         try:
             values = [check(v) for v in raw]
         except argparse.ArgumentTypeError as e:
             parser.error(f"--values for --sweep {args.sweep}: {e}")
-    for p in (table_path, plot_path):
+    from .._files import check_targets, out_dir, out_file
+
+    if args.out is not None:  # a file, '' or a read-only folder: refused before any work
+        out_dir("--out", args.out)
+    for option, p in (("--table", args.table), ("--plot", args.plot)):
         if p is not None:
-            p.parent.mkdir(parents=True, exist_ok=True)
+            out_dir(option, Path(p).parent)
+            out_file(option, p)
+    check_targets([p for p in (table_path, plot_path) if p is not None], args.force)  # before measuring
     if plot_path is not None:
         _choose_backend()
 
@@ -124,11 +135,13 @@ def _cmd(args, parser: argparse.ArgumentParser) -> int:
         (table.to_json if table_path.suffix == ".json" else table.to_csv)(table_path)
         print(f"wrote {table_path}")
     if plot_path is not None:
+        from .._files import atomic_path
         from ..plots import style
         from ..plots.variance import variance_bars, variance_sweep
 
         fig = variance_sweep(table) if args.sweep else variance_bars(table)
-        style.save(fig, plot_path)
+        with atomic_path(plot_path) as tmp:
+            style.save(fig, tmp, format="png")
         print(f"wrote {plot_path}")
     return 0
 
@@ -164,9 +177,9 @@ def add_cli(subparsers) -> None:
                    help=f"estimators to measure, from: {', '.join(ESTIMATOR_NAMES)} (default: all; "
                         f"on CartPole all that the policy's critic allows)")
     p.add_argument("-K", type=_arg_K, default=500, metavar="K",
-                   help="number of independent estimates, at least 2 (default: 500)")
-    p.add_argument("-B", type=_arg_int, default=16, metavar="B",
-                   help="episodes per estimate (default: 16)")
+                   help=f"number of independent estimates, in [2, {VARIANCE_MAX_K}] (default: 500)")
+    p.add_argument("-B", type=_arg_B, default=16, metavar="B",
+                   help=f"episodes per estimate, in [1, {VARIANCE_MAX_B}] (default: 16)")
     p.add_argument("--gamma", type=_arg_unit, default=None,
                    help="discount in [0, 1] (default: the MDP's own, 0.9; on CartPole the agent's)")
     p.add_argument("--lam", type=_arg_unit, default=0.95, help="GAE's lambda (Config's lam), in [0, 1] (default: 0.95)")
@@ -174,7 +187,7 @@ def add_cli(subparsers) -> None:
     p.add_argument("--critic-noise", type=_arg_nonneg, default=0.0, metavar="X",
                    help="tabular only: relative error of the critic, |V_w - V| / |V| (default: 0, "
                         "the exact critic)")
-    p.add_argument("--policy-seed", type=int, default=None, metavar="S",
+    p.add_argument("--policy-seed", type=seed_int, default=None, metavar="S",
                    help="tabular only: random policy parameters theta ~ N(0, 1) from this seed "
                         "(default: theta = 0, the uniform policy)")
     p.add_argument("--sweep", choices=sorted(_SWEEP_PARAM), default=None,
@@ -183,7 +196,7 @@ def add_cli(subparsers) -> None:
     p.add_argument("--values", nargs="+", default=None, metavar="V",
                    help="the values of the sweep (default: batch 1 4 16 64; gamma 0.5 0.8 0.9 "
                         "0.95 0.99; lambda 0 0.25 0.5 0.75 0.9 1)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the episodes (default: 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the episodes, in [0, 2**32 - 1] (default: 0)")
     p.add_argument("--agent", metavar="DIR", default=None,
                    help="cartpole only: a saved agent (python -m acnotes train --out ...) to "
                         "measure (default: a fresh --preset network)")
@@ -199,4 +212,7 @@ def add_cli(subparsers) -> None:
                    help="write the table here instead: .csv or .json by the extension")
     p.add_argument("--plot", metavar="FILE", default=None,
                    help="write the plot here instead (.png)")
+    p.add_argument("--force", action="store_true",
+                   help="replace the table and plot files if they exist (default: refuse); a symbolic "
+                        "link is replaced, never written through")
     p.set_defaults(func=partial(_cmd, parser=p))

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from .._files import write_text
+from .._files import out_dir, write_text
 from .chunks import Chunk, _one_line, area_under_curve, member_row, plan, run_chunk
 from .raypool import RayPool, RayStartError, ray_available
 from .spec import CONFIG_FIELDS, Spec, _scalar, load_spec, parse_grid_option, parse_seeds, parse_values
@@ -119,10 +119,7 @@ def prepare(spec: Spec, out: str | Path) -> tuple[Path, set[int]]:
     A new or empty directory starts the sweep; one holding the same spec resumes it; one
     holding another spec, or other files, is refused.
     """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise ValueError(f"--out {out} is a file, not a directory; choose a directory")
-    out.mkdir(parents=True, exist_ok=True)
+    out = out_dir("--out", out)  # not a file, created, writable: checked before any work
     entries = list(out.iterdir())
     others = sorted(p.name for p in entries if not _is_sweep_file(p))
     if others:

@@ -1,19 +1,53 @@
-"""Running chunks as Ray tasks, locally or on a cluster (``pip install 'acnotes[cluster]'``)."""
+"""Running chunks as Ray tasks, locally or on a cluster (``pip install 'acnotes[cluster]'``).
+
+A local Ray (no ``address``) is private to this machine: every Ray process listens on the
+loopback address only, and Ray's token authentication stays on (Ray >= 2.59 turns it on for a
+local ``ray.init()`` and keeps the token in ``~/.ray/auth_token``). Ray binds its servers to the
+node's address, which is the loopback address when Ray's single-machine mode is chosen with
+``RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0`` (Ray's own switch; on macOS and Windows it is the
+default). ``RayPool`` checks the address after start-up and stops Ray if it is another one.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import signal
+import sys
+from contextlib import contextmanager, nullcontext
 from typing import Sequence
 
 from .chunks import Chunk, _one_line, run_chunk
 
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+_SINGLE_MACHINE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
 def ray_available() -> bool:
-    """True if Ray can be imported (``pip install 'acnotes[cluster]'``)."""
+    """True if Ray is installed (``pip install 'acnotes[cluster]'``); Ray is not imported."""
+    return importlib.util.find_spec("ray") is not None
+
+
+@contextmanager
+def _single_machine():
+    """Inside the block, Ray's single-machine mode, for starting a local instance: its node
+    address is the loopback one, so its processes (which inherit this environment) listen on
+    127.0.0.1 only. Afterwards the environment is as it was."""
+    old = os.environ.get(_SINGLE_MACHINE)
+    os.environ[_SINGLE_MACHINE] = "0"
+    consts = sys.modules.get("ray._private.ray_constants")
+    before = getattr(consts, "ENABLE_RAY_CLUSTER", None)
+    if consts is not None:  # Ray imported already (by a test, say): it read the variable then
+        consts.ENABLE_RAY_CLUSTER = False
     try:
-        import ray  # noqa: F401
-    except ImportError:
-        return False
-    return True
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(_SINGLE_MACHINE, None)
+        else:
+            os.environ[_SINGLE_MACHINE] = old
+        if consts is not None:
+            consts.ENABLE_RAY_CLUSTER = before
 
 
 def _warm_up() -> None:
@@ -26,6 +60,15 @@ def _warm_up() -> None:
 def _ray_chunk(chunk: Chunk, threshold: float):
     """The body of a Ray task: one chunk, in a worker process."""
     return run_chunk(chunk, threshold)
+
+
+def _restore(handlers: dict) -> None:
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        for s, h in handlers.items():
+            if h is not None:
+                signal.signal(s, h)
 
 
 class RayStartError(RuntimeError):
@@ -47,13 +90,14 @@ class RayPool:
 
         t0 = time.perf_counter()
         if address is None:
-            os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local instance
             kw = dict(num_cpus=num_cpus or os.cpu_count(), include_dashboard=False)
         else:
             kw = dict(address=address)
+        ours = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
         for attempt in (1, 2):
             try:
-                ray.init(log_to_driver=False, configure_logging=False, **kw)
+                with _single_machine() if address is None else nullcontext():
+                    ray.init(log_to_driver=False, configure_logging=False, **kw)
                 break
             except Exception as e:  # noqa: BLE001 - Ray raises plain Exceptions at start-up
                 ray.shutdown()
@@ -63,6 +107,13 @@ class RayPool:
                         f"could not start {where}: {_one_line(e)} (Ray's own logs are in "
                         f"/tmp/ray/session_latest/logs; on a busy machine its agents can miss a "
                         f"start-up timeout). Try again, or use --backend local") from None
+        _restore(ours)  # Ray installs its own SIGTERM handler (it aborts): ours saves and exits 130
+        if address is None:
+            where = ray.util.get_node_ip_address()
+            if where not in _LOOPBACK:
+                ray.shutdown()
+                raise RayStartError(f"the local Ray started on {where}, not on the loopback address, so "
+                                    f"other machines could reach it; use --backend local")
         self.ray = ray
         self.task = ray.remote(num_cpus=1, max_retries=0)(_ray_chunk)
         self.cpus = int(ray.cluster_resources().get("CPU", 0))

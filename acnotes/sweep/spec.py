@@ -25,8 +25,9 @@ _TYPES = {f.name: str(f.type) for f in dataclasses.fields(Config)}
 # --------------------------------------------------------------------------- parsing values
 
 
-def _scalar(name: str, text: str):
-    """One value of field ``name`` from text, by the field's type."""
+def _scalar(name: str, text: str, option: str = "--grid"):
+    """One value of field ``name`` from text, by the field's type (``option``: where it was
+    given, for the error)."""
     kind = _TYPES[name]
     t = text.strip()
     if kind.endswith("| None") and t.lower() in ("none", ""):
@@ -37,13 +38,13 @@ def _scalar(name: str, text: str):
         if kind.startswith("float"):
             return float(t)
     except ValueError:
-        raise ValueError(f"--grid {name}: {t!r} is not a number") from None
+        raise ValueError(f"{option} {name}: {t!r} is not a number") from None
     if kind == "bool":
         if t.lower() in ("1", "true", "yes", "on"):
             return True
         if t.lower() in ("0", "false", "no", "off"):
             return False
-        raise ValueError(f"--grid {name}: expected true or false, got {t!r}")
+        raise ValueError(f"{option} {name}: expected true or false, got {t!r}")
     return t
 
 
@@ -69,19 +70,20 @@ def _range(name: str, text: str) -> list:
     return [float(f"{x:.6g}") for x in xs]  # 1e-4:1e-2:5log -> 0.0001, 0.000316228, ...
 
 
-def parse_values(name: str, spec) -> list:
-    """The values of one grid field: a list, one value, ``"a,b,c"``, ``"lo:hi:N"`` or ``"lo:hi:Nlog"``."""
+def parse_values(name: str, spec, option: str = "--grid") -> list:
+    """The values of one grid field: a list, one value, ``"a,b,c"``, ``"lo:hi:N"`` or
+    ``"lo:hi:Nlog"``. ``option`` (``--grid`` or ``--set``) is named in the errors."""
     if name not in CONFIG_FIELDS:
-        raise ValueError(f"--grid: unknown field {name!r}; valid fields: {', '.join(CONFIG_FIELDS)}")
+        raise ValueError(f"{option}: unknown field {name!r}; valid fields: {', '.join(CONFIG_FIELDS)}")
     if name == "seed":
-        raise ValueError("--grid seed: give the seeds with --seeds (e.g. --seeds 0-29)")
+        raise ValueError(f"{option} seed: give the seeds with --seeds (e.g. --seeds 0-29)")
     if isinstance(spec, str):
         items = [s for s in spec.split(",") if s.strip()]
         out = []
         for s in items:
-            out.extend(_range(name, s) if ":" in s else [_scalar(name, s)])
+            out.extend(_range(name, s) if ":" in s else [_scalar(name, s, option)])
     elif isinstance(spec, (list, tuple)):
-        out = [_scalar(name, v) if isinstance(v, str) else v for v in spec]
+        out = [_scalar(name, v, option) if isinstance(v, str) else v for v in spec]
     else:
         out = [spec]
     if not out:
@@ -110,9 +112,15 @@ def parse_seeds(spec) -> list[int]:
                 continue
             lo, dash, hi = part.partition("-")
             try:
-                out.extend(range(int(lo), int(hi) + 1) if dash else [int(lo)])
+                if not part.isascii():
+                    raise ValueError(part)
+                ends = [int(lo), int(hi)] if dash else [int(lo)]
             except ValueError:
                 raise ValueError(f"--seeds: expected integers or ranges such as 0-29, got {part!r}") from None
+            for v in ends:  # before making a range of them: 0-2**70 would never end
+                if not 0 <= v <= _validate.MAX_SEED:
+                    raise ValueError(f"--seeds must be integers in [0, {_validate.MAX_SEED}], got {v} in {part!r}")
+            out.extend(range(ends[0], ends[-1] + 1))
     elif isinstance(spec, int) and not isinstance(spec, bool):
         out = [spec]
     else:
@@ -212,23 +220,29 @@ def load_spec(path: str | Path) -> dict:
     """
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except OSError as e:
         raise ValueError(f"--spec {path}: cannot be read ({e.strerror})") from None
+    except UnicodeDecodeError as e:
+        raise ValueError(f"--spec {path} is not UTF-8 text (byte {e.start}); save it as UTF-8") from None
     if path.suffix in (".yaml", ".yml"):
         try:
             import yaml
         except ImportError:
             raise ValueError("--spec: reading YAML needs pyyaml (pip install pyyaml), or give a .json file") from None
         try:
-            d = yaml.safe_load(text)
+            d = yaml.load(text, Loader=_unique_keys_loader(yaml))
+        except _DuplicateKey as e:
+            raise ValueError(f"--spec {path}: the key {e.key!r} is given twice (line {e.line}); keep one") from None
         except yaml.YAMLError as e:
             raise ValueError(f"--spec {path} is not valid YAML: {e}") from None
     else:
         try:
-            d = json.loads(text)
+            d = json.loads(text, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as e:
             raise ValueError(f"--spec {path} is not valid JSON ({e}); YAML files must end in .yaml") from None
+        except _DuplicateKey as e:
+            raise ValueError(f"--spec {path}: the key {e.key!r} is given twice; keep one") from None
     keys = {"algos", "grid", "seeds", "fixed", "threshold"}
     if not isinstance(d, dict) or set(d) - keys:
         extra = sorted(set(d) - keys) if isinstance(d, dict) else type(d).__name__
@@ -236,3 +250,42 @@ def load_spec(path: str | Path) -> dict:
     return d
 
 
+
+
+class _DuplicateKey(Exception):
+    """A mapping in a spec file gives a key twice (the parsers would silently keep the last)."""
+
+    def __init__(self, key, line=None):
+        super().__init__(key)
+        self.key, self.line = key, line
+
+
+def _unique_keys(pairs):
+    """``object_pairs_hook`` for json.loads: a dict, refusing a key given twice."""
+    d = {}
+    for k, v in pairs:
+        if k in d:
+            raise _DuplicateKey(k)
+        d[k] = v
+    return d
+
+
+def _unique_keys_loader(yaml):
+    """yaml's SafeLoader (no Python objects), refusing a key given twice in a mapping."""
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def mapping(loader, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            try:
+                if key in seen:
+                    raise _DuplicateKey(key, key_node.start_mark.line + 1)
+                seen.add(key)
+            except TypeError:  # an unhashable key: the constructor reports it
+                pass
+        return yaml.SafeLoader.construct_mapping(loader, node, deep=deep)
+
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return Loader

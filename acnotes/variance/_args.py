@@ -8,15 +8,21 @@ from contextlib import nullcontext
 import numpy as np
 
 from .. import estimators
+from .._names import VARIANCE_MAX_B, VARIANCE_MAX_K
 from .._threads import torch_threads
 
 ESTIMATOR_NAMES: tuple[str, ...] = tuple(estimators.ESTIMATORS)
 
+# Bounds that keep a measurement's memory finite (all K*B episodes are held at once)
+MAX_K = VARIANCE_MAX_K
+MAX_B = VARIANCE_MAX_B
 
-def check_int(name: str, v, lo: int = 1) -> int:
-    """``v`` as an int, if it is an integer (not a bool) >= ``lo``."""
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
-        raise ValueError(f"{name} must be an integer >= {lo}, got {v!r}")
+
+def check_int(name: str, v, lo: int = 1, hi: int | None = None) -> int:
+    """``v`` as an int, if it is an integer (not a bool) in [lo, hi]."""
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo or (hi is not None and v > hi):
+        rule = f">= {lo}" if hi is None else f"in [{lo}, {hi}]"
+        raise ValueError(f"{name} must be an integer {rule}, got {v!r}")
     return int(v)
 
 
@@ -25,7 +31,12 @@ def check_K(K) -> int:
     if isinstance(K, (int, np.integer)) and not isinstance(K, bool) and K == 1:
         raise ValueError("K must be an integer >= 2, got 1: the variance of a single estimate "
                          "is not defined (it would read 0); ask for K >= 2, e.g. K=300")
-    return check_int("K", K, lo=2)
+    return check_int("K", K, lo=2, hi=MAX_K)
+
+
+def check_B(B) -> int:
+    """Episodes per estimate, in [1, MAX_B]."""
+    return check_int("B", B, hi=MAX_B)
 
 
 def check_unit(name: str, v) -> float:

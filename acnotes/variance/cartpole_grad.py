@@ -20,7 +20,7 @@ from ..estimators import actor_loss, get as get_estimator, log_prob
 from ..returns import discount_powers
 from ..rollout import Batch, Collector
 from . import values
-from ._args import ESTIMATOR_NAMES, check_estimators, check_int, check_K, check_unit, threads_or_not
+from ._args import ESTIMATOR_NAMES, check_estimators, check_B, check_int, check_K, check_unit, threads_or_not
 from .table import VarianceTable
 
 __all__ = ["cartpole_pool", "cartpole_gradients", "measure_cartpole"]
@@ -176,7 +176,7 @@ def measure_cartpole(policy, estimators: Sequence[str] | str | None = None, K: i
     model = getattr(policy, "model", policy)
     if not isinstance(model, nn.Module):
         raise ValueError(f"policy must be an Agent or an nn.Module, got {type(policy).__name__}")
-    K, B, n = check_K(K), check_int("B", B), check_int("n", n)
+    K, B, n = check_K(K), check_B(B), check_int("n", n)
     ref_groups = check_int("ref_groups", ref_groups)
     lam = check_unit("lam", lam)
     gamma = check_unit("gamma", gamma if gamma is not None else getattr(cfg, "gamma", 0.99))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from torch import Tensor
 
+from .._files import write_text
 from .stats import gradient_stats
 
 __all__ = ["VarianceTable"]
@@ -97,19 +99,18 @@ class VarianceTable:
         return {"meta": _jsonable(self.meta), "columns": self.columns, "rows": _jsonable(self.rows)}
 
     def to_json(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.write_text(json.dumps(self.to_dict(), indent=1))
-        return path
+        """Write the table as JSON, atomically (the old file or the new one, never half)."""
+        return write_text(path, json.dumps(self.to_dict(), indent=1))
 
     def to_csv(self, path: str | Path) -> Path:
-        path = Path(path)
+        """Write the table as CSV, atomically."""
         cols = self.columns
-        with open(path, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=cols)
-            w.writeheader()
-            for r in self.rows:
-                w.writerow({c: r.get(c, "") for c in cols})
-        return path
+        buf = io.StringIO(newline="")
+        w = csv.DictWriter(buf, fieldnames=cols)
+        w.writeheader()
+        for r in self.rows:
+            w.writerow({c: r.get(c, "") for c in cols})
+        return write_text(path, buf.getvalue())
 
     # ------------------------------------------------------------------ display
     _SHOW = ("estimator", "B", "gamma", "lam", "variance", "relative_variance", "bias",

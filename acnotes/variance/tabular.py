@@ -7,6 +7,7 @@ is exact or exact plus a known error (``tabular_critic``).
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -17,7 +18,7 @@ from ..estimators import Estimator, actor_loss, get as get_estimator, log_prob
 from ..envs import TabularMDP
 from ..returns import discount_powers
 from . import values
-from ._args import check_estimators, check_int, check_K, check_nonneg, check_unit, threads_or_not
+from ._args import check_estimators, check_B, check_int, check_K, check_nonneg, check_unit, threads_or_not
 from .table import VarianceTable
 
 __all__ = ["TabularCritic", "tabular_critic", "episodes_batch", "tabular_psi", "tabular_gradients",
@@ -146,7 +147,7 @@ def measure_tabular(mdp: TabularMDP, theta: Tensor, estimators: Sequence[str] | 
     if not isinstance(mdp, TabularMDP):
         raise ValueError(f"mdp must be a TabularMDP, got {type(mdp).__name__}")
     names = check_estimators(estimators)
-    K, B, n = check_K(K), check_int("B", B), check_int("n", n)
+    K, B, n = check_K(K), check_B(B), check_int("n", n)
     lam = check_unit("lam", lam)
     critic_noise = check_nonneg("critic_noise", critic_noise)
     max_steps = check_int("max_steps", max_steps)
@@ -157,6 +158,19 @@ def measure_tabular(mdp: TabularMDP, theta: Tensor, estimators: Sequence[str] | 
     with threads_or_not(threads):
         return _measure_tabular(mdp, theta, names, K, B, gamma, lam, n, discount_actor,
                                 critic_noise, critic, seed, max_steps)
+
+
+def _truncated(cut: int, n: int, max_steps: int) -> None:
+    """Episodes cut at ``max_steps``: their estimates are not of whole episodes, while the
+    exact gradient is; refuse when none ended, say so plainly when some did not."""
+    if cut == n:
+        raise ValueError(f"none of the {n} sampled episodes ended within max_steps={max_steps}: in this "
+                         f"MDP the policy (almost) never terminates, so the estimates would be of cut "
+                         f"episodes and the bias against the exact gradient would mean nothing; use an MDP "
+                         f"whose episodes end")
+    warnings.warn(f"{cut} of {n} sampled episodes did not end within max_steps={max_steps} and were cut: "
+                  f"the estimates are biased by the cut (see the table's meta['truncated_episodes']); "
+                  f"raise max_steps", RuntimeWarning, stacklevel=3)
 
 
 def _measure_tabular(mdp, theta, names, K, B, gamma, lam, n, discount_actor, critic_noise, critic,
@@ -171,10 +185,13 @@ def _measure_tabular(mdp, theta, names, K, B, gamma, lam, n, discount_actor, cri
     t0 = time.perf_counter()
     eps = mdp.sample_episodes(theta, K * B, gen, max_steps=max_steps)
     t_sample = time.perf_counter() - t0
+    cut = int(eps["truncated"].any(0).sum())
+    if cut:
+        _truncated(cut, K * B, max_steps)
     table = VarianceTable(meta=dict(
         env=mdp.name, reference="exact policy gradient" + ("" if discount_actor else
                                                            " without gamma^t (discounted=False)"),
-        episode_steps=int(eps["valid"].sum()), sample_seconds=t_sample))
+        episode_steps=int(eps["valid"].sum()), sample_seconds=t_sample, truncated_episodes=cut))
     cache: dict = {}
     for name in names:
         est = get_estimator(name)
