@@ -26,8 +26,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .checks.scan import scan_source
-
 __all__ = ["Graded", "Plan", "plan", "neutralized", "checker_cells", "ScanSubmission"]
 
 _TAGS = ("raises-exception", "skip-execution")
@@ -85,6 +83,8 @@ def plan(student, series):
     ``run`` notebook is what to execute: trusted and clean cells as they are, the checker
     cells in the instructor's version, flagged cells neutralized, no tags."""
     import copy
+
+    from .checks.scan import scan_source
 
     graded = checker_cells(series)
     by_public: dict[str, list[Graded]] = {}
@@ -150,6 +150,8 @@ class ScanSubmission(_Base):
         import os
 
         import nbformat
+
+        from .checks.scan import scan_source
 
         info = resources["nbgrader"]
         root = self.config.CourseDirectory.get("root", ".")

@@ -153,40 +153,123 @@ def test_course_command_writes_the_layout_and_refuses_to_overwrite(tmp_path, cap
     assert (course / "nbgrader_config.py").read_text() == before
 
 
+# --------------------------------------------------------------------------- cheating
+
+# Ways around the checkers, each confined to one exercise of notebook 01 (the other exercise is
+# solved honestly): {label: (function, source of its solution cell, extra cells after it,
+# what happens to its checker cell)}. Each must score 0 for its exercise in nbgrader's
+# autograde and fail that exercise in `acnotes check`.
+RTG_REF = "acn.returns.reward_to_go(r, terminated, truncated, gamma)"
+STUB_RTG = "def reward_to_go(r, terminated, truncated, gamma):\n    return r.clone()\n"
+STUB_RL = "def reinforce_loss(logits, actions, G, valid, n_episodes):\n    return logits.sum() * 0\n"
+CHEATS = {
+    "getsource-exec": ("reward_to_go", "import inspect\nexec(inspect.getsource(acn.returns.reward_to_go))", [], None),
+    "setprofile-none": ("reward_to_go", "import sys\ndef reward_to_go(r, terminated, truncated, gamma):\n"
+                        f"    sys.setprofile(None)\n    return {RTG_REF}\n", [], None),
+    "private-helper": ("reward_to_go", "from acnotes.checks.cases import _scan\n"
+                       "def reward_to_go(r, terminated, truncated, gamma):\n"
+                       "    return _scan(r, gamma, terminated | truncated)\n", [], None),
+    "replace-checker": ("reward_to_go", STUB_RTG, ["acn.checks.reward_to_go = lambda fn: "
+                                                  "print('reward_to_go: all 7 checks passed.')"], None),
+    "replace-tripwire": ("reward_to_go", "import acnotes.checks.tripwire as tw\ntw._forbidden = dict\n"
+                         "def reward_to_go(r, terminated, truncated, gamma):\n"
+                         f"    return {RTG_REF}\n", [], None),
+    "importlib-reference": ("reward_to_go", "import importlib\nreward_to_go = importlib.import_module("
+                            "'acnotes.returns').reward_to_go\n", [], None),
+    "code-copy": ("reward_to_go", STUB_RTG + "reward_to_go.__code__ = acn.returns.reward_to_go.__code__\n",
+                  [], None),
+    "read-solved": ("reward_to_go", "import json, pathlib\nnb = json.loads((pathlib.Path(acn.__file__).parents[1] / "
+                    "'notebooks' / '01-reinforce.ipynb').read_text())\n"
+                    "exec(''.join(next(c['source'] for c in nb['cells'] if ''.join(c['source'])"
+                    ".startswith('def reward_to_go'))))\n", [], None),
+    "custom-exception-handler": ("reinforce_loss", STUB_RL, [
+        "get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)"], None),
+    "os-exit": ("reinforce_loss", STUB_RL, ["import os\nos._exit(0)"], None),
+    "patch-checkfailed": ("reinforce_loss", STUB_RL, [
+        "import acnotes.checks.engine as engine\nengine.CheckFailed = type('CheckFailed', (BaseException,), {})\n"
+        "acn.checks.reinforce_loss = lambda fn: None"], None),
+    "edit-checker": ("reinforce_loss", STUB_RL, [], "print('reinforce_loss: all 4 checks passed.')"),
+    "tag-raises-exception": ("reinforce_loss", STUB_RL, [], "tag"),
+}
+
+
+def slim(nb):
+    """A submission with only the setup cells (the first two code cells), the solution cells
+    and the checker cells: a student may delete the other cells, and it runs in seconds."""
+    nb = nbformat.from_dict(nb)
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    keep = set(code[:2]) | {i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get(
+        "solution") or c.metadata.get("nbgrader", {}).get("grade")}
+    nb.cells = [c for i, c in enumerate(nb.cells) if i in keep]
+    return nb
+
+
+def cheating(released, label: str):
+    """The released notebook 01, solved, with the cheat ``label`` in one exercise."""
+    func, source, extra, checker = CHEATS[label]
+    nb = slim(submission(released, "01-reinforce"))
+    at = next(i for i, c in enumerate(nb.cells) if c.source.startswith(f"def {func}("))
+    nb.cells[at].source = source
+    for k, text in enumerate(extra, 1):
+        nb.cells.insert(at + k, nbformat.v4.new_code_cell(text))
+    check = nb.cells[at + len(extra) + 1]
+    assert check.metadata["nbgrader"]["grade"]
+    if checker == "tag":
+        check.metadata["tags"] = ["raises-exception"]
+    elif checker is not None:
+        check.source = checker
+    return nb
+
+
 # --------------------------------------------------------------------------- the round trip
 
 
-def nbgrader(course: Path, *args: str, timeout: int = 1800) -> str:
+def nbgrader(course: Path, *args: str, timeout: int = 1800, ok: bool = True) -> str:
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=env, text=True,
                           capture_output=True, timeout=timeout)
-    assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+    assert (proc.returncode == 0) == ok, f"nbgrader {' '.join(args)}: exit {proc.returncode}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
     return proc.stdout + proc.stderr
 
 
-def round_trip(tmp_path: Path, names: list[str]) -> None:
+def round_trip(tmp_path: Path, names: list[str], cheats: bool = True) -> dict:
+    """Course, generate, release, hand-copied submissions, autograde, feedback (generated and
+    released), export; returns {(notebook, student): submitted path} for the check command.
+
+    Full notebooks for ``correct`` and ``unsolved``; slim ones (setup, solution and checker
+    cells only) for the mistakes and, on notebook 01, the cheats."""
     if shutil.which("nbgrader", path=str(BIN)) is None:
         pytest.skip("nbgrader is not installed: pip install -e '.[classroom]' (make test installs it)")
-    course = tmp_path / "course"
-    classroom.write_course(course, NOTEBOOKS, quiet=True, exchange=str(tmp_path / "exchange"))
-    expected = {}
+    course, exchange = tmp_path / "course", tmp_path / "exchange"
+    classroom.write_course(course, NOTEBOOKS, quiet=True, exchange=str(exchange))
+    out = nbgrader(course, "release_assignment", names[0], ok=False)   # not generated, no exchange
+    assert "the exchange folder" in out and "does not exist" in out and not exchange.exists(), out
+    exchange.mkdir()
+    expected, paths = {}, {}
     for name in names:
         nbgrader(course, "generate_assignment", name, "--force")
         released = course / "release" / name / f"{name}.ipynb"
         sols = solutions(name)
         total = sum(p for _, _, p in sols.values())
-        subs = {"correct": (None, True, total), "unsolved": (None, False, 0)}
+        subs = {"correct": (submission(released, name), total),
+                "unsolved": (submission(released, name, solved=False), 0)}
         for func, (_, _, points) in sols.items():
-            subs[f"wrong-{func.replace('_', '-')}"] = (func, True, total - points)
-        for student, (mistake, solved, score) in subs.items():
+            subs[f"wrong-{func.replace('_', '-')}"] = (slim(submission(released, name, func)), total - points)
+        if cheats and name == "01-reinforce":
+            for label, (func, *_) in CHEATS.items():
+                subs[f"cheat-{label}"] = (cheating(released, label), total - sols[func][2])
+        for student, (nb, score) in subs.items():
             folder = course / "submitted" / student / name
             folder.mkdir(parents=True)
-            nbformat.write(submission(released, name, mistake, solved), folder / f"{name}.ipynb")
+            nbformat.write(nb, folder / f"{name}.ipynb")
+            (folder / "timestamp.txt").write_text("2026-12-01 12:00:00.000000 UTC")   # README step 4
             expected[(name, student)] = (float(score), float(total))
+            paths[(name, student)] = folder / f"{name}.ipynb"
         nbgrader(course, "autograde", name, "--create", "--force")
     for name in names:
         nbgrader(course, "generate_feedback", name, "--force")
+    nbgrader(course, "release_feedback", names[0])
     nbgrader(course, "export", "--to", str(tmp_path / "grades.csv"))
     with open(tmp_path / "grades.csv") as f:
         rows = {(r["assignment"], r["student_id"]): (float(r["score"]), float(r["max_score"]))
@@ -196,62 +279,46 @@ def round_trip(tmp_path: Path, names: list[str]) -> None:
     wrong = next(k for k in expected if k[1].startswith("wrong-"))
     feedback = (course / "feedback" / wrong[1] / wrong[0] / f"{wrong[0]}.html").read_text()
     assert "hint:" in feedback  # the checker's message reaches the student
+    assert list(exchange.glob("acnotes/feedback/*.html"))   # released through the exchange
+    return paths
+
+
+def check_command(paths: list[Path]) -> tuple[int, dict[str, dict[str, bool]], str]:
+    """`python -m acnotes check` on several notebooks in one run: the exit code and
+    {path: {exercise: passed}} read from its table."""
+    proc = subprocess.run([sys.executable, "-m", "acnotes", "check", "--notebooks", str(NOTEBOOKS),
+                           "--cell-timeout", "60", *map(str, paths)], capture_output=True, text=True,
+                          timeout=3600, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    table, current = {}, None
+    for line in proc.stdout.splitlines():
+        if line.endswith(".ipynb") and not line.startswith(" "):
+            current = table.setdefault(line, {})
+        m = re.match(r"^  (ex\d+_\w+)\s+\S+\s+(passed|FAILED)\s", line)
+        if m and current is not None:
+            current[m.group(1)] = m.group(2) == "passed"
+    assert proc.returncode in (0, 1) and "executes the code" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.returncode, table, proc.stdout
 
 
 @pytest.mark.notebooks
-def test_nbgrader_round_trip_two_notebooks(tmp_path):
-    round_trip(tmp_path, FAST)
+def test_nbgrader_round_trip_with_cheats_and_the_check_command(tmp_path):
+    """nbgrader scores correct, unsolved, each mistake and each cheat exactly; `acnotes check`
+    on notebook 01's submissions (the correct one in full, the rest slim) agrees, exercise by
+    exercise."""
+    paths = round_trip(tmp_path, FAST)
+    sols = solutions("01-reinforce")
+    gid = {func: gid for func, (gid, _, _) in sols.items()}
+    want = {"correct": {}, "wrong-reward-to-go": {gid["reward_to_go"]: False}}
+    want.update({f"cheat-{label}": {gid[func]: False} for label, (func, *_) in CHEATS.items()})
+    chosen = [paths[("01-reinforce", s)] for s in want]
+    code, table, text = check_command(chosen)
+    assert code == 1
+    for student, fails in want.items():
+        got = table.get(str(paths[("01-reinforce", student)]))
+        assert got == {g: fails.get(g, True) for g in gid.values()}, (student, got, text[-4000:])
 
 
 @pytest.mark.notebooks
 @pytest.mark.classroom_all
 def test_nbgrader_round_trip_every_notebook(tmp_path):
-    round_trip(tmp_path, series_with_exercises())
-
-
-# --------------------------------------------------------------------------- the check command
-
-
-def check_command(paths: list[Path]) -> tuple[set[str], str]:
-    """README's check command, pytest --nbval-lax, on several notebooks in one run: the names
-    of the notebooks with a failing cell, and the output."""
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider",
-                           "--nbval-lax", "--nbval-current-env", *map(str, paths)],
-                          capture_output=True, text=True, cwd=paths[0].parents[1], timeout=3600,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    failed = set(re.findall(r"^FAILED (\S+?\.ipynb)::", proc.stdout, re.M))
-    assert (proc.returncode == 0) == (not failed), proc.stdout[-4000:]
-    return {str(Path(f).parent.name + "/" + Path(f).name) for f in failed}, proc.stdout
-
-
-def check_submissions(tmp_path: Path, names: list[str], every_mistake: bool) -> None:
-    """The check command fails the unsolved submission and a wrong one (each mistake with
-    ``every_mistake``, else the first exercise's), and passes the correct one."""
-    ex.write_student_notebooks(tmp_path / "student", NOTEBOOKS, quiet=True)
-    should_fail, paths = set(), []
-    for name in names:
-        student = nbformat.read(tmp_path / "student" / f"{name}.ipynb", as_version=4)
-        funcs = list(solutions(name))
-        subs = [("correct", None, True), ("unsolved", None, False)]
-        subs += [(f"wrong-{f}", f, True) for f in (funcs if every_mistake else funcs[:1])]
-        for label, mistake, solved in subs:
-            path = tmp_path / "subs" / label / f"{name}.ipynb"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(submission(student, name, mistake, solved), path)
-            paths.append(path)
-            if label != "correct":
-                should_fail.add(f"{label}/{name}.ipynb")
-    failed, text = check_command(paths)
-    assert failed == should_fail, text[-4000:]
-    assert text.count("NotImplementedYet") >= len(names) and "hint:" in text, text[-4000:]
-
-
-@pytest.mark.notebooks
-def test_check_command_on_two_notebooks(tmp_path):
-    check_submissions(tmp_path, FAST, every_mistake=False)
-
-
-@pytest.mark.notebooks
-@pytest.mark.classroom_all
-def test_check_command_on_every_notebook(tmp_path):
-    check_submissions(tmp_path, series_with_exercises(), every_mistake=True)
+    round_trip(tmp_path, series_with_exercises(), cheats=False)
