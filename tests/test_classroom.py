@@ -11,6 +11,7 @@ notebooks by default, and on every notebook with exercises under ``-m classroom_
 from __future__ import annotations
 
 import csv
+import getpass
 import os
 import re
 import shutil
@@ -193,6 +194,15 @@ CHEATS = {
 }
 
 
+def cheat_submissions() -> list[tuple[str, ...]]:
+    """The cheats, two to a submission where they sit in different exercises (a cell that
+    fails the scan is not run, so one cannot hide or cause the other's failure)."""
+    first = [k for k, v in CHEATS.items() if v[0] == "reward_to_go"]
+    second = [k for k, v in CHEATS.items() if v[0] != "reward_to_go"]
+    pairs = [(a, b) for a, b in zip(first, second)]
+    return pairs + [(a,) for a in first[len(second):]] + [(b,) for b in second[len(first):]]
+
+
 def slim(nb):
     """A submission with only the setup cells (the first two code cells), the solution cells
     and the checker cells: a student may delete the other cells, and it runs in seconds."""
@@ -204,20 +214,21 @@ def slim(nb):
     return nb
 
 
-def cheating(released, label: str):
-    """The released notebook 01, solved, with the cheat ``label`` in one exercise."""
-    func, source, extra, checker = CHEATS[label]
+def cheating(released, labels: tuple[str, ...]):
+    """The released notebook 01, solved, with the cheats ``labels`` in their exercises."""
     nb = slim(submission(released, "01-reinforce"))
-    at = next(i for i, c in enumerate(nb.cells) if c.source.startswith(f"def {func}("))
-    nb.cells[at].source = source
-    for k, text in enumerate(extra, 1):
-        nb.cells.insert(at + k, nbformat.v4.new_code_cell(text))
-    check = nb.cells[at + len(extra) + 1]
-    assert check.metadata["nbgrader"]["grade"]
-    if checker == "tag":
-        check.metadata["tags"] = ["raises-exception"]
-    elif checker is not None:
-        check.source = checker
+    for label in labels:
+        func, source, extra, checker = CHEATS[label]
+        at = next(i for i, c in enumerate(nb.cells) if c.source.startswith(f"def {func}("))
+        nb.cells[at].source = source
+        for k, text in enumerate(extra, 1):
+            nb.cells.insert(at + k, nbformat.v4.new_code_cell(text))
+        check = nb.cells[at + len(extra) + 1]
+        assert check.metadata["nbgrader"]["grade"]
+        if checker == "tag":
+            check.metadata["tags"] = ["raises-exception"]
+        elif checker is not None:
+            check.source = checker
     return nb
 
 
@@ -231,6 +242,22 @@ def nbgrader(course: Path, *args: str, timeout: int = 1800, ok: bool = True) -> 
                           capture_output=True, timeout=timeout)
     assert (proc.returncode == 0) == ok, f"nbgrader {' '.join(args)}: exit {proc.returncode}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
     return proc.stdout + proc.stderr
+
+
+def student_through_exchange(course: Path, exchange: Path, name: str) -> str:
+    """Release, then as a student (this Unix user, in a folder of their own) fetch, solve and
+    submit with the course id and the exchange as README says, then collect; returns the
+    student id nbgrader gives the submission."""
+    nbgrader(course, "release_assignment", name)
+    home = course.parent / "student"
+    home.mkdir()
+    where = ["--course", "acnotes", f"--Exchange.root={exchange}"]
+    nbgrader(home, "fetch_assignment", name, *where)
+    fetched = home / name / f"{name}.ipynb"
+    nbformat.write(submission(fetched, name), fetched)
+    nbgrader(home, "submit", name, *where)
+    nbgrader(course, "collect", name)
+    return getpass.getuser()
 
 
 def round_trip(tmp_path: Path, names: list[str], cheats: bool = True) -> dict:
@@ -250,6 +277,11 @@ def round_trip(tmp_path: Path, names: list[str], cheats: bool = True) -> dict:
     for name in names:
         nbgrader(course, "generate_assignment", name, "--force")
         released = course / "release" / name / f"{name}.ipynb"
+        assert "HIDDEN TESTS" not in released.read_text() and "_hidden_test" not in released.read_text()
+        if name == names[0]:   # README's student steps, through the exchange: the correct one
+            user = student_through_exchange(course, exchange, name)
+            expected[(name, user)] = (float(sum(p for _, _, p in solutions(name).values())),) * 2
+            paths[(name, "correct")] = course / "submitted" / user / name / f"{name}.ipynb"
         sols = solutions(name)
         total = sum(p for _, _, p in sols.values())
         subs = {"correct": (submission(released, name), total),
@@ -257,19 +289,24 @@ def round_trip(tmp_path: Path, names: list[str], cheats: bool = True) -> dict:
         for func, (_, _, points) in sols.items():
             subs[f"wrong-{func.replace('_', '-')}"] = (slim(submission(released, name, func)), total - points)
         if cheats and name == "01-reinforce":
-            for label, (func, *_) in CHEATS.items():
-                subs[f"cheat-{label}"] = (cheating(released, label), total - sols[func][2])
+            for labels in cheat_submissions():
+                lost = sum(sols[CHEATS[label][0]][2] for label in labels)
+                subs["cheat-" + "+".join(labels)] = (cheating(released, labels), total - lost)
+        if name == names[0]:
+            del subs["correct"]
         for student, (nb, score) in subs.items():
             folder = course / "submitted" / student / name
             folder.mkdir(parents=True)
             nbformat.write(nb, folder / f"{name}.ipynb")
-            (folder / "timestamp.txt").write_text("2026-12-01 12:00:00.000000 UTC")   # README step 4
             expected[(name, student)] = (float(score), float(total))
             paths[(name, student)] = folder / f"{name}.ipynb"
         nbgrader(course, "autograde", name, "--create", "--force")
     for name in names:
         nbgrader(course, "generate_feedback", name, "--force")
-    nbgrader(course, "release_feedback", names[0])
+    nbgrader(course, "release_feedback", names[0], "--student", getpass.getuser())
+    home = tmp_path / "student"
+    nbgrader(home, "fetch_feedback", names[0], "--course", "acnotes", f"--Exchange.root={exchange}")
+    assert list(home.glob(f"{names[0]}/feedback/*/{names[0]}.html")), "no feedback fetched"
     nbgrader(course, "export", "--to", str(tmp_path / "grades.csv"))
     with open(tmp_path / "grades.csv") as f:
         rows = {(r["assignment"], r["student_id"]): (float(r["score"]), float(r["max_score"]))
@@ -279,7 +316,6 @@ def round_trip(tmp_path: Path, names: list[str], cheats: bool = True) -> dict:
     wrong = next(k for k in expected if k[1].startswith("wrong-"))
     feedback = (course / "feedback" / wrong[1] / wrong[0] / f"{wrong[0]}.html").read_text()
     assert "hint:" in feedback  # the checker's message reaches the student
-    assert list(exchange.glob("acnotes/feedback/*.html"))   # released through the exchange
     return paths
 
 
@@ -309,7 +345,8 @@ def test_nbgrader_round_trip_with_cheats_and_the_check_command(tmp_path):
     sols = solutions("01-reinforce")
     gid = {func: gid for func, (gid, _, _) in sols.items()}
     want = {"correct": {}, "wrong-reward-to-go": {gid["reward_to_go"]: False}}
-    want.update({f"cheat-{label}": {gid[func]: False} for label, (func, *_) in CHEATS.items()})
+    want.update({"cheat-" + "+".join(labels): {gid[CHEATS[label][0]]: False for label in labels}
+                 for labels in cheat_submissions()})
     chosen = [paths[("01-reinforce", s)] for s in want]
     code, table, text = check_command(chosen)
     assert code == 1
