@@ -1,11 +1,14 @@
 """The classroom, end to end: nbgrader metadata of the series, an nbgrader round trip with exact
-scores, and README's check command on the same submissions.
+scores, and `python -m acnotes check` on the same submissions.
 
-Submissions per notebook: ``correct`` (every solution cell as in the series), one per
-exercise with a classic mistake in that exercise only (it must lose exactly that exercise's
-points), and ``unsolved`` (the released notebook as it is). The round trip runs on two fast
-notebooks by default, and on every notebook with exercises under ``-m classroom_all`` (which
-``make test`` leaves out: about 2 minutes per notebook here).
+Submissions per notebook: ``correct`` (every solution cell as in the series; on the first
+notebook submitted through the exchange as README's students do), one per exercise with a
+classic mistake in that exercise only (it must lose exactly that exercise's points),
+``unsolved`` (the released notebook as it is), and on notebook 01 the cheats of ``CHEATS``
+(each must lose exactly its exercise's points). The round trip runs on two fast notebooks by
+default, and on every notebook with exercises under ``-m classroom_all`` (which ``make test``
+leaves out). The mistakes and cheats are slim notebooks (setup, solution and checker cells),
+which run in seconds.
 """
 
 from __future__ import annotations

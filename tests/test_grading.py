@@ -265,3 +265,24 @@ def test_the_wheel_holds_no_notebook_solution_or_hidden_test(tmp_path):
                 assert marker not in text or n == "acnotes/checks/hidden.py" or n.startswith(
                     ("acnotes/exercises.py", "acnotes/grading.py")), (n, marker)
         assert "acnotes/checks/scan.py" in names and "acnotes/cli/check.py" in names
+
+
+# --------------------------------------------------------------------------- running (a kernel)
+
+
+@pytest.mark.notebooks
+def test_execute_survives_a_hang_and_a_dead_kernel(tmp_path):
+    """A cell that runs too long is interrupted and the run goes on; a cell that kills the
+    kernel (os._exit) is reported, and the cells after it are marked, without a hang; the
+    total time limit stops the run."""
+    from acnotes.cli.check import execute
+
+    cells = ["x = 41", "while True:\n    pass", "x += 1\nprint(x)", "import os\nos._exit(0)", "print(1)"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    errors = execute(nb, cell_timeout=3, total_timeout=300, cwd=str(tmp_path))
+    assert set(errors) == {1, 3, 4}, errors
+    assert errors[1].startswith("Timeout") and nb.cells[2].outputs[0]["text"] == "42\n"
+    assert "kernel died" in errors[3] and "not run" in errors[4]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells[1:3]])
+    errors = execute(nb, cell_timeout=300, total_timeout=3, cwd=str(tmp_path))
+    assert "notebook ran longer" in errors[0] and "not run" in errors[1], errors

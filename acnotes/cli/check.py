@@ -14,6 +14,7 @@ The Jupyter stack is imported inside the command, so ``--help`` stays quick.
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -38,10 +39,10 @@ def execute(nb, cell_timeout: float, total_timeout: float, cwd: str) -> dict[int
                                               f"than {cell_timeout:g} s", "traceback": []})
     errors: dict[int, str] = {}
     code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
-    deadline = time.monotonic() + total_timeout
     stop = None
     try:
         with client.setup_kernel():
+            deadline = time.monotonic() + total_timeout   # from the kernel's start
             for i in code:
                 if stop is None and time.monotonic() >= deadline:
                     stop = f"not run: the notebook ran longer than {total_timeout:g} s"
@@ -49,13 +50,14 @@ def execute(nb, cell_timeout: float, total_timeout: float, cwd: str) -> dict[int
                     errors[i] = stop
                     continue
                 left = deadline - time.monotonic()
-                client.timeout = max(1, int(min(cell_timeout, left)))
+                client.timeout = max(1, math.ceil(min(cell_timeout, left)))
                 try:
                     client.execute_cell(nb.cells[i], i)
                 except CellExecutionError as e:
                     errors[i] = f"{e.ename}: {e.evalue}"
-                    if e.ename == "Timeout" and client.timeout < cell_timeout:
+                    if e.ename == "Timeout" and left < cell_timeout:
                         errors[i] = f"Timeout: the notebook ran longer than {total_timeout:g} s"
+                        stop = "not run: the notebook ran out of time in an earlier cell"
                 except DeadKernelError:
                     errors[i] = "the kernel died in this cell (os._exit, a crash or out of memory)"
                     stop = "not run: the kernel died in an earlier cell"
