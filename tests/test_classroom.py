@@ -142,7 +142,12 @@ def test_course_command_writes_the_layout_and_refuses_to_overwrite(tmp_path, cap
         nb = nbformat.read(course / "source" / name / f"{name}.ipynb", as_version=4)
         assert classroom.graded_cells(nb) and all(not c.get("outputs") for c in nb.cells
                                                   if c.cell_type == "code")
-    assert "c.CourseDirectory.course_id" in (course / "nbgrader_config.py").read_text()
+    config = (course / "nbgrader_config.py").read_text()
+    assert "c.CourseDirectory.course_id = 'acnotes'" in config
+    assert f"c.CourseDirectory.root = {str(course.absolute())!r}" in config   # absolute: no warning
+    assert "ScanSubmission, CheckCellMetadata]" in config
+    if not Path("/srv/nbgrader/exchange").is_dir():   # the default exchange
+        assert "does not exist" in capsys.readouterr().out
     before = (course / "nbgrader_config.py").read_text()
     with pytest.raises(SystemExit):
         main(["course", str(course), "--notebooks", str(NOTEBOOKS)])

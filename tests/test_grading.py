@@ -161,9 +161,17 @@ def test_check_command_bad_input(tmp_path, capsys):
             main(argv)
         assert e.value.code == 2 and what in capsys.readouterr().err
     (tmp_path / "99-unknown.ipynb").write_text("{}")
+    (tmp_path / "01-reinforce.ipynb").write_text("{not json")
+    for name, what in (("99-unknown.ipynb", "no series notebook"), ("01-reinforce.ipynb", "not a readable")):
+        with pytest.raises(SystemExit) as e:
+            main(["check", "--notebooks", str(NOTEBOOKS), str(tmp_path / name)])
+        assert e.value.code == 2 and what in capsys.readouterr().err
+    plain = next(p for p in sorted(NOTEBOOKS.glob("*.ipynb")) if "acn.checks." not in p.read_text()
+                 or '"grade": true' not in p.read_text())
+    nbformat.write(nbformat.read(plain, as_version=4), tmp_path / plain.name)
     with pytest.raises(SystemExit):
-        main(["check", str(tmp_path / "99-unknown.ipynb")])
-    assert "no series notebook" in capsys.readouterr().err
+        main(["check", "--notebooks", str(NOTEBOOKS), str(tmp_path / plain.name)])
+    assert "no graded exercise" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------- nbgrader's preprocessor

@@ -119,6 +119,18 @@ def _cmd(args) -> int:
     for value, name in ((args.cell_timeout, "--cell-timeout"), (args.timeout, "--timeout")):
         if not value > 0:
             raise ValueError(f"{name}: expected a number of seconds > 0, got {value:g}")
+    import nbformat
+
+    from ..grading import checker_cells
+
+    for p in paths:
+        try:
+            nbformat.read(p, as_version=4)
+        except Exception as e:
+            raise ValueError(f"{p}: not a readable notebook ({type(e).__name__}: {e})") from None
+        if not checker_cells(nbformat.read(series_dir / p.name, as_version=4)):
+            raise ValueError(f"{p}: the series notebook {series_dir / p.name} has no graded "
+                             f"exercise to check")
     print(WARNING)
     ok = True
     for path in paths:
