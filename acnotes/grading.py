@@ -143,7 +143,9 @@ class ScanSubmission(_Base):
     A code cell whose source is not that of a non-solution code cell of the instructor's
     ``source/<assignment>/<notebook>.ipynb`` is scanned; a cell that fails is commented out
     under a ``raise`` (so it never runs), and the next autograded cell gets a first line
-    ``raise AssertionError(...)`` naming the problem, so that exercise scores 0.
+    ``raise AssertionError(...)`` naming the problem, so that exercise scores 0. The tags
+    ``skip-execution`` and ``raises-exception`` are removed from every cell (nbgrader keeps the
+    student's tags, and the executor would skip a checker cell tagged ``skip-execution``).
     """
 
     def preprocess(self, nb, resources):
@@ -163,6 +165,9 @@ class ScanSubmission(_Base):
         checkers = {c.source.strip() for c in series.cells if c.metadata.get("nbgrader", {}).get("grade")}
         pending: list[str] = []
         for i, cell in enumerate(nb.cells):
+            tags = cell.metadata.get("tags", [])
+            if any(t in _TAGS for t in tags):   # nbclient would skip a skip-execution cell
+                cell.metadata["tags"] = [t for t in tags if t not in _TAGS]
             if cell.cell_type != "code":
                 continue
             text = cell.source.strip()

@@ -198,7 +198,8 @@ CHEATS = {
         "import acnotes.checks.engine as engine\nengine.CheckFailed = type('CheckFailed', (BaseException,), {})\n"
         "acn.checks.reinforce_loss = lambda fn: None"], None),
     "edit-checker": ("reinforce_loss", STUB_RL, [], "print('reinforce_loss: all 4 checks passed.')"),
-    "tag-raises-exception": ("reinforce_loss", STUB_RL, [], "tag"),
+    "tag-raises-exception": ("reinforce_loss", STUB_RL, [], "raises-exception"),
+    "tag-skip-execution": ("reinforce_loss", STUB_RL, [], "skip-execution"),
 }
 
 
@@ -233,8 +234,8 @@ def cheating(released, labels: tuple[str, ...]):
             nb.cells.insert(at + k, nbformat.v4.new_code_cell(text))
         check = nb.cells[at + len(extra) + 1]
         assert check.metadata["nbgrader"]["grade"]
-        if checker == "tag":
-            check.metadata["tags"] = ["raises-exception"]
+        if checker in ("raises-exception", "skip-execution"):
+            check.metadata["tags"] = [checker]
         elif checker is not None:
             check.source = checker
     return nb

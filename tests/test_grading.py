@@ -113,10 +113,11 @@ def test_plan_catches_changed_and_tagged_checker_cells():
     first = index_of(student, "acn.checks.reward_to_go(")
     second = index_of(student, "acn.checks.reinforce_loss(")
     student.cells[first].source = "print('reward_to_go: all 7 checks passed.')"
-    student.cells[second].metadata["tags"] = ["raises-exception"]
-    p = grading.plan(student, series)
-    assert "missing or was changed" in p.graded[0].problems[0]
-    assert "tagged raises-exception" in p.graded[1].problems[0]
+    for tag in ("raises-exception", "skip-execution"):
+        student.cells[second].metadata["tags"] = [tag]
+        p = grading.plan(student, series)
+        assert "missing or was changed" in p.graded[0].problems[0]
+        assert f"tagged {tag}" in p.graded[1].problems[0]
     del student.cells[second]
     assert "missing" in grading.plan(student, series).graded[1].problems[0]
 
@@ -190,6 +191,8 @@ def test_scan_submission_preprocessor(tmp_path):
             cell.source = orig.source
     at = index_of(student, "def reward_to_go(")
     student.cells[at].source = CHEATS["setprofile-none"][1]
+    graded = [i for i, c in enumerate(student.cells) if c.metadata.get("nbgrader", {}).get("grade")]
+    student.cells[graded[1]].metadata["tags"] = ["skip-execution"]
     c = Config()
     c.CourseDirectory.root = str(tmp_path)
     pp = grading.ScanSubmission(config=c)
@@ -198,6 +201,7 @@ def test_scan_submission_preprocessor(tmp_path):
     first, second = (i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get("grade"))
     assert nb.cells[first].source.startswith("raise AssertionError('acnotes scan: cell")
     assert nb.cells[second].source == series.cells[second].source   # the other exercise untouched
+    assert nb.cells[second].metadata["tags"] == []   # a skipped checker would score its points
 
 
 # --------------------------------------------------------------------------- hidden tests
