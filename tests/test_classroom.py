@@ -348,7 +348,7 @@ def check_command(paths: list[Path]) -> tuple[int, dict[str, dict[str, bool]], s
 @pytest.mark.notebooks
 def test_nbgrader_round_trip_with_cheats_and_the_check_command(tmp_path):
     """nbgrader scores correct, unsolved, each mistake and each cheat exactly; `acnotes check`
-    on notebook 01's submissions (the correct one in full, the rest slim) agrees, exercise by
+    on notebook 01's correct (slim), first mistake and cheat submissions agrees, exercise by
     exercise."""
     paths = round_trip(tmp_path, FAST)
     sols = solutions("01-reinforce")
@@ -356,6 +356,10 @@ def test_nbgrader_round_trip_with_cheats_and_the_check_command(tmp_path):
     want = {"correct": {}, "wrong-reward-to-go": {gid["reward_to_go"]: False}}
     want.update({"cheat-" + "+".join(labels): {gid[CHEATS[label][0]]: False for label in labels}
                  for labels in cheat_submissions()})
+    correct = tmp_path / "check" / "01-reinforce.ipynb"   # slim: the full one ran in autograde
+    correct.parent.mkdir()
+    nbformat.write(slim(nbformat.read(paths[("01-reinforce", "correct")], as_version=4)), correct)
+    paths[("01-reinforce", "correct")] = correct
     chosen = [paths[("01-reinforce", s)] for s in want]
     code, table, text = check_command(chosen)
     assert code == 1
