@@ -172,7 +172,9 @@ RTG_REF = "acn.returns.reward_to_go(r, terminated, truncated, gamma)"
 STUB_RTG = "def reward_to_go(r, terminated, truncated, gamma):\n    return r.clone()\n"
 STUB_RL = "def reinforce_loss(logits, actions, G, valid, n_episodes):\n    return logits.sum() * 0\n"
 CHEATS = {
-    "getsource-exec": ("reward_to_go", "import inspect\nexec(inspect.getsource(acn.returns.reward_to_go))", [], None),
+    "getsource-exec": ("reward_to_go", "import inspect\nhelpers = dict(vars(acn.returns))\n"
+                       "exec(inspect.getsource(acn.returns.reward_to_go), helpers)\n"
+                       "reward_to_go = helpers['reward_to_go']\n", [], None),
     "setprofile-none": ("reward_to_go", "import sys\ndef reward_to_go(r, terminated, truncated, gamma):\n"
                         f"    sys.setprofile(None)\n    return {RTG_REF}\n", [], None),
     "private-helper": ("reward_to_go", "from acnotes.checks.cases import _scan\n"
