@@ -207,6 +207,12 @@ def test_scan_submission_preprocessor(tmp_path):
 # --------------------------------------------------------------------------- hidden tests
 
 
+def test_every_engine_checker_and_the_sampler_have_hidden_tests():
+    text = "".join((NOTEBOOKS / f"{name}.ipynb").read_text() for name in SERIES)
+    for func in hidden.HIDDEN_CHECKERS:
+        assert f"_hidden_test({func}, [" in text, func
+
+
 @pytest.mark.parametrize("name", SERIES)
 def test_hidden_tests_in_the_notebooks_are_current(name):
     """The regions hold what acnotes.checks.hidden writes today (re-derive them with
