@@ -32,18 +32,44 @@ __all__ = ["CONFIG", "graded_cells", "write_course", "add_cli"]
 CONFIG = '''\
 # nbgrader configuration of the acnotes course (written by `python -m acnotes course`).
 # Run nbgrader from this folder: nbgrader generate_assignment 01-reinforce, and so on.
+import os
+import sys
+
+from nbgrader.preprocessors import (CheckCellMetadata, ClearOutput, DeduplicateIds,
+                                    OverwriteCells, OverwriteKernelspec)
+
+from acnotes.grading import ScanSubmission
+
 c = get_config()  # noqa: F821 (nbgrader provides it)
 
-c.CourseDirectory.course_id = "acnotes"
-c.CourseDirectory.root = "."
+# The course id students give to fetch and submit (--course acnotes, or
+# c.CourseDirectory.course_id in their own ~/.jupyter/nbgrader_config.py).
+c.CourseDirectory.course_id = {course_id!r}
+# The course folder, absolute (a relative root makes every nbgrader command warn).
+c.CourseDirectory.root = {root!r}
+
 # Time allowed per cell when autograding: the longest cell of the series takes a few seconds,
 # so 120 s leaves room for a loaded machine and stops a stuck submission early.
 c.ExecutePreprocessor.timeout = 120
-# Keep the checker's message (expected, got, hint) in the feedback.
-c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
-# Where release_assignment puts assignments and collect finds submissions: change it to a
-# folder students and instructor share (the nbgrader default is /srv/nbgrader/exchange).
+
+# Autograde: after nbgrader has put back the instructor's checker cells (hidden tests
+# included), the static scan of acnotes.grading.ScanSubmission reads every cell the student
+# wrote, outside the student's kernel; a cell that fails it is not run and the exercise of the
+# next checker cell scores 0 (python -m acnotes check --help lists the rules).
+c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
+                                      OverwriteCells, ScanSubmission, CheckCellMetadata]
+
+# Where release_assignment puts assignments, collect finds submissions and release_feedback
+# puts feedback: a folder the instructor and the students share (students set the same path:
+# --Exchange.root=...). It must exist: the commands that use it stop here if it does not,
+# rather than let nbgrader create it (world-writable, when run as root).
 c.Exchange.root = {exchange!r}
+_EXCHANGE_COMMANDS = {{"release_assignment", "collect", "release_feedback", "list",
+                      "fetch_assignment", "submit", "fetch_feedback"}}
+if _EXCHANGE_COMMANDS & set(sys.argv[1:2]) and not os.path.isdir(c.Exchange.root):
+    raise SystemExit(f"nbgrader_config.py: the exchange folder {{c.Exchange.root}} does not exist; "
+                     f"create it, shared with the students (for example mkdir -p DIR and "
+                     f"chmod 1777 DIR), or change c.Exchange.root")
 '''
 
 
@@ -104,13 +130,18 @@ def write_course(course: str | Path, notebooks: str | Path = "notebooks", *, for
     check_targets([config, *targets], force, under=course)
     out_dir("DIR", course)
     files = {target: notebook_bytes(nb) for target, (_, nb, _) in zip(targets, plan.values())}
-    files[config] = CONFIG.format(exchange=exchange).encode()
+    files[config] = CONFIG.format(exchange=str(Path(exchange).absolute()), course_id="acnotes",
+                                  root=str(course.absolute())).encode()
     write_all(files)  # all or none: a full disk leaves no assignment half-written
     if not quiet:
         for a, (_, _, points) in plan.items():
             print(f"{course / 'source' / a}/: {points} point(s)")
         print(f"wrote {config} and {len(plan)} assignment(s); next: cd {course} && "
               f"nbgrader generate_assignment {next(iter(plan))}")
+        if not Path(exchange).is_dir():
+            print(f"note: the exchange folder {exchange} does not exist; create it, shared with "
+                  f"the students, before release_assignment (the nbgrader commands that use it "
+                  f"stop until it exists), or copy submissions by hand (README)")
     return {a: p for a, (_, _, p) in plan.items()}
 
 

@@ -31,8 +31,9 @@ Every output and execution count is cleared, nbgrader's cell metadata is removed
 only *defines* the function, so it runs; the error comes from the cells that call it.
 
 The checker cells (``acn.checks.<exercise>(...)``) are left untagged, so an unsolved or wrong
-exercise fails the notebook's run: ``pytest --nbval-lax student/NOTEBOOK`` passes only when every
-check passes. Other cells that depend on a stub get the tag ``raises-exception`` (honoured by
+exercise fails the notebook's run (a student running all cells sees the checker's message).
+To grade, use ``python -m acnotes check`` (:mod:`acnotes.cli.check`), which does not trust the
+notebook's cells or tags. Other cells that depend on a stub get the tag ``raises-exception`` (honoured by
 nbval, nbmake, nbclient), so that they do not count as failures of their own.
 Which cells: found by a name analysis of the code, in order. A function whose body holds a
 stub is *tainted*; a later code cell that reads a tainted name is tagged, and every name it

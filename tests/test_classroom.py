@@ -1,16 +1,20 @@
 """The classroom, end to end: nbgrader metadata of the series, an nbgrader round trip with exact
-scores, and README's check command on the same submissions.
+scores, and `python -m acnotes check` on the same submissions.
 
-Submissions per notebook: ``correct`` (every solution cell as in the series), one per
-exercise with a classic mistake in that exercise only (it must lose exactly that exercise's
-points), and ``unsolved`` (the released notebook as it is). The round trip runs on two fast
-notebooks by default, and on every notebook with exercises under ``-m classroom_all`` (which
-``make test`` leaves out: about 2 minutes per notebook here).
+Submissions per notebook: ``correct`` (every solution cell as in the series; on the first
+notebook submitted through the exchange as README's students do), one per exercise with a
+classic mistake in that exercise only (it must lose exactly that exercise's points),
+``unsolved`` (the released notebook as it is), and on notebook 01 the cheats of ``CHEATS``
+(each must lose exactly its exercise's points). The round trip runs on two fast notebooks by
+default, and on every notebook with exercises under ``-m classroom_all`` (which ``make test``
+leaves out). The mistakes and cheats are slim notebooks (setup, solution and checker cells),
+which run in seconds.
 """
 
 from __future__ import annotations
 
 import csv
+import getpass
 import os
 import re
 import shutil
@@ -138,7 +142,12 @@ def test_course_command_writes_the_layout_and_refuses_to_overwrite(tmp_path, cap
         nb = nbformat.read(course / "source" / name / f"{name}.ipynb", as_version=4)
         assert classroom.graded_cells(nb) and all(not c.get("outputs") for c in nb.cells
                                                   if c.cell_type == "code")
-    assert "c.CourseDirectory.course_id" in (course / "nbgrader_config.py").read_text()
+    config = (course / "nbgrader_config.py").read_text()
+    assert "c.CourseDirectory.course_id = 'acnotes'" in config
+    assert f"c.CourseDirectory.root = {str(course.absolute())!r}" in config   # absolute: no warning
+    assert "ScanSubmission, CheckCellMetadata]" in config
+    if not Path("/srv/nbgrader/exchange").is_dir():   # the default exchange
+        assert "does not exist" in capsys.readouterr().out
     before = (course / "nbgrader_config.py").read_text()
     with pytest.raises(SystemExit):
         main(["course", str(course), "--notebooks", str(NOTEBOOKS)])
@@ -153,40 +162,162 @@ def test_course_command_writes_the_layout_and_refuses_to_overwrite(tmp_path, cap
     assert (course / "nbgrader_config.py").read_text() == before
 
 
+# --------------------------------------------------------------------------- cheating
+
+# Ways around the checkers, each confined to one exercise of notebook 01 (the other exercise is
+# solved honestly): {label: (function, source of its solution cell, extra cells after it,
+# what happens to its checker cell)}. Each must score 0 for its exercise in nbgrader's
+# autograde and fail that exercise in `acnotes check`.
+RTG_REF = "acn.returns.reward_to_go(r, terminated, truncated, gamma)"
+STUB_RTG = "def reward_to_go(r, terminated, truncated, gamma):\n    return r.clone()\n"
+STUB_RL = "def reinforce_loss(logits, actions, G, valid, n_episodes):\n    return logits.sum() * 0\n"
+CHEATS = {
+    "getsource-exec": ("reward_to_go", "import inspect\nhelpers = dict(vars(acn.returns))\n"
+                       "exec(inspect.getsource(acn.returns.reward_to_go), helpers)\n"
+                       "reward_to_go = helpers['reward_to_go']\n", [], None),
+    "setprofile-none": ("reward_to_go", "import sys\ndef reward_to_go(r, terminated, truncated, gamma):\n"
+                        f"    sys.setprofile(None)\n    return {RTG_REF}\n", [], None),
+    "private-helper": ("reward_to_go", "from acnotes.checks.cases import _scan\n"
+                       "def reward_to_go(r, terminated, truncated, gamma):\n"
+                       "    return _scan(r, gamma, terminated | truncated)\n", [], None),
+    "replace-checker": ("reward_to_go", STUB_RTG, ["acn.checks.reward_to_go = lambda fn: "
+                                                  "print('reward_to_go: all 7 checks passed.')"], None),
+    "replace-tripwire": ("reward_to_go", "import acnotes.checks.tripwire as tw\ntw._forbidden = dict\n"
+                         "def reward_to_go(r, terminated, truncated, gamma):\n"
+                         f"    return {RTG_REF}\n", [], None),
+    "importlib-reference": ("reward_to_go", "import importlib\nreward_to_go = importlib.import_module("
+                            "'acnotes.returns').reward_to_go\n", [], None),
+    "code-copy": ("reward_to_go", STUB_RTG + "reward_to_go.__code__ = acn.returns.reward_to_go.__code__\n",
+                  [], None),
+    "read-solved": ("reward_to_go", "import json, pathlib\nnb = json.loads((pathlib.Path(acn.__file__).parents[1] / "
+                    "'notebooks' / '01-reinforce.ipynb').read_text())\n"
+                    "exec(''.join(next(c['source'] for c in nb['cells'] if ''.join(c['source'])"
+                    ".startswith('def reward_to_go'))))\n", [], None),
+    "custom-exception-handler": ("reinforce_loss", STUB_RL, [
+        "get_ipython().set_custom_exc((BaseException,), lambda *args, **kwargs: None)"], None),
+    "os-exit": ("reinforce_loss", STUB_RL, ["import os\nos._exit(0)"], None),
+    "patch-checkfailed": ("reinforce_loss", STUB_RL, [
+        "import acnotes.checks.engine as engine\nengine.CheckFailed = type('CheckFailed', (BaseException,), {})\n"
+        "acn.checks.reinforce_loss = lambda fn: None"], None),
+    "edit-checker": ("reinforce_loss", STUB_RL, [], "print('reinforce_loss: all 4 checks passed.')"),
+    "tag-raises-exception": ("reinforce_loss", STUB_RL, [], "raises-exception"),
+    "tag-skip-execution": ("reinforce_loss", STUB_RL, [], "skip-execution"),
+}
+
+
+def cheat_submissions() -> list[tuple[str, ...]]:
+    """The cheats, two to a submission where they sit in different exercises (a cell that
+    fails the scan is not run, so one cannot hide or cause the other's failure)."""
+    first = [k for k, v in CHEATS.items() if v[0] == "reward_to_go"]
+    second = [k for k, v in CHEATS.items() if v[0] != "reward_to_go"]
+    pairs = [(a, b) for a, b in zip(first, second)]
+    return pairs + [(a,) for a in first[len(second):]] + [(b,) for b in second[len(first):]]
+
+
+def slim(nb):
+    """A submission with only the setup cells (the first two code cells), the solution cells
+    and the checker cells: a student may delete the other cells, and it runs in seconds."""
+    nb = nbformat.from_dict(nb)
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    keep = set(code[:2]) | {i for i, c in enumerate(nb.cells) if c.metadata.get("nbgrader", {}).get(
+        "solution") or c.metadata.get("nbgrader", {}).get("grade")}
+    nb.cells = [c for i, c in enumerate(nb.cells) if i in keep]
+    return nb
+
+
+def cheating(released, labels: tuple[str, ...]):
+    """The released notebook 01, solved, with the cheats ``labels`` in their exercises."""
+    nb = slim(submission(released, "01-reinforce"))
+    for label in labels:
+        func, source, extra, checker = CHEATS[label]
+        at = next(i for i, c in enumerate(nb.cells) if c.source.startswith(f"def {func}("))
+        nb.cells[at].source = source
+        for k, text in enumerate(extra, 1):
+            nb.cells.insert(at + k, nbformat.v4.new_code_cell(text))
+        check = nb.cells[at + len(extra) + 1]
+        assert check.metadata["nbgrader"]["grade"]
+        if checker in ("raises-exception", "skip-execution"):
+            check.metadata["tags"] = [checker]
+        elif checker is not None:
+            check.source = checker
+    return nb
+
+
 # --------------------------------------------------------------------------- the round trip
 
 
-def nbgrader(course: Path, *args: str, timeout: int = 1800) -> str:
+def nbgrader(course: Path, *args: str, timeout: int = 1800, ok: bool = True) -> str:
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     proc = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course, env=env, text=True,
                           capture_output=True, timeout=timeout)
-    assert proc.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+    assert (proc.returncode == 0) == ok, f"nbgrader {' '.join(args)}: exit {proc.returncode}:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
     return proc.stdout + proc.stderr
 
 
-def round_trip(tmp_path: Path, names: list[str]) -> None:
+def student_through_exchange(course: Path, exchange: Path, name: str) -> str:
+    """Release, then as a student (this Unix user, in a folder of their own) fetch, solve and
+    submit with the course id and the exchange as README says, then collect; returns the
+    student id nbgrader gives the submission."""
+    nbgrader(course, "release_assignment", name)
+    home = course.parent / "student"
+    home.mkdir()
+    where = ["--course", "acnotes", f"--Exchange.root={exchange}"]
+    nbgrader(home, "fetch_assignment", name, *where)
+    fetched = home / name / f"{name}.ipynb"
+    nbformat.write(submission(fetched, name), fetched)
+    nbgrader(home, "submit", name, *where)
+    nbgrader(course, "collect", name)
+    return getpass.getuser()
+
+
+def round_trip(tmp_path: Path, names: list[str], cheats: bool = True) -> dict:
+    """Course, generate, release, hand-copied submissions, autograde, feedback (generated and
+    released), export; returns {(notebook, student): submitted path} for the check command.
+
+    Full notebooks for ``correct`` and ``unsolved``; slim ones (setup, solution and checker
+    cells only) for the mistakes and, on notebook 01, the cheats."""
     if shutil.which("nbgrader", path=str(BIN)) is None:
         pytest.skip("nbgrader is not installed: pip install -e '.[classroom]' (make test installs it)")
-    course = tmp_path / "course"
-    classroom.write_course(course, NOTEBOOKS, quiet=True, exchange=str(tmp_path / "exchange"))
-    expected = {}
+    course, exchange = tmp_path / "course", tmp_path / "exchange"
+    classroom.write_course(course, NOTEBOOKS, quiet=True, exchange=str(exchange))
+    out = nbgrader(course, "release_assignment", names[0], ok=False)   # not generated, no exchange
+    assert "the exchange folder" in out and "does not exist" in out and not exchange.exists(), out
+    exchange.mkdir()
+    expected, paths = {}, {}
     for name in names:
         nbgrader(course, "generate_assignment", name, "--force")
         released = course / "release" / name / f"{name}.ipynb"
+        assert "HIDDEN TESTS" not in released.read_text() and "_hidden_test" not in released.read_text()
+        if name == names[0]:   # README's student steps, through the exchange: the correct one
+            user = student_through_exchange(course, exchange, name)
+            expected[(name, user)] = (float(sum(p for _, _, p in solutions(name).values())),) * 2
+            paths[(name, "correct")] = course / "submitted" / user / name / f"{name}.ipynb"
         sols = solutions(name)
         total = sum(p for _, _, p in sols.values())
-        subs = {"correct": (None, True, total), "unsolved": (None, False, 0)}
+        subs = {"correct": (submission(released, name), total),
+                "unsolved": (submission(released, name, solved=False), 0)}
         for func, (_, _, points) in sols.items():
-            subs[f"wrong-{func.replace('_', '-')}"] = (func, True, total - points)
-        for student, (mistake, solved, score) in subs.items():
+            subs[f"wrong-{func.replace('_', '-')}"] = (slim(submission(released, name, func)), total - points)
+        if cheats and name == "01-reinforce":
+            for labels in cheat_submissions():
+                lost = sum(sols[CHEATS[label][0]][2] for label in labels)
+                subs["cheat-" + "+".join(labels)] = (cheating(released, labels), total - lost)
+        if name == names[0]:
+            del subs["correct"]
+        for student, (nb, score) in subs.items():
             folder = course / "submitted" / student / name
             folder.mkdir(parents=True)
-            nbformat.write(submission(released, name, mistake, solved), folder / f"{name}.ipynb")
+            nbformat.write(nb, folder / f"{name}.ipynb")
             expected[(name, student)] = (float(score), float(total))
+            paths[(name, student)] = folder / f"{name}.ipynb"
         nbgrader(course, "autograde", name, "--create", "--force")
     for name in names:
         nbgrader(course, "generate_feedback", name, "--force")
+    nbgrader(course, "release_feedback", names[0], "--student", getpass.getuser())
+    home = tmp_path / "student"
+    nbgrader(home, "fetch_feedback", names[0], "--course", "acnotes", f"--Exchange.root={exchange}")
+    assert list(home.glob(f"{names[0]}/feedback/*/{names[0]}.html")), "no feedback fetched"
     nbgrader(course, "export", "--to", str(tmp_path / "grades.csv"))
     with open(tmp_path / "grades.csv") as f:
         rows = {(r["assignment"], r["student_id"]): (float(r["score"]), float(r["max_score"]))
@@ -196,62 +327,50 @@ def round_trip(tmp_path: Path, names: list[str]) -> None:
     wrong = next(k for k in expected if k[1].startswith("wrong-"))
     feedback = (course / "feedback" / wrong[1] / wrong[0] / f"{wrong[0]}.html").read_text()
     assert "hint:" in feedback  # the checker's message reaches the student
+    return paths
+
+
+def check_command(paths: list[Path]) -> tuple[int, dict[str, dict[str, bool]], str]:
+    """`python -m acnotes check` on several notebooks in one run: the exit code and
+    {path: {exercise: passed}} read from its table."""
+    proc = subprocess.run([sys.executable, "-m", "acnotes", "check", "--notebooks", str(NOTEBOOKS),
+                           "--cell-timeout", "60", *map(str, paths)], capture_output=True, text=True,
+                          timeout=3600, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    table, current = {}, None
+    for line in proc.stdout.splitlines():
+        if line.endswith(".ipynb") and not line.startswith(" "):
+            current = table.setdefault(line, {})
+        m = re.match(r"^  (ex\d+_\w+)\s+\S+\s+(passed|FAILED)\s", line)
+        if m and current is not None:
+            current[m.group(1)] = m.group(2) == "passed"
+    assert proc.returncode in (0, 1) and "executes the code" in proc.stdout, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc.returncode, table, proc.stdout
 
 
 @pytest.mark.notebooks
-def test_nbgrader_round_trip_two_notebooks(tmp_path):
-    round_trip(tmp_path, FAST)
+def test_nbgrader_round_trip_with_cheats_and_the_check_command(tmp_path):
+    """nbgrader scores correct, unsolved, each mistake and each cheat exactly; `acnotes check`
+    on notebook 01's correct (slim), first mistake and cheat submissions agrees, exercise by
+    exercise."""
+    paths = round_trip(tmp_path, FAST)
+    sols = solutions("01-reinforce")
+    gid = {func: gid for func, (gid, _, _) in sols.items()}
+    want = {"correct": {}, "wrong-reward-to-go": {gid["reward_to_go"]: False}}
+    want.update({"cheat-" + "+".join(labels): {gid[CHEATS[label][0]]: False for label in labels}
+                 for labels in cheat_submissions()})
+    correct = tmp_path / "check" / "01-reinforce.ipynb"   # slim: the full one ran in autograde
+    correct.parent.mkdir()
+    nbformat.write(slim(nbformat.read(paths[("01-reinforce", "correct")], as_version=4)), correct)
+    paths[("01-reinforce", "correct")] = correct
+    chosen = [paths[("01-reinforce", s)] for s in want]
+    code, table, text = check_command(chosen)
+    assert code == 1
+    for student, fails in want.items():
+        got = table.get(str(paths[("01-reinforce", student)]))
+        assert got == {g: fails.get(g, True) for g in gid.values()}, (student, got, text[-4000:])
 
 
 @pytest.mark.notebooks
 @pytest.mark.classroom_all
 def test_nbgrader_round_trip_every_notebook(tmp_path):
-    round_trip(tmp_path, series_with_exercises())
-
-
-# --------------------------------------------------------------------------- the check command
-
-
-def check_command(paths: list[Path]) -> tuple[set[str], str]:
-    """README's check command, pytest --nbval-lax, on several notebooks in one run: the names
-    of the notebooks with a failing cell, and the output."""
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rf", "-p", "no:cacheprovider",
-                           "--nbval-lax", "--nbval-current-env", *map(str, paths)],
-                          capture_output=True, text=True, cwd=paths[0].parents[1], timeout=3600,
-                          env=dict(os.environ, PYTHONPATH=str(ROOT)))
-    failed = set(re.findall(r"^FAILED (\S+?\.ipynb)::", proc.stdout, re.M))
-    assert (proc.returncode == 0) == (not failed), proc.stdout[-4000:]
-    return {str(Path(f).parent.name + "/" + Path(f).name) for f in failed}, proc.stdout
-
-
-def check_submissions(tmp_path: Path, names: list[str], every_mistake: bool) -> None:
-    """The check command fails the unsolved submission and a wrong one (each mistake with
-    ``every_mistake``, else the first exercise's), and passes the correct one."""
-    ex.write_student_notebooks(tmp_path / "student", NOTEBOOKS, quiet=True)
-    should_fail, paths = set(), []
-    for name in names:
-        student = nbformat.read(tmp_path / "student" / f"{name}.ipynb", as_version=4)
-        funcs = list(solutions(name))
-        subs = [("correct", None, True), ("unsolved", None, False)]
-        subs += [(f"wrong-{f}", f, True) for f in (funcs if every_mistake else funcs[:1])]
-        for label, mistake, solved in subs:
-            path = tmp_path / "subs" / label / f"{name}.ipynb"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            nbformat.write(submission(student, name, mistake, solved), path)
-            paths.append(path)
-            if label != "correct":
-                should_fail.add(f"{label}/{name}.ipynb")
-    failed, text = check_command(paths)
-    assert failed == should_fail, text[-4000:]
-    assert text.count("NotImplementedYet") >= len(names) and "hint:" in text, text[-4000:]
-
-
-@pytest.mark.notebooks
-def test_check_command_on_two_notebooks(tmp_path):
-    check_submissions(tmp_path, FAST, every_mistake=False)
-
-
-@pytest.mark.notebooks
-@pytest.mark.classroom_all
-def test_check_command_on_every_notebook(tmp_path):
-    check_submissions(tmp_path, series_with_exercises(), every_mistake=True)
+    round_trip(tmp_path, series_with_exercises(), cheats=False)

@@ -1,0 +1,204 @@
+"""Hidden tests: the part of a graded cell that the student never sees and cannot import.
+
+Each checker cell of the series carries, after the public check, an nbgrader hidden-test
+region::
+
+    acn.checks.reward_to_go(reward_to_go)
+    ### BEGIN HIDDEN TESTS
+    ...   # inputs and the expected results, as literals
+    ### END HIDDEN TESTS
+
+``generate_assignment`` and ``python -m acnotes exercises`` delete the region from the
+student's notebook; ``autograde`` and ``python -m acnotes check`` put it back (the checker
+cells are locked: the instructor's version is what runs). The expected results are numbers
+computed here once from the package's reference implementation and written into the cell as
+literals, so grading does not depend on anything the student's kernel can import or change:
+the code of the region uses only ``torch`` (imported afresh, under a private name) and
+Python syntax. It prints nothing, so the series notebooks' stored outputs stay as they are.
+
+:func:`hidden_region` writes the region of one checker; :func:`update_notebook` rewrites the
+regions of a notebook; ``tests/test_hidden.py`` checks that the notebooks hold the regions
+this module writes today.
+
+What is compared: for the checkers built on the engine (reward_to_go, reinforce_loss,
+critic_loss, a2c_loss, td_error, gae), every returned tensor on the checker's small cases,
+and for each returned tensor that carries gradient, its gradient with respect to each input
+the checker marks (so a target that is not detached fails here too). For
+``baseline_lemma_mc`` (a sampler), a one-hot policy (exact) and a mean of many draws within
+five standard errors of the exact expectation.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from typing import Any
+
+import torch
+
+__all__ = ["HIDDEN_CHECKERS", "hidden_region", "update_notebook"]
+
+BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+HIDDEN_CHECKERS = ("reward_to_go", "reinforce_loss", "critic_loss", "a2c_loss", "td_error", "gae",
+                   "baseline_lemma_mc")
+_MAX_NUMEL = 64   # cases with larger tensors are left to the public check (cells stay short)
+
+
+def _spec(name: str):
+    """The checker's _Spec, caught on its way to the engine (the checker is not run)."""
+    from . import __dict__ as checks
+    fn = checks[name]
+    module = sys.modules[fn.__module__]
+    caught = []
+    original = module._run
+    module._run = lambda spec, student: caught.append(spec)
+    try:
+        fn(None)
+    finally:
+        module._run = original
+    return caught[0]
+
+
+def _literal(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        dtype = str(value.dtype).replace("torch.", "")
+        if value.dtype.is_floating_point:
+            data = repr(_floats(value.double().tolist()))
+        else:
+            data = repr(value.tolist()).replace("True", "1").replace("False", "0")
+        return f"('{dtype}', {data})"
+    return repr(value)
+
+
+def _floats(v):
+    if isinstance(v, list):
+        return [_floats(u) for u in v]
+    return float(f"{v:.10g}")
+
+
+def _results(fn, case) -> list:
+    """[(output index, value), (output index, leaf name, gradient)] of ``fn`` on a case."""
+    args, leaves = case.fresh()
+    out = fn(*args)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    res = []
+    for k, o in enumerate(outs):
+        o = torch.as_tensor(o)
+        res.append((k, None, o.detach()))
+        if o.requires_grad:
+            for name, leaf in leaves.items():
+                (g,) = torch.autograd.grad(o, leaf, retain_graph=True, allow_unused=True)
+                res.append((k, name, torch.zeros_like(leaf) if g is None else g))
+    return res
+
+
+_ENGINE_CODE = '''\
+def _hidden_test(fn, cases, T=_hidden_torch, TOL=_hidden_tol):
+    def make(x):
+        return T.tensor(x[1], dtype=getattr(T, x[0])) if type(x) is tuple else x
+    for number, (inputs, grad, want) in enumerate(cases, 1):
+        args = [make(x) for x in inputs]
+        for i in grad:
+            args[i].requires_grad_(True)
+        out = fn(*args)
+        outs = list(out) if type(out) in (tuple, list) else [out]
+        assert len(outs) == len({k for k, _, _ in want}), f"hidden test {number}: {len(outs)} results, expected {len({k for k, _, _ in want})}"
+        for k, leaf, expected in want:
+            got = T.as_tensor(outs[k])
+            if leaf is not None:
+                assert got.requires_grad, f"hidden test {number}: result {k + 1} carries no gradient"
+                (got,) = T.autograd.grad(got, args[leaf], retain_graph=True, allow_unused=True)
+                got = T.zeros_like(args[leaf]) if got is None else got
+            expected = T.tensor(expected, dtype=T.float64)
+            ok = got.shape == expected.shape and T.allclose(got.detach().double(), expected, rtol=TOL[0], atol=TOL[1])
+            assert ok, f"hidden test {number}: result {k + 1}{'' if leaf is None else ', gradient ' + str(leaf)} differs"
+'''
+
+_SAMPLER_CODE = '''\
+def _hidden_test(fn, cases, T=_hidden_torch):
+    for number, (pi, score, b, n, seed, mean, sd, exact) in enumerate(cases, 1):
+        pi, score = T.tensor(pi, dtype=T.float64), T.tensor(score, dtype=T.float64)
+        got = T.as_tensor(fn(pi, score, b, n, T.Generator().manual_seed(seed))).double()
+        assert got.shape == score.shape[1:], f"hidden test {number}: shape {list(got.shape)}"
+        mean, sd = T.tensor(mean, dtype=T.float64), T.tensor(sd, dtype=T.float64)
+        tol = 1e-9 if exact else 5 * sd / n ** 0.5 + 1e-12
+        assert ((got - mean).abs() <= tol).all(), f"hidden test {number}: the mean is off"
+'''
+
+
+def _engine_region(name: str) -> str:
+    spec = _spec(name)
+    cases = []
+    for case in spec.cases:
+        if any(isinstance(v, torch.Tensor) and v.numel() > _MAX_NUMEL for v in case.inputs.values()):
+            continue
+        names = list(case.inputs)
+        want = [(k, None if leaf is None else names.index(leaf), _floats(value.double().tolist()))
+                for k, leaf, value in _results(spec.reference, case)]
+        inputs = ", ".join(_literal(v) for v in case.inputs.values())
+        grad = tuple(names.index(g) for g in case.grad)
+        cases.append(f"    ([{inputs}],\n     {grad!r},\n     {want!r}),")
+    consts = f"_hidden_tol = ({spec.rtol!r}, {spec.atol!r})\n"
+    return (consts + _ENGINE_CODE + "_hidden_test(" + name + ", [\n" + "\n".join(cases) + "\n])\n"
+            "del _hidden_tol\n")
+
+
+def _sampler_region(name: str) -> str:
+    g = torch.Generator().manual_seed(2026)
+    rows = []
+    for pi, d, b, n, exact in (([0.0, 1.0, 0.0], 3, 2.5, 50, True),
+                               ([0.2, 0.3, 0.5], 4, 1.7, 20000, False),
+                               ([0.6, 0.1, 0.2, 0.1], 2, -3.0, 20000, False)):
+        p = torch.tensor(pi, dtype=torch.float64)
+        score = torch.round(torch.randn(len(pi), d, generator=g, dtype=torch.float64) * 100) / 100
+        x = score * b
+        mean = (p[:, None] * x).sum(0)
+        sd = ((p[:, None] * x ** 2).sum(0) - mean ** 2).clamp(min=0).sqrt()
+        rows.append(f"    ({pi!r}, {_floats(score.tolist())!r}, {b!r}, {n!r}, {7 + len(rows)}, "
+                    f"{_floats(mean.tolist())!r}, {_floats(sd.tolist())!r}, {exact!r}),")
+    return _SAMPLER_CODE + "_hidden_test(" + name + ", [\n" + "\n".join(rows) + "\n])\n"
+
+
+def hidden_region(checker: str, student_fn: str) -> str:
+    """The hidden-test region (markers included) of a checker cell that checks
+    ``student_fn`` with ``acn.checks.<checker>``."""
+    body = _sampler_region(student_fn) if checker == "baseline_lemma_mc" else _engine_region(student_fn)
+    text = ("import torch as _hidden_torch\n" + body +
+            "del _hidden_test, _hidden_torch\n")
+    return f"{BEGIN}\n{text}{END}"
+
+
+_CALL = re.compile(r"^acn\.checks\.(\w+)\((\w+)\)[ \t]*$", re.M)
+
+
+def update_notebook(nb) -> list[str]:
+    """Rewrite the hidden-test region of every checker cell of ``nb`` (an nbformat notebook,
+    changed in place) whose checker has hidden tests; returns the checkers updated. Sources
+    only: outputs and metadata stay as they are."""
+    from ..exercises import strip_hidden_tests
+
+    done = []
+    for cell in nb.cells:
+        if cell.cell_type != "code" or not cell.metadata.get("nbgrader", {}).get("grade"):
+            continue
+        public = strip_hidden_tests(cell.source).rstrip("\n")
+        m = _CALL.search(public)
+        if m is None or m.group(1) not in HIDDEN_CHECKERS:
+            continue
+        cell.source = public + "\n" + hidden_region(m.group(1), m.group(2))
+        done.append(m.group(1))
+    return done
+
+
+def _main() -> None:   # python -m acnotes.checks.hidden NOTEBOOK...: rewrite the regions
+    import nbformat
+
+    for path in sys.argv[1:]:
+        nb = nbformat.read(path, as_version=4)
+        done = update_notebook(nb)
+        nbformat.write(nb, path)
+        print(f"{path}: hidden tests of {', '.join(done) or 'no checker'}")
+
+
+if __name__ == "__main__":
+    _main()
