@@ -201,16 +201,28 @@ def _available_memory() -> int | None:
 
 
 def check_memory(configs: Sequence[Config],
-                 advice: str = "train fewer members at once (split the grid into chunks)") -> None:
-    """Refuse (ValueError) a population that would not fit in the free memory; ``advice``
-    says what to change (the command line names its own options)."""
+                 advice: str = "train fewer members at once (split the grid into chunks)", what: str = "") -> None:
+    """The one memory check of the package (``train_population``, ``train``, ``sweep``'s chunks):
+    refuse (ValueError) a population that needs more than 80% of the free memory; ``advice``
+    says what to change (the command line names its own options), ``what`` names the
+    population (a sweep's chunk)."""
     need, have = memory_estimate(configs), _available_memory()
     if have is not None and need > 0.8 * have:
         per = need / len(configs)
         raise ValueError(
-            f"a population of {len(configs)} members needs about {need / 2**30:.1f} GiB "
+            f"{what or 'a population'} of {len(configs)} members needs about {need / 2**30:.1f} GiB "
             f"({per / 2**20:.0f} MiB per member), but only {have / 2**30:.1f} GiB are available: "
             f"{advice}")
+
+
+def split_to_fit(configs: Sequence[Config], share: float = 0.4) -> list[list[Config]]:
+    """``configs`` in order, cut into populations that each need at most ``share`` of the free
+    memory (``memory_estimate``), one member at least; all of them in one when the free memory
+    is unknown. For commands that train many members (the panels' atlas)."""
+    configs = list(configs)
+    have = _available_memory()
+    size = len(configs) if have is None else max(1, int(share * have // memory_estimate(configs[:1])))
+    return [configs[i:i + size] for i in range(0, len(configs), size)]
 
 
 def _numbers(configs: Sequence[Config], name: str, default=None) -> torch.Tensor:

@@ -288,15 +288,11 @@ def lookup(cfgs: Sequence[Config]) -> list[Stored] | None:
 
 
 def _chunks(cfgs: list[Config], share: float = 0.4) -> list[list[Config]]:
-    """``cfgs`` split into populations that fit in ``share`` of the free memory (by
-    ``train.memory_estimate``), each of one or more members."""
-    from ..train import _available_memory, memory_estimate
+    """``cfgs`` split into populations that fit in ``share`` of the free memory
+    (``train.split_to_fit``)."""
+    from ..train import split_to_fit
 
-    have = _available_memory()
-    per = memory_estimate(cfgs[:1])
-    size = len(cfgs) if have is None else max(1, int(share * have // per))
-    size = min(size, len(cfgs))
-    return [cfgs[i:i + size] for i in range(0, len(cfgs), size)]
+    return split_to_fit(cfgs, share)
 
 
 def compute(panel: PanelSpec, progress: bool = True, log: Callable[[str], None] = print,

@@ -224,13 +224,7 @@ def run_sweep(spec: Spec, out: str | Path, *, chunk_size: int = 25, backend: str
 
 
 def _check_chunk_memory(chunks: Sequence[Chunk], chunk_size: int) -> None:
-    from ..train import _available_memory, memory_estimate
+    from ..train import check_memory
 
-    have = _available_memory()
     for ch in chunks:
-        need = memory_estimate(ch.configs)
-        if have is not None and need > 0.8 * have:
-            raise ValueError(f"{ch.id} ({len(ch.members)} members) needs about {need / 2**30:.1f} GiB but "
-                             f"{have / 2**30:.1f} GiB are available; use a smaller --chunk-size (now {chunk_size})")
-
-
+        check_memory(ch.configs, advice=f"use a smaller --chunk-size (now {chunk_size})", what=ch.id)
