@@ -112,6 +112,7 @@ def shown_numbers(cells: list[dict]) -> list[float]:
                 texts.append("".join(o.get("text", "")))
             for mime in ("text/plain", "text/markdown"):
                 texts.append("".join(o.get("data", {}).get(mime, "")))
+    texts = [re.sub(r"(?<=\b[x×])(?=\d)", " ", t) for t in texts]     # "x7.3" (times) shows 7.3
     found = (value(m.group(0)) for t in texts for m in NUMBER.finditer(t))
     return [x for x in found if x is not None]
 
@@ -158,7 +159,8 @@ def test_an_unprinted_number_fails():
     nb = _nb(("markdown", "The ratio is about 300 after 20,000 steps."),
              ("code", "run(total_steps=20_000)", "ratio: 300.4\n"),
              ("markdown", "The critic's error is 0.26, and 138 steps."),
-             ("code", "x = 1", "error 0.2634\n"))
+             ("code", "x = 1", "error 0.2634, x7.3\n"),
+             ("markdown", "It grows 7.3 times."))
     assert unshown(nb) == [(2, "138")]
 
 
