@@ -46,7 +46,7 @@ NUMBER = re.compile(r"(?<![\w.^_\\{-])-?\d[\d,_]*(?:\.\d+)?(?:[eE][-+]?\d+)?(?![
 # words after which a number names a thing rather than states a quantity
 LABELS = (r"notebooks?|figures?|fig\.|chapters?|ch\.|sections?|sec\.|§|exercises?|examples?|cells?|"
           r"bugs?|fix(?:es)?|steps?\s+(?=\d+\s*(?:[:)]|of|and|to|$))|seeds?|items?|parts?|panels?|"
-          r"tables?|equations?|eqs?\.|p\.|pp\.|lines?|issues?|version|v|appendix|lemma|theorem|box|"
+          r"tables?|equations?|eqs?\.|p\.|pp\.|lines?|issues?|version|v|gym(?:nasium)?(?:\s+from)?|appendix|lemma|theorem|box|"
           r"algorithm|question|exercise")
 LABELLED = re.compile(rf"\b(?:{LABELS})\s*(?:\d+(?:\.\d+)*)(?:\s*(?:,|and|or|to|-|–)\s*\d+(?:\.\d+)*)*",
                       re.IGNORECASE)
