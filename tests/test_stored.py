@@ -121,5 +121,6 @@ def test_centring_keeps_the_benchmark_members_and_refuses_to_replace(tmp_path, m
         dict(seed=3, status="done", solved_at=None, final=12.3, best=20.0)]}}
     assert centring.main([str(tmp_path / "missing.json")]) == 2
     assert "BENCHMARK_JSON" in capsys.readouterr().err
-    assert centring.main([str(bench)]) == 2                       # the shipped file exists: --force needed
+    assert centring.main([str(bench)], target=out) == 2          # it exists: --force needed
     assert "--force" in capsys.readouterr().err
+    assert centring.main([str(bench), "--force"], target=out) == 0

@@ -44,14 +44,15 @@ def store(benchmark_json: Path, out: Path) -> Path:
     return save_json(data, out)
 
 
-def main(argv: list[str]) -> int:
+def main(argv: list[str], target: Path | None = None) -> int:
+    """The command; ``target`` (default: the shipped file) is where it writes."""
     force = "--force" in argv
     files = [a for a in argv if a != "--force"]
     if len(files) != 1 or not Path(files[0]).is_file():
         print("usage: python -m acnotes.stored.centring BENCHMARK_JSON [--force]: BENCHMARK_JSON is "
               "the --json file of benchmarks/qac_baseline.py", file=sys.stderr)
         return 2
-    target = Path(__file__).resolve().parent.parent / "data" / FILE
+    target = target or Path(__file__).resolve().parent.parent / "data" / FILE
     if target.exists() and not force:
         print(f"{target} exists: add --force to replace it", file=sys.stderr)
         return 2
