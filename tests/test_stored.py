@@ -106,3 +106,23 @@ def test_the_commands_name_what_the_modules_hold():
     from acnotes.stored import blogruns
     assert cli_ablations.STUDY_NAMES == tuple(ablations.STUDIES)
     assert cli_blogruns.LOSSES == blogruns.LOSSES
+
+
+def test_centring_keeps_the_benchmark_members_and_refuses_to_replace(tmp_path, monkeypatch, capsys):
+    """acn.stored.centring: the stored file holds both variants over the same seeds; ``store``
+    keeps the benchmark's fields; the command refuses a missing input and an existing target."""
+    from acnotes.stored import centring
+    data = centring.load()
+    assert set(data) == {"qac", "qac_baseline"}
+    assert [m["seed"] for m in data["qac"]["members"]] == [m["seed"] for m in data["qac_baseline"]["members"]]
+    bench = tmp_path / "b.json"
+    bench.write_text(json.dumps([dict(variant="qac", steps=10, seeds=[3], tau=None, seconds=1.0, members=[
+        dict(seed=3, status="done", solved_at=None, final=12.345, best=20.0, extra=1)])]))
+    out = centring.store(bench, tmp_path / "out.json")
+    assert json.loads(out.read_text()) == {"qac": {"steps": 10, "members": [
+        dict(seed=3, status="done", solved_at=None, final=12.3, best=20.0)]}}
+    assert centring.main([str(tmp_path / "missing.json")]) == 2
+    assert "BENCHMARK_JSON" in capsys.readouterr().err
+    assert centring.main([str(bench)], target=out) == 2          # it exists: --force needed
+    assert "--force" in capsys.readouterr().err
+    assert centring.main([str(bench), "--force"], target=out) == 0

@@ -10,6 +10,7 @@ Every kind is one module of this package, and every kind works the same way:
     ``stored.ablations``    notebook 7: the critic's target, entropy        ablations --out FILE
     ``stored.blogruns``     notebook 4: the blog post's own settings        blogruns --out FILE
     ``stored.sweeps``       notebook 6: the lr sweep of every algorithm     sweep ... (then copy its files)
+    ``stored.centring``     notebook 2: Q-AC with and without centring      benchmarks/qac_baseline.py (see its docstring)
 
 * **compute**: ``compute(...)`` trains the members with ``train.train_population``, as few
   populations as fit in memory (``train.check_memory``), and keeps of each run what
