@@ -121,8 +121,11 @@ def test_centring_keeps_the_benchmark_members_and_refuses_to_replace(tmp_path, m
     out = centring.store(bench, tmp_path / "out.json")
     assert json.loads(out.read_text()) == {"qac": {"steps": 10, "members": [
         dict(seed=3, status="done", solved_at=None, final=12.3, best=20.0)]}}
-    assert centring.main([str(tmp_path / "missing.json")]) == 2
-    assert "BENCHMARK_JSON" in capsys.readouterr().err
-    assert centring.main([str(bench)], target=out) == 2          # it exists: --force needed
-    assert "--force" in capsys.readouterr().err
-    assert centring.main([str(bench), "--force"], target=out) == 0
+    from acnotes.__main__ import main
+    for argv, said in ([["--from", str(tmp_path / "missing.json"), "--out", str(out)], "qac_baseline.py"],
+                       [["--from", str(bench), "--out", str(out)], "--force"],          # it exists
+                       [["--from", str(out), "--out", str(tmp_path / "o2.json")], "not the --json output"]):
+        with pytest.raises(SystemExit) as stop:
+            main(["centring", *argv])
+        assert stop.value.code == 2 and said in capsys.readouterr().err
+    assert main(["centring", "--from", str(bench), "--out", str(out), "--force"]) == 0

@@ -10,7 +10,7 @@ Every kind is one module of this package, and every kind works the same way:
     ``stored.ablations``    notebook 7: the critic's target, entropy        ablations --out FILE
     ``stored.blogruns``     notebook 4: the blog post's own settings        blogruns --out FILE
     ``stored.sweeps``       notebook 6: the lr sweep of every algorithm     sweep ... (then copy its files)
-    ``stored.centring``     notebook 2: Q-AC with and without centring      benchmarks/qac_baseline.py (see its docstring)
+    ``stored.centring``     notebook 2: Q-AC with and without centring      centring --from BENCHMARK_JSON --out FILE
 
 * **compute**: ``compute(...)`` trains the members with ``train.train_population``, as few
   populations as fit in memory (``train.check_memory``), and keeps of each run what
@@ -37,7 +37,7 @@ from ..history import SOLVED, History, curve_on_grid
 
 __all__ = ["SOLVED", "FINAL_WINDOW", "summary", "read_data", "save_json", "KINDS"]
 
-KINDS = ("atlas", "sensitivity", "studies", "ablations", "blogruns", "sweeps")
+KINDS = ("atlas", "sensitivity", "studies", "ablations", "blogruns", "sweeps", "centring")
 FINAL_WINDOW = 100   # "final return": the mean of the last 100 episodes, CartPole-v1's own window
 
 

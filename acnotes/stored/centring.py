@@ -11,15 +11,15 @@ notebook, so the notebook reads the per-member results, computed by
 
     python benchmarks/qac_baseline.py --seeds 0-49 --variants qac,qac_baseline --json runs/qacb/b50.json
 
-and stored with ``python -m acnotes.stored.centring runs/qacb/b50.json [--force]`` (which keeps, per
-member, the seed, the status, the env step at which it solved or None, the mean return of its
-last 100 episodes and the best mean over 100 consecutive episodes).
+and stored with ``python -m acnotes centring --from runs/qacb/b50.json --out
+acnotes/data/qac-centring.json`` (which keeps, per member, the seed, the status, the env step at
+which it solved or None, the mean return of its last 100 episodes and the best mean over 100
+consecutive episodes).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from . import read_data, save_json
@@ -42,23 +42,3 @@ def store(benchmark_json: Path, out: Path) -> Path:
         data[res["variant"]] = dict(steps=res["steps"], members=[
             {k: (round(m[k], 1) if isinstance(m[k], float) else m[k]) for k in KEEP} for m in res["members"]])
     return save_json(data, out)
-
-
-def main(argv: list[str], target: Path | None = None) -> int:
-    """The command; ``target`` (default: the shipped file) is where it writes."""
-    force = "--force" in argv
-    files = [a for a in argv if a != "--force"]
-    if len(files) != 1 or not Path(files[0]).is_file():
-        print("usage: python -m acnotes.stored.centring BENCHMARK_JSON [--force]: BENCHMARK_JSON is "
-              "the --json file of benchmarks/qac_baseline.py", file=sys.stderr)
-        return 2
-    target = target or Path(__file__).resolve().parent.parent / "data" / FILE
-    if target.exists() and not force:
-        print(f"{target} exists: add --force to replace it", file=sys.stderr)
-        return 2
-    print(store(Path(files[0]), target))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
