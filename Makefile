@@ -11,7 +11,7 @@
 #                    notebook's cells, stay in one process, in order). Prints the 15 slowest tests.
 #   make test-fast   the unit tests only: no notebook executed, no browser, no JupyterLab, no
 #                    nbgrader, no long training run (a few minutes)
-#   make test-classroom  the nbgrader round trip and the check command on every notebook
+#   make test-classroom  the nbgrader round trip on every notebook with exercises
 #   make test-browser  only the browser tests (JupyterLab in headless Chromium)
 #   make execute     re-execute every notebook in place, in reading order
 #   make exercises   write the student notebooks to student/ (solutions replaced by stubs)
