@@ -252,6 +252,43 @@ def test_hidden_tests_pass_the_solution_and_fail_each_mistake(name, capsys):
                 assert "_hidden_test" not in ns and capsys.readouterr().out == ""
 
 
+def _region_of(func: str) -> str:
+    """The hidden-test region of ``func``'s checker cell, as the series notebook holds it."""
+    for name in SERIES:
+        for cell in nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4).cells:
+            if f"_hidden_test({func}, [" in cell.source:
+                return cell.source[cell.source.index("### BEGIN HIDDEN TESTS"):]
+    raise AssertionError(f"no hidden tests for {func}")
+
+
+@pytest.mark.parametrize("func", [f for f in hidden.HIDDEN_CHECKERS if f != "baseline_lemma_mc"])
+def test_hidden_tests_fail_every_known_mistake_of_the_checker(func):
+    """Each wrong variant the public checker knows (its _Mistake list) fails the hidden test
+    alone, without the public checker; the checker's reference passes it."""
+    spec = hidden._spec(func)
+    region = _region_of(func)
+    exec(region, {func: spec.reference})
+    for mistake in spec.mistakes:
+        with pytest.raises(AssertionError, match="hidden test"):
+            exec(region, {func: mistake.fn})
+
+
+def test_hidden_tests_of_the_measurements_take_one_number():
+    """Notebook 5's answers: a one-element tensor or a numpy number is a number, as for the
+    public checker; several numbers, a bool or a B that is not whole fail."""
+    import numpy as np
+    import torch
+
+    exec(_region_of("relative_variance"),
+         {"relative_variance": lambda g: (((g - g.mean(0)) ** 2).sum(1).mean() / (g.mean(0) @ g.mean(0))).reshape(1)})
+    ref = hidden._spec("episodes_needed").reference
+    exec(_region_of("episodes_needed"), {"episodes_needed": lambda rows, t: np.float64(ref(rows, t))})
+    for wrong in (lambda rows, t: torch.tensor([ref(rows, t)] * 2), lambda rows, t: True,
+                  lambda rows, t: ref(rows, t) - 0.5):
+        with pytest.raises(AssertionError, match="hidden test 1"):
+            exec(_region_of("episodes_needed"), {"episodes_needed": wrong})
+
+
 def test_student_versions_have_no_hidden_tests(tmp_path):
     ex.write_student_notebooks(tmp_path, NOTEBOOKS, quiet=True)
     for path in tmp_path.glob("*.ipynb"):

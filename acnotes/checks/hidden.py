@@ -20,12 +20,16 @@ Python syntax. It prints nothing, so the series notebooks' stored outputs stay a
 regions of a notebook; ``tests/test_hidden.py`` checks that the notebooks hold the regions
 this module writes today.
 
-What is compared: for the checkers built on the engine (reward_to_go, reinforce_loss,
-critic_loss, a2c_loss, td_error, gae), every returned tensor on the checker's small cases,
-and for each returned tensor that carries gradient, its gradient with respect to each input
-the checker marks (so a target that is not detached fails here too). For
+What is compared: for the checkers built on the engine (corridor_value, reward_to_go,
+reinforce_loss, critic_loss, a2c_loss, td_error, gae), every returned tensor on the checker's
+small cases, and for each returned tensor that carries gradient, its gradient with respect to
+each input the checker marks (so a target that is not detached fails here too). For
 ``baseline_lemma_mc`` (a sampler), a one-hot policy (exact) and a mean of many draws within
-five standard errors of the exact expectation.
+five standard errors of the exact expectation. For notebook 5's measurements
+(episodes_needed, relative_variance), the one number each case returns (a Python number or a
+one-element tensor; for episodes_needed, a whole number). The experiment answers
+(``batch_size_experiment``, ``gamma_experiment``) have none: no notebook asks them in a
+graded cell.
 """
 
 from __future__ import annotations
@@ -39,8 +43,9 @@ import torch
 __all__ = ["HIDDEN_CHECKERS", "hidden_region", "update_notebook"]
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
-HIDDEN_CHECKERS = ("reward_to_go", "reinforce_loss", "critic_loss", "a2c_loss", "td_error", "gae",
-                   "baseline_lemma_mc")
+HIDDEN_CHECKERS = ("corridor_value", "reward_to_go", "reinforce_loss", "critic_loss", "a2c_loss",
+                   "td_error", "gae", "baseline_lemma_mc", "episodes_needed", "relative_variance")
+_NUMBER_CHECKERS = {"episodes_needed": True, "relative_variance": False}   # name: whole number?
 _MAX_NUMEL = 64   # cases with larger tensors are left to the public check (cells stay short)
 
 
@@ -126,12 +131,42 @@ def _hidden_test(fn, cases, T=_hidden_torch):
 '''
 
 
+_NUMBER_CODE = '''\
+def _hidden_test(fn, cases, whole, T=_hidden_torch, TOL=_hidden_tol):
+    for number, (inputs, want) in enumerate(cases, 1):
+        got = fn(*[T.tensor(x[1], dtype=getattr(T, x[0])) if type(x) is tuple else x for x in inputs])
+        if isinstance(got, T.Tensor):
+            assert got.numel() == 1, f"hidden test {number}: {got.numel()} numbers, expected one"
+            got = got.item()
+        assert not isinstance(got, (bool, str)), f"hidden test {number}: not a number"
+        got = float(got)
+        assert not whole or got == int(got), f"hidden test {number}: not a whole number"
+        assert abs(got - want) <= TOL[1] + TOL[0] * abs(want), f"hidden test {number}: the number differs"
+'''
+
+
+def _cases(spec) -> list:
+    """The checker's cases with tensors small enough to be written into the cell."""
+    return [case for case in spec.cases
+            if not any(isinstance(v, torch.Tensor) and v.numel() > _MAX_NUMEL for v in case.inputs.values())]
+
+
+def _number_region(name: str) -> str:
+    """One number per case (the checkers of notebook 5's measurements)."""
+    spec = _spec(name)
+    rows = []
+    for case in _cases(spec):
+        want = float(spec.reference(*case.fresh()[0]))
+        inputs = ", ".join(_literal(v) for v in case.inputs.values())
+        rows.append(f"    ([{inputs}], {_floats(want)!r}),")
+    return (f"_hidden_tol = ({spec.rtol!r}, {spec.atol!r})\n" + _NUMBER_CODE + "_hidden_test(" + name
+            + ", [\n" + "\n".join(rows) + f"\n], {_NUMBER_CHECKERS[name]!r})\ndel _hidden_tol\n")
+
+
 def _engine_region(name: str) -> str:
     spec = _spec(name)
     cases = []
-    for case in spec.cases:
-        if any(isinstance(v, torch.Tensor) and v.numel() > _MAX_NUMEL for v in case.inputs.values()):
-            continue
+    for case in _cases(spec):
         names = list(case.inputs)
         want = [(k, None if leaf is None else names.index(leaf), _floats(value.double().tolist()))
                 for k, leaf, value in _results(spec.reference, case)]
@@ -162,7 +197,12 @@ def _sampler_region(name: str) -> str:
 def hidden_region(checker: str, student_fn: str) -> str:
     """The hidden-test region (markers included) of a checker cell that checks
     ``student_fn`` with ``acn.checks.<checker>``."""
-    body = _sampler_region(student_fn) if checker == "baseline_lemma_mc" else _engine_region(student_fn)
+    if checker == "baseline_lemma_mc":
+        body = _sampler_region(student_fn)
+    elif checker in _NUMBER_CHECKERS:
+        body = _number_region(student_fn)
+    else:
+        body = _engine_region(student_fn)
     text = ("import torch as _hidden_torch\n" + body +
             "del _hidden_test, _hidden_torch\n")
     return f"{BEGIN}\n{text}{END}"
