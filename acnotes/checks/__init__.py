@@ -38,7 +38,7 @@ or inside a wrapper, fails with "implement it yourself" (:mod:`.tripwire`).
 
 Layout: ``engine`` (exceptions, messages, the checking loop), ``cases`` (test data),
 ``corridor`` (the value of the short corridor's start state),
-``returns`` (reward-to-go, TD error, GAE), ``losses`` (REINFORCE, critic, A2C), ``baseline``
+``return_checks`` (reward-to-go, TD error, GAE), ``losses`` (REINFORCE, critic, A2C), ``baseline``
 (the statistical check), ``experiments`` (notebook 5's measurements), ``answers`` (answers
 that are not functions, and ``claim``), ``tripwire``.
 """
@@ -49,7 +49,7 @@ from .corridor import corridor_value
 from .engine import CheckFailed, NotImplementedYet
 from .experiments import episodes_needed, relative_variance
 from .losses import a2c_loss, critic_loss, reinforce_loss
-from .returns import gae, reward_to_go, td_error
+from .return_checks import gae, reward_to_go, td_error
 
 __all__ = [
     "CheckFailed",
