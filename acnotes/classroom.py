@@ -59,6 +59,12 @@ c.ExecutePreprocessor.timeout = 120
 c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec,
                                       OverwriteCells, ScanSubmission, CheckCellMetadata]
 
+# nbgrader scores 0 for a graded cell with any text on stderr, so a warning that an honest
+# solution triggers in a checker cell (a torch or numpy UserWarning) would cost its points. A
+# checker signals failure by raising, never by stderr: drop the warnings after execution.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"\w*Warning: "
+
 # Where release_assignment puts assignments, collect finds submissions and release_feedback
 # puts feedback: a folder the instructor and the students share (students set the same path:
 # --Exchange.root=...). It must exist: the commands that use it stop here if it does not,

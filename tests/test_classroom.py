@@ -374,3 +374,34 @@ def test_nbgrader_round_trip_with_cheats_and_the_check_command(tmp_path):
 @pytest.mark.classroom_all
 def test_nbgrader_round_trip_every_notebook(tmp_path):
     round_trip(tmp_path, series_with_exercises(), cheats=False)
+
+
+def test_a_warning_in_a_passing_checker_cell_keeps_its_points(tmp_path):
+    """nbgrader gives 0 to a graded cell with text on stderr; the course config drops Python
+    warnings after execution (nbgrader's IgnorePattern), so an honest solution that triggers a
+    UserWarning keeps its points, and a raising checker still scores 0."""
+    from nbgrader.preprocessors import IgnorePattern
+    from nbgrader.utils import determine_grade
+    from traitlets.config import Config
+
+    from acnotes.__main__ import main
+
+    course = tmp_path / "course"
+    assert main(["course", str(course), "--notebooks", str(NOTEBOOKS)]) == 0
+    c = Config()
+    exec((course / "nbgrader_config.py").read_text(), {"get_config": lambda: c, "__name__": "config"})
+    warned = nbformat.v4.new_output("stream", name="stderr", text=(
+        "/x/site-packages/torch/nn/functional.py:1: UserWarning: an honest solution's warning\n"
+        "  return torch.something(x)\n"))
+    raised = nbformat.v4.new_output("error", ename="CheckFailed", evalue="wrong", traceback=[])
+
+    def grade(outputs):
+        cell = nbformat.v4.new_code_cell("acn.checks.reward_to_go(reward_to_go)", outputs=outputs)
+        cell.metadata["nbgrader"] = dict(grade=True, solution=False, points=2, grade_id="x", schema_version=3)
+        pp = IgnorePattern(config=c)
+        assert pp.enabled
+        cell, _ = pp.preprocess_cell(cell, {}, 0)
+        return determine_grade(cell, pp.log)[0]
+
+    assert grade([warned]) == 2
+    assert grade([warned, raised]) == 0
