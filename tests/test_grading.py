@@ -63,6 +63,16 @@ def test_every_cheat_of_the_round_trip_is_caught_before_it_runs(label):
     ("import torch.utils.data", "import torch.utils"),
     ("from torch import hub", "hub"),
     ("import operator\nf = operator.attrgetter('returns')", "attrgetter"),
+    # modules and the IPython shell reached through attributes of allowed modules (a review found
+    # these passed: a blank notebook scored 4 of 4 by swapping every later checker cell for `pass`)
+    ("import torch\nip = torch.builtins.get_ipython()", "`.builtins`"),
+    ("ip.input_transformers_post.append(lambda lines: lines)", "input_transformers_post"),
+    ("import torch\nm = torch.importlib.import_module('acnotes.reference')", "`.importlib`"),
+    ("import torch\nf = torch.inspect.currentframe().f_locals['a' + 'cn']", "`.inspect`"),
+    ("import torch\ntorch.os.remove('answers')", "`.os`"),
+    ("import typing\ntyping.sys.exit()", "`.sys`"),
+    ("import typing\nt = typing.types.CodeType", "`.types`"),
+    ("import torch\nself = torch\nself.allclose = lambda *a, **k: True", "assignment to the attribute `self.allclose`"),
 ])
 def test_scan_rejects(source, what):
     problems = scan_source(source)

@@ -19,8 +19,12 @@ the following is not run and fails the exercise it belongs to:
   ``__builtins__``, ``__dict__``, ``__class__``, ``_scan``, ``torch._C``, ...);
 * reaches the loaders and escape hatches of torch and numpy (``torch.load``, ``np.load``,
   ``torch.jit``, ``torch.hub``, ``torch.multiprocessing``, ``torch.utils``, ...);
-* assigns or deletes an attribute (``torch.allclose = ...``, ``acn.checks.x = ...``), or
-  rebinds a Python builtin (``AssertionError = ...``, ``def print(...)``);
+* reaches a module or the IPython shell through an attribute (``torch.builtins``,
+  ``torch.sys``, ``typing.sys``, ``torch.importlib``, ``.get_ipython``, ``.f_locals``: every
+  standard-library module name but the allowed imports and a few names that are also numeric
+  functions, such as ``array`` and ``copy``);
+* assigns or deletes an attribute, on any object (``torch.allclose = ...``, ``self.x = ...``),
+  or rebinds a Python builtin (``AssertionError = ...``, ``def print(...)``);
 * is not plain Python (IPython magics ``%...`` and shell commands ``!...``).
 
 The exercises need none of this: a solution is a few lines of torch. The rules are a
@@ -32,6 +36,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import sys
 
 __all__ = ["ALLOWED_IMPORTS", "scan_source"]
 
@@ -57,6 +62,16 @@ _ATTRS = frozenset({"load", "loads", "save", "fromfile", "tofile", "loadtxt", "s
                     "register_full_backward_hook", "from_file", "storage", "untyped_storage",
                     "data_ptr", "cdll", "func_globals", "gi_frame", "f_globals", "f_back",
                     "tb_frame", "cr_frame", "ag_frame", "attrgetter", "methodcaller"})
+# modules reached as attributes of allowed ones (``torch.builtins``, ``torch.sys``,
+# ``typing.sys``, ``torch.importlib``, ``torch.inspect``): every standard-library module name
+# but the allowed imports and a few names that are also plain numeric functions or methods
+_MODULE_ATTRS = frozenset(sys.stdlib_module_names) - ALLOWED_IMPORTS - {
+    "array", "copy", "select", "numbers", "string", "time", "bisect", "heapq", "this"}
+# the IPython shell and frames, however they are reached
+_SHELL_ATTRS = frozenset({"get_ipython", "import_module", "f_locals", "currentframe", "getframe",
+                          "getprofile", "gettrace", "input_transformers_post", "input_transformers_cleanup",
+                          "ast_transformers", "events", "user_ns", "user_global_ns", "run_cell",
+                          "set_hook", "displayhook", "register_magic_function", "kernel", "shell"})
 _BUILTINS = frozenset(n for n in dir(builtins) if not n.startswith("_"))
 
 
@@ -119,9 +134,9 @@ def _problems(tree: ast.AST, aliases: dict[str, str]) -> list[tuple[int, str]]:
         elif isinstance(node, ast.Attribute):
             if _private(node.attr):
                 bad(node, f"the attribute `{node.attr}`")
-            elif node.attr in _ATTRS:
+            elif node.attr in _ATTRS or node.attr in _MODULE_ATTRS or node.attr in _SHELL_ATTRS:
                 bad(node, f"`.{node.attr}`")
-            if isinstance(node.ctx, (ast.Store, ast.Del)) and _root(node) != "self":
+            if isinstance(node.ctx, (ast.Store, ast.Del)):
                 bad(node, f"an assignment to the attribute `{_dotted(node) or node.attr}`")
             dotted = _dotted(node)
             if dotted:
