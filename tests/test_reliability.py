@@ -207,6 +207,19 @@ def test_train_overwrite_refuses_a_linked_agent_folder(tmp_path):
     assert (out / "agent-seed0").is_symlink() and (mine / "notes.txt").read_text() == "mine"
 
 
+def test_train_resume_never_saves_through_a_linked_agent_folder(tmp_path):
+    """A review found `--resume` saved the new seed's agent into the folder a link pointed to."""
+    out = tmp_path / "run"
+    assert cli("train", *TINY, "--out", out)[0] == 0
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "weights.pt").write_text("precious")
+    (out / "agent-seed1").symlink_to(mine)
+    rc, _, err = cli("train", *TINY, "--seeds", "0", "1", "--out", out, "--resume")
+    assert rc == 2 and "symbolic link" in one_line_error(err)
+    assert sorted(p.name for p in mine.iterdir()) == ["weights.pt"] and (mine / "weights.pt").read_text() == "precious"
+
+
 def test_train_memory_refusal_comes_before_run_json_and_fits_train(tmp_path, no_training):
     out = tmp_path / "run"
     rc, _, err = cli("train", *TINY, "--hidden", "1000000", "--out", out)

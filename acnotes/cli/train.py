@@ -88,16 +88,18 @@ def _prepare(args, cfg, seeds) -> tuple[Path, dict[int, str]]:
                          f"{', ...' if len(others) > 3 else ''}); choose a new or empty directory")
     if not run_files:
         return out, {}
+    links = [p.name for p in run_files if p.is_symlink()]
+    if links and (args.resume or args.overwrite):
+        # --resume would save an agent through the link into the folder it points to, and
+        # --overwrite remove what it points to: both would touch a user's own files
+        raise ValueError(f"--out {out} holds symbolic links ({', '.join(links[:3])}); --resume and --overwrite "
+                         f"never write through or remove them: remove them yourself, or choose another directory")
     if args.resume and (out / "run.json").is_file():
         return out, _finished_seeds(out, cfg, seeds, args.format)
     if not args.overwrite:
         names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in run_files[:4])
         raise ValueError(f"--out {out} holds another run ({names}); add --overwrite to replace it, "
                          f"--resume to continue it, or choose another directory")
-    links = [p.name for p in run_files if p.is_symlink()]
-    if links:  # rmtree refuses a link, and removing what it points to would delete a user's files
-        raise ValueError(f"--out {out} holds symbolic links ({', '.join(links[:3])}); --overwrite does not "
-                         f"remove them or what they point to: remove them yourself, or choose another directory")
     for p in run_files:
         shutil.rmtree(p) if p.is_dir() else p.unlink()
     return out, {}
