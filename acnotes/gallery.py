@@ -181,10 +181,23 @@ def write_gallery(notebooks: list[Path], out: str | Path, force: bool = False,
     figs = collect(notebooks)
     if not figs:
         raise ValueError("no figures found: are the notebooks executed? (or pass --execute)")
-    old = set(out.glob("*-cell*.png")) if force else set()
     files = {out / f.name: f.png for f in figs}
     files[out / "index.html"] = _page(figs, title).encode()
+    check_targets(list(files), force)   # a PNG of the user's own with a gallery's name, too
+    old = _listed(out / "index.html") if force else set()
     write_all(files)
-    for p in old - set(files):   # the PNGs of the earlier gallery that the new one has not
-        p.unlink()
+    for p in old - set(files):   # the PNGs the earlier gallery listed that the new one has not
+        if p.is_file() and not p.is_symlink():
+            p.unlink()
     return figs
+
+
+def _listed(index: Path) -> set[Path]:
+    """The PNGs an earlier gallery's ``index.html`` shows (only those are its own to remove)."""
+    import re
+
+    try:
+        text = index.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return set()
+    return {index.parent / html.unescape(name) for name in re.findall(r'<img src="([^"/]+\.png)"', text)}

@@ -74,6 +74,25 @@ def test_the_command_writes_pngs_and_an_index_and_never_overwrites(tmp_path, cap
     assert main(["gallery", str(out), "--notebooks", str(nb.parent), "--force"]) == 0
 
 
+def test_the_users_own_pngs_are_neither_replaced_nor_removed(tmp_path, capsys):
+    """A review found a PNG of the user's named like a gallery figure replaced without --force
+    (only index.html was checked), and any *-cell*.png of the user's removed with --force."""
+    nb = _notebook(tmp_path)
+    out = tmp_path / "gallery"
+    out.mkdir()
+    (out / "03-example-cell01-0.png").write_bytes(b"mine")
+    with pytest.raises(SystemExit) as e:
+        main(["gallery", str(out), "--notebooks", str(nb.parent)])
+    assert e.value.code == 2 and "--force" in capsys.readouterr().err
+    assert (out / "03-example-cell01-0.png").read_bytes() == b"mine"
+    (out / "03-example-cell01-0.png").unlink()
+    (out / "my-cellphone.png").write_bytes(b"mine")
+    assert main(["gallery", str(out), "--notebooks", str(nb.parent)]) == 0
+    (out / "03-example-cell99-0.png").write_bytes(b"mine too")   # named like a figure, never listed
+    assert main(["gallery", str(out), "--notebooks", str(nb.parent), "--force"]) == 0
+    assert (out / "my-cellphone.png").read_bytes() == b"mine" and (out / "03-example-cell99-0.png").exists()
+
+
 def test_no_figures_is_an_error(tmp_path, capsys):
     empty = tmp_path / "e.ipynb"
     empty.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}))
