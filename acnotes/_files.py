@@ -152,8 +152,11 @@ def write_all(files: dict) -> list[Path]:
             tmps.append((Path(tmp), path))
             _fill(fd, data)
             os.chmod(tmp, 0o666 & ~_umask())
-        for tmp, path in tmps:
-            os.replace(tmp, path)
+        from .cli._common import interrupts_deferred
+
+        with interrupts_deferred():   # a signal between two renames waits: all or none, still
+            for tmp, path in tmps:
+                os.replace(tmp, path)
     except BaseException:
         for tmp, _ in tmps:
             tmp.unlink(missing_ok=True)

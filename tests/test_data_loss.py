@@ -216,3 +216,28 @@ def test_atlas_counts_links_as_taken_and_add_refuses_them(tmp_path, monkeypatch,
         assert _run("atlas", "--only", "01", "--out", tmp_path, "--quiet", *extra) == 2
         assert str(link) in capsys.readouterr().err
         assert link.is_symlink() and not (tmp_path / "nowhere.json.gz").exists()
+
+
+def test_write_all_holds_a_signal_between_its_renames(tmp_path, monkeypatch):
+    """A review found a Ctrl-C between two of write_all's renames left new and old files mixed:
+    a signal during the renames now waits until all are in place, then interrupts."""
+    import os
+    import signal
+
+    from acnotes import _files
+
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("old a")
+    b.write_text("old b")
+    real, calls = os.replace, []
+
+    def replace(src, dst):
+        calls.append(dst)
+        real(src, dst)
+        if len(calls) == 1:
+            os.kill(os.getpid(), signal.SIGINT)   # arrives between the two renames
+
+    monkeypatch.setattr(_files.os, "replace", replace)
+    with pytest.raises(KeyboardInterrupt):
+        _files.write_all({a: b"new a", b: b"new b"})
+    assert (a.read_text(), b.read_text()) == ("new a", "new b")
