@@ -621,8 +621,8 @@ def test_sigterm_during_the_save_keeps_complete_files(tmp_path, monkeypatch, com
     assert rc == 130, err
     assert "Traceback" not in err
     after = _snapshot(out)
-    for name, data in after.items():
-        assert data == before.get(name, data), name      # changed files: none
+    for name, data in before.items():                    # every old file still there, unchanged
+        assert after.get(name) == data, name
     _no_temporary_files(out)
 
 
