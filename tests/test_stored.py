@@ -45,25 +45,31 @@ def test_summary_by_hand():
     assert np.isnan(raw[0]) and raw[1:].tolist() == [15.0, 485.0]
 
 
-def test_every_kind_keeps_fields_of_the_one_summary():
-    """A map, an ablation, a sweep row and an atlas curve hold the same numbers as
-    ``stored.summary`` of the same run."""
+def test_every_kind_keeps_the_numbers_of_the_run():
+    """A map, an ablation, a sweep row and an atlas curve of the same run, against numbers worked
+    by hand: the rolling mean of 20 episodes is the mean so far (10, 15, 170, 250 after the
+    episodes ending at steps 10, 30, 60, 100); the final return is 250; 4 episodes never make
+    the window of 100 that counts as solved."""
     h = run()
-    s = stored.summary(h, 100, sensitivity.CURVE_POINTS, sensitivity.CURVE_WINDOW)
+    by_hand = {0: None, 10: 10.0, 29: 10.0, 30: 15.0, 60: 170.0, 99: 170.0, 100: 250.0}
+
+    def on_grid(curve, points):
+        grid = np.linspace(0, 100, points)
+        return {x: curve[int(np.flatnonzero(np.isclose(grid, x))[0])] for x in by_hand if np.isclose(grid, x).any()}
+
     m = sensitivity.summarize(h, 100)
-    assert {k: m[k] for k in sensitivity.KEEP} == {k: s[k] for k in sensitivity.KEEP}
-    assert (m["gamma"], m["lr"]) == (0.9, 1e-3)
-    s = stored.summary(h, 100, ablations.POINTS, ablations.WINDOW)
+    assert (m["gamma"], m["lr"], m["seed"], m["status"], m["final"], m["solved_steps"]) == \
+        (0.9, 1e-3, 7, "done", 250.0, None)
+    assert on_grid(m["curve"], sensitivity.CURVE_POINTS) == {x: v for x, v in by_hand.items() if x % 2.5 == 0}
     a = ablations.summarize(h, 100)
-    assert {k: a[k] for k in ablations.KEEP} == {k: s[k] for k in ablations.KEEP}
-    assert len(a["entropy"]) == ablations.POINTS - 1
-    cfg = Config(algo="a2c", total_steps=100)
-    row = member_row(h, cfg, member=0, chunk="chunk-00000", preset="a2c", threshold=200.0)
-    s = stored.summary(h, 100, 2, 100, threshold=200.0)
-    assert (row["steps_to_target"], row["seconds_to_target"], row["final_return"], row["episodes"]) == \
-        (s["solved_steps"], s["solved_seconds"], s["final"], s["episodes"])
-    np.testing.assert_array_equal(atlas.curves([h], 100)[0],
-                                  stored.summary(h, 100, atlas.POINTS, atlas.WINDOW, digits=None)["curve"])
+    assert (a["final"], a["peak"], a["last"], a["curve"]) == (250.0, 250.0, 250.0, m["curve"])
+    assert a["entropy"][:4] == [None, None, None, None] and len(a["entropy"]) == ablations.POINTS - 1
+    row = member_row(h, Config(algo="a2c", total_steps=100), member=0, chunk="chunk-00000", preset="a2c",
+                     threshold=200.0)
+    assert (row["steps_to_target"], row["final_return"], row["episodes"], row["env_steps"]) == (None, 250.0, 4, 100)
+    curve = atlas.curves([h], 100)[0]
+    assert np.isnan(curve[0])          # 101 points: the grid is the env step itself
+    assert [curve[10], curve[29], curve[30], curve[60], curve[99], curve[100]] == [10.0, 10.0, 15.0, 170.0, 170.0, 250.0]
 
 
 def test_one_threshold():
