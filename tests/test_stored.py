@@ -122,16 +122,54 @@ def test_centring_keeps_the_benchmark_members_and_refuses_to_replace(tmp_path, m
     assert set(data) == {"qac", "qac_baseline"}
     assert [m["seed"] for m in data["qac"]["members"]] == [m["seed"] for m in data["qac_baseline"]["members"]]
     bench = tmp_path / "b.json"
-    bench.write_text(json.dumps([dict(variant="qac", steps=10, seeds=[3], tau=None, seconds=1.0, members=[
-        dict(seed=3, status="done", solved_at=None, final=12.345, best=20.0, extra=1)])]))
+    member = dict(seed=3, status="done", solved_at=None, final=12.345, best=20.0, extra=1)
+    bench.write_text(json.dumps([dict(variant=v, steps=10, seeds=[3], tau=None, seconds=1.0, members=[member])
+                                 for v in ("qac", "qac_baseline")]))
     out = centring.store(bench, tmp_path / "out.json")
-    assert json.loads(out.read_text()) == {"qac": {"steps": 10, "members": [
-        dict(seed=3, status="done", solved_at=None, final=12.3, best=20.0)]}}
+    kept = {"steps": 10, "members": [dict(seed=3, status="done", solved_at=None, final=12.3, best=20.0)]}
+    assert json.loads(out.read_text()) == {"qac": kept, "qac_baseline": kept}
+    one, empty = tmp_path / "one.json", tmp_path / "empty.json"
+    one.write_text(json.dumps(json.loads(bench.read_text())[:1]))
+    empty.write_text("[]")
     from acnotes.__main__ import main
     for argv, said in ([["--from", str(tmp_path / "missing.json"), "--out", str(out)], "qac_baseline.py"],
                        [["--from", str(bench), "--out", str(out)], "--force"],          # it exists
-                       [["--from", str(out), "--out", str(tmp_path / "o2.json")], "not the --json output"]):
+                       [["--from", str(out), "--out", str(tmp_path / "o2.json")], "not the --json output"],
+                       [["--from", str(one), "--out", str(out), "--force"], "no members of qac_baseline"],
+                       [["--from", str(empty), "--out", str(out), "--force"], "no members of qac, qac_baseline"]):
         with pytest.raises(SystemExit) as stop:
             main(["centring", *argv])
         assert stop.value.code == 2 and said in capsys.readouterr().err
+    assert json.loads(out.read_text()) == {"qac": kept, "qac_baseline": kept}   # refused: the file as it was
     assert main(["centring", "--from", str(bench), "--out", str(out), "--force"]) == 0
+
+
+def test_stored_commands_check_out_before_training(tmp_path, monkeypatch, capsys):
+    """ablations and blogruns refuse a missing folder, a file in place of the folder and a
+    folder that cannot be written for --out before any training (a review found a read-only
+    folder met only after the whole run)."""
+    import tempfile
+
+    from acnotes import _files
+    from acnotes.__main__ import main
+    from acnotes.stored import blogruns
+
+    monkeypatch.setattr(blogruns, "compute", lambda *a, **k: pytest.fail("trained before checking --out"))
+    monkeypatch.setattr(ablations, "compute", lambda *a, **k: pytest.fail("trained before checking --out"))
+    (tmp_path / "file").write_text("")
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    real = tempfile.mkstemp
+
+    def mkstemp(*a, dir=None, **k):   # a read-only folder, also when the tests run as root
+        if dir is not None and Path(dir) == ro:
+            raise PermissionError(13, "Permission denied")
+        return real(*a, dir=dir, **k)
+
+    monkeypatch.setattr(_files.tempfile, "mkstemp", mkstemp)
+    for command in ("ablations", "blogruns"):
+        for out, said in ((tmp_path / "missing" / "x.json", "does not exist"),
+                          (tmp_path / "file" / "x.json", "is a file, not a folder"), (ro / "x.json", "not writable")):
+            with pytest.raises(SystemExit) as stop:
+                main([command, "--out", str(out)])
+            assert stop.value.code == 2 and said in capsys.readouterr().err, (command, out)

@@ -28,6 +28,7 @@ __all__ = ["FILE", "load", "store"]
 
 FILE = "qac-centring.json"
 KEEP = ("seed", "status", "solved_at", "final", "best")
+VARIANTS = ("qac", "qac_baseline")   # Psi_t = Q_w, and Q_w centred by the critic's own V_w
 
 
 def load() -> dict[str, dict]:
@@ -41,4 +42,8 @@ def store(benchmark_json: Path, out: Path) -> Path:
     for res in json.loads(Path(benchmark_json).read_text()):
         data[res["variant"]] = dict(steps=res["steps"], members=[
             {k: (round(m[k], 1) if isinstance(m[k], float) else m[k]) for k in KEEP} for m in res["members"]])
+    missing = [v for v in VARIANTS if not data.get(v, {}).get("members")]
+    if missing:   # the notebook compares the two: a file with one of them (or none) is not the result
+        raise ValueError(f"it holds no members of {', '.join(missing)}; run qac_baseline.py with "
+                         f"--variants {','.join(VARIANTS)}")
     return save_json(data, out)
