@@ -205,3 +205,16 @@ def test_a_chunk_too_large_for_memory_is_named_with_the_option_to_change(monkeyp
         sweep._check_chunk_memory(chunks, 3)
     monkeypatch.setattr(train, "_available_memory", lambda: None)
     sweep._check_chunk_memory(chunks, 3)      # unknown free memory: no refusal
+
+
+def test_a_sweep_never_writes_through_a_link_in_its_folder(tmp_path):
+    """A review found a resumed sweep wrote its histories through a linked `histories` folder."""
+    spec = Spec.build(algos=["a2c"], seeds="0", fixed={"total_steps": 100})
+    out = tmp_path / "sweep"
+    sweep.prepare(spec, out)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (out / "histories").symlink_to(mine)
+    with pytest.raises(ValueError, match="symbolic links"):
+        sweep.prepare(spec, out)
+    assert list(mine.iterdir()) == []

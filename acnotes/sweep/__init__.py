@@ -125,6 +125,10 @@ def prepare(spec: Spec, out: str | Path) -> tuple[Path, set[int]]:
     if others:
         raise ValueError(f"--out {out} holds files that are not from a sweep ({', '.join(others[:3])}); "
                          f"choose a new or empty directory")
+    links = sorted(p.name for p in entries if p.is_symlink())
+    if links:   # resuming would write histories or plots through them, into a user's own files
+        raise ValueError(f"--out {out} holds symbolic links ({', '.join(links[:3])}); a sweep never writes "
+                         f"through them: remove them yourself, or choose another directory")
     meta_file = out / "sweep.json"
     if not meta_file.is_file():
         if any(p.name in ("results.csv", "histories") for p in entries):
