@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["ActorCritic", "Population", "TabularSoftmax", "ACTIVATIONS"]
+__all__ = ["ActorCritic", "Population", "TabularSoftmax", "ACTIVATIONS", "HandBackward"]
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -105,6 +105,12 @@ class Population(nn.Module):
     ``ActorCritic``. Inputs and outputs are member-major: ``obs`` is [K, B, d], the logits
     [K, B, A], the critic [K, B] (V) or [K, B, A] (Q). A Linear layer ``y = x W^T + b`` of
     member k becomes ``y[k] = b[k] + x[k] @ W[k]^T`` for all k in one call.
+
+    The parameters live in two tensors, one row per member: ``actor`` [K, P_actor] (the
+    actor's trunk and head) and ``critic`` [K, P_critic] (the critic's trunk, unless shared,
+    and head); each layer's weight [K, in, out] and bias [K, 1, out] is a view of its row
+    (``param(name)``). So the optimizer, the gradient norms and the clipping each handle two
+    tensors, not one per layer, and a member's norm is the sum over its own rows.
     """
 
     def __init__(self, template: ActorCritic, members: int):
@@ -118,21 +124,44 @@ class Population(nn.Module):
         self.critic_kind = template.critic_kind
         self.shared = template.shared
         self.act = torch.tanh if self.template["activation"] == "tanh" else torch.relu
-        self.names = [n for n, _ in template.named_parameters()]
-        for n, p in template.named_parameters():
-            shape = (members,) + tuple(p.shape[::-1] if p.dim() == 2 else (1,) + tuple(p.shape))
-            self.register_parameter(n.replace(".", "_"), nn.Parameter(torch.empty(shape, dtype=p.dtype)))
-        self._actor = {id(p) for p in template.actor_parameters()}
-        self.is_actor = [id(p) in self._actor for p in template.parameters()]
-        del self._actor
+        self.names = [n.replace(".", "_") for n, _ in template.named_parameters()]
+        self._dotted = {n.replace(".", "_"): n for n, _ in template.named_parameters()}
+        # name -> (side, offset in the side's row, shape of the view without the member axis)
+        self._where: dict[str, tuple[str, int, tuple]] = {}
+        size = {"actor": 0, "critic": 0}
+        for side, ps in (("actor", template.actor_parameters()), ("critic", template.critic_parameters())):
+            for q in ps:
+                name = next(n.replace(".", "_") for n, r in template.named_parameters() if r is q)
+                shape = tuple(q.shape[::-1]) if q.dim() == 2 else (1,) + tuple(q.shape)
+                self._where[name] = (side, size[side], shape)
+                size[side] += q.numel()
+        dtype = next(template.parameters()).dtype
+        self.actor = nn.Parameter(torch.empty(members, size["actor"], dtype=dtype))
+        self.critic = nn.Parameter(torch.empty(members, size["critic"], dtype=dtype)) if size["critic"] else None
+        self.is_actor = [True] + ([False] if size["critic"] else [])
+        with torch.no_grad():   # views without autograd, for the engine's own forward and backward
+            self._views = {n: self._view(n) for n in self.names}
+
+    def _view(self, name: str) -> Tensor:
+        side, at, shape = self._where[name]
+        n = 1
+        for d in shape:
+            n *= d
+        return getattr(self, side)[:, at:at + n].view(self.members, *shape)
+
+    def param(self, name: str) -> Tensor:
+        """Parameter ``name`` (as ``ActorCritic`` names it, dots as underscores) of every
+        member: [K, in, out] for a weight (transposed), [K, 1, out] for a bias; a view."""
+        return self._view(name) if torch.is_grad_enabled() else self._views[name]
 
     @classmethod
     def stack(cls, nets: list[ActorCritic]) -> "Population":
         pop = cls(nets[0], len(nets))
         with torch.no_grad():
-            for name, p in zip(pop.names, pop.parameters()):
+            for name in pop.names:
+                p = pop.param(name)
                 for k, net in enumerate(nets):
-                    q = net.get_parameter(name)
+                    q = net.get_parameter(pop._dotted[name])
                     p[k].copy_(q.T if q.dim() == 2 else q[None])
         return pop
 
@@ -141,18 +170,18 @@ class Population(nn.Module):
         with torch.random.fork_rng(devices=[]):  # its random init is overwritten: leave the global RNG alone
             net = ActorCritic(**self.template)
         with torch.no_grad():
-            for name, p in zip(self.names, self.parameters()):
-                q = net.get_parameter(name)
+            for q, name in zip(net.parameters(), self.names):
+                p = self.param(name)
                 q.copy_(p[k].T if q.dim() == 2 else p[k, 0])
         return net
 
     def _mlp(self, prefix: str, x: Tensor) -> Tensor:
         for i in range(0, 2 * self.template["layers"], 2):
-            x = self.act(torch.baddbmm(getattr(self, f"{prefix}_{i}_bias"), x, getattr(self, f"{prefix}_{i}_weight")))
+            x = self.act(torch.baddbmm(self.param(f"{prefix}_{i}_bias"), x, self.param(f"{prefix}_{i}_weight")))
         return x
 
     def _linear(self, prefix: str, x: Tensor) -> Tensor:
-        b, w = getattr(self, f"{prefix}_bias"), getattr(self, f"{prefix}_weight")
+        b, w = self.param(f"{prefix}_bias"), self.param(f"{prefix}_weight")
         if self.members == 1 and w.shape[-1] == 1:
             # A product with one output column (the V head) rounds differently for one member
             # than for several (torch takes another kernel), and a member would drift away from
@@ -172,3 +201,73 @@ class Population(nn.Module):
 
     def logits(self, obs: Tensor) -> Tensor:
         return self._linear("pi_head", self._mlp("actor_trunk", obs))
+
+    # --- the engine's path: each side's layers as one autograd node (``HandBackward``)
+    def side_weights(self, name: str) -> list[Tensor]:
+        """The weights of the ``"actor"`` or ``"critic"`` side (separate trunks), layer by layer."""
+        trunk, head = ("actor_trunk", "pi_head") if name == "actor" else ("critic_trunk", "critic_head")
+        return [self._views[f"{trunk}_{i}_weight"] for i in range(0, 2 * self.template["layers"], 2)] + \
+            [self._views[f"{head}_weight"]]
+
+    def layers(self, name: str, obs: Tensor) -> tuple[list[Tensor], Tensor]:
+        """One side (separate trunks only) on ``obs`` [K, B, d], without autograd: the
+        input of every layer ``[obs, h_1, ..., h_L]`` and the head's output."""
+        trunk, head = ("actor_trunk", "pi_head") if name == "actor" else ("critic_trunk", "critic_head")
+        xs = [obs]
+        with torch.no_grad():
+            for i in range(0, 2 * self.template["layers"], 2):
+                xs.append(self.act(torch.baddbmm(self._views[f"{trunk}_{i}_bias"], xs[-1],
+                                                 self._views[f"{trunk}_{i}_weight"])))
+            return xs, self._linear(head, xs[-1])
+
+    def critic_values(self, obs: Tensor) -> Tensor:
+        """The critic (separate trunk) on ``obs`` [K, B, d], as one autograd node whose
+        backward is written out (``HandBackward``): [K, B] for V, [K, B, A] for Q."""
+        def compute():
+            return self.layers("critic", obs)
+        c = HandBackward.apply(compute, self.template["activation"], self.side_weights("critic"), self.critic)
+        return c.squeeze(-1) if self.critic_kind == "v" else c
+
+
+def _bmm(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` for each member; one member with a matrix of one row or column is computed
+    as two copies, for the reason given in ``Population._linear``."""
+    if a.shape[0] == 1 and 1 in (a.shape[1], a.shape[2], b.shape[2]):
+        return torch.bmm(a.expand(2, -1, -1), b.expand(2, -1, -1))[:1]
+    return torch.bmm(a, b)
+
+
+class HandBackward(torch.autograd.Function):
+    """The layers of one side of a population (``x_{i+1} = act(x_i W_i + b_i)``, then the
+    head ``y = x_L W + b``) as one autograd node with the backward written out.
+
+    ``HandBackward.apply(compute, activation, weights, flat)``: ``compute()`` returns the
+    inputs of every layer ``[x_0, ..., x_L]`` and the output ``y``, computed without autograd
+    (the critic computes them there; the actor replays those of acting, see ``train.py``);
+    ``weights`` are the layers' weights in order, and ``flat`` the side's parameter tensor
+    [K, P] whose views they are: its gradient is what the backward returns. The backward is
+    the chain rule layer by layer: for ``y = x W + b``, dW = x^T dy, db = the sum of dy over
+    rows, dx = dy W^T; through ``x = tanh(z)``, dz = dx (1 - x^2) (relu: dz = dx where
+    x > 0). It computes what autograd would through the same layers, with fewer ops and no
+    graph of small nodes (tests/test_models.py compares the two).
+    """
+
+    @staticmethod
+    def forward(ctx, compute, activation: str, weights: list, flat):
+        xs, y = compute()
+        ctx.xs, ctx.ws, ctx.activation = xs, weights, activation
+        return y
+
+    @staticmethod
+    def backward(ctx, dy):
+        xs, ws = ctx.xs, ctx.ws
+        grads: list[Tensor] = []
+        for i in reversed(range(len(xs))):
+            grads += [dy.sum(1, keepdim=True), _bmm(xs[i].transpose(1, 2), dy)]   # bias, weight
+            if i == 0:                       # the observations need no gradient
+                break
+            dx = _bmm(dy, ws[i].transpose(1, 2))
+            dy = dx * (1 - xs[i] * xs[i]) if ctx.activation == "tanh" else dx * (xs[i] > 0)
+        ctx.xs = ctx.ws = None
+        K = dy.shape[0]
+        return None, None, None, torch.cat([g.reshape(K, -1) for g in reversed(grads)], 1)

@@ -42,7 +42,7 @@ from ._threads import torch_threads
 from .agent import Agent, make_agent
 from .config import Config, preset
 from .history import History
-from .models import ActorCritic, Population
+from .models import ActorCritic, HandBackward, Population
 from .optim import PopulationOptimizer
 from .rollout import Collector
 
@@ -149,6 +149,50 @@ def _member_major(pop: Population):
     def policy(obs):                          # [K*N, d] -> [K*N, A]
         # one time step: member-major is time-major, so both reshapes are views (no copies)
         return pop.logits(obs.reshape(K, obs.shape[0] // K, obs.shape[1])).reshape(obs.shape[0], -1)
+
+    return forward, policy
+
+
+def _replayed(pop: Population):
+    """``forward`` and ``policy`` like ``_member_major``'s, but the actor's numbers of the loss
+    are those computed while acting (separate trunks only).
+
+    The parameters do not change while a batch is collected, so the actor's layers at
+    s_0..s_{T-1} in the loss are what ``policy`` computed at each step: ``policy`` keeps them,
+    and ``forward`` stacks them into one autograd node whose backward is written out
+    (``models.HandBackward``) instead of running the actor again. The critic runs once on
+    s_0..s_T. The actor at s_T is computed (without gradient) only for a Q critic, whose
+    expected SARSA target needs pi(.|s_{T}); otherwise the logits have T rows, not T+1.
+    """
+    K = pop.members
+    kept: list[tuple[list[Tensor], Tensor]] = []     # per acting step: (layer inputs, logits)
+
+    def policy(obs):                          # [K*N, d] -> [K*N, A], keeping the layers
+        xs, logits = pop.layers("actor", obs.reshape(K, obs.shape[0] // K, obs.shape[1]))
+        kept.append((xs, logits))
+        return logits.reshape(obs.shape[0], -1)
+
+    def replay():                             # [K, T*N, ...] in time-then-env order per member
+        xs = [torch.stack([x[i] for x, _ in kept], 1).flatten(1, 2) for i in range(len(kept[0][0]))]
+        return xs, torch.stack([y for _, y in kept], 1).flatten(1, 2)
+
+    def forward(obs):                         # obs [T+1, K*N, d]
+        T1, KN = obs.shape[:2]
+        if len(kept) != T1 - 1:
+            raise RuntimeError(f"the batch has {T1 - 1} steps but {len(kept)} acting steps were kept")
+        logits = HandBackward.apply(replay, pop.template["activation"], pop.side_weights("actor"), pop.actor)
+        kept.clear()
+        logits = logits.reshape(K, T1 - 1, KN // K, -1).transpose(0, 1).reshape(T1 - 1, KN, -1)
+        if pop.critic_kind is None:
+            return logits, None
+        members = obs.reshape(T1, K, KN // K, -1).transpose(0, 1).reshape(K, T1 * (KN // K), -1)
+        crit = pop.critic_values(members)
+        crit = crit.reshape(K, T1, KN // K, *crit.shape[2:]).transpose(0, 1).reshape(T1, KN, *crit.shape[2:])
+        if pop.critic_kind == "q":            # pi(.|s_T), for the expected SARSA target only
+            with torch.no_grad():
+                last = pop.logits(obs[-1].reshape(K, KN // K, -1)).reshape(1, KN, -1)
+            logits = torch.cat([logits, last])
+        return logits, crit
 
     return forward, policy
 
@@ -351,7 +395,7 @@ def train_population(configs: Sequence[Config], progress: bool = True,
                         critic_loss=cfg.critic_loss, detach_target=cfg.detach_target, **per_env)
         vf_coef, ent_coef = _numbers(configs, "vf_coef"), _numbers(configs, "ent_coef")
         max_norm = _numbers(configs, "max_grad_norm", float("inf"))
-        forward, policy = _member_major(pop)
+        forward, policy = _member_major(pop) if pop.shared else _replayed(pop)
         env = envs.make_cartpole(cfg.n_envs, members=K)
         col = Collector(env, policy, seed=[c.seed for c in configs],
                         reward_scale=[c.reward_scale for c in configs])
