@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["ActorCritic", "Population", "TabularSoftmax", "ACTIVATIONS", "HandBackward"]
+__all__ = ["ActorCritic", "Population", "TabularSoftmax", "ACTIVATIONS", "HandBackward", "backprop"]
 
 ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
 
@@ -260,14 +260,20 @@ class HandBackward(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, dy):
-        xs, ws = ctx.xs, ctx.ws
-        grads: list[Tensor] = []
-        for i in reversed(range(len(xs))):
-            grads += [dy.sum(1, keepdim=True), _bmm(xs[i].transpose(1, 2), dy)]   # bias, weight
-            if i == 0:                       # the observations need no gradient
-                break
-            dx = _bmm(dy, ws[i].transpose(1, 2))
-            dy = dx * (1 - xs[i] * xs[i]) if ctx.activation == "tanh" else dx * (xs[i] > 0)
+        grad = backprop(ctx.xs, ctx.ws, dy, ctx.activation)
         ctx.xs = ctx.ws = None
-        K = dy.shape[0]
-        return None, None, None, torch.cat([g.reshape(K, -1) for g in reversed(grads)], 1)
+        return None, None, None, grad
+
+
+def backprop(xs: list[Tensor], ws: list[Tensor], dy: Tensor, activation: str) -> Tensor:
+    """The gradient [K, P] of one side's flat parameters (``Population.actor`` or ``.critic``)
+    given ``dy`` [K, B, out], the gradient of its output: the chain rule layer by layer (see
+    ``HandBackward``). ``xs`` are the layers' inputs ``[x_0, ..., x_L]``, ``ws`` their weights."""
+    grads: list[Tensor] = []
+    for i in reversed(range(len(xs))):
+        grads += [dy.sum(1, keepdim=True), _bmm(xs[i].transpose(1, 2), dy)]   # bias, weight
+        if i == 0:                           # the observations need no gradient
+            break
+        dx = _bmm(dy, ws[i].transpose(1, 2))
+        dy = dx * (1 - xs[i] * xs[i]) if activation == "tanh" else dx * (xs[i] > 0)
+    return torch.cat([g.reshape(dy.shape[0], -1) for g in reversed(grads)], 1)

@@ -18,6 +18,9 @@ The estimators (``estimators.py``) know nothing of members: ``step_terms`` gets 
 per-step terms for the whole [T, K*N] batch, and only here are they summed per member
 (``member_sums``, in an order that does not depend on K), each member's gradient clipped
 (``clip_per_member``) and each member checked for divergence (``_Run``).
+With separate actor and critic trunks (every preset but ``blog-tdac``) the loss replays the
+actor's layers computed while acting, and for the common losses the gradient is written out
+instead of taken by autograd (``backprop.py``): the same formulas, fewer ops.
 This computes what the one-file algorithms of ``acnotes/reference/`` (REINFORCE, A2C with
 GAE, TD-AC) compute, for K agents at once: for the same preset and seed, the same episode
 returns (tests/test_reference.py).
@@ -42,7 +45,8 @@ from ._threads import torch_threads
 from .agent import Agent, make_agent
 from .config import Config, preset
 from .history import History
-from .models import ActorCritic, HandBackward, Population
+from .backprop import Replay, to_members, to_time
+from .models import ActorCritic, Population
 from .optim import PopulationOptimizer
 from .rollout import Collector
 
@@ -72,6 +76,13 @@ class StepTerms:
     entropy: Tensor          # H(pi(.|s_t))
     valid: Tensor            # the steps that count
     ended: Tensor | None     # the valid steps where an episode ended (episodic estimators only)
+    # what the terms were computed from (for the gradient written out, ``backprop.Replay``)
+    logits: Tensor | None = None     # [T, N, A]
+    actions: Tensor | None = None    # a_t
+    psi: Tensor | None = None        # Psi_t
+    weight: Tensor | None = None     # w_t (None: 1)
+    pred: Tensor | None = None       # the critic's prediction
+    target: Tensor | None = None     # and its target
 
 
 def step_terms(forward: Callable, batch, *, algo: str, gamma, lam, n: int | None, discount_actor: bool = False,
@@ -93,12 +104,13 @@ def step_terms(forward: Callable, batch, *, algo: str, gamma, lam, n: int | None
     logp = estimators.log_prob(logits, batch.actions)
     weight = returns.discount_powers(batch.t, gamma) if discount_actor else None
     actor = estimators.actor_terms(logp, psi, batch.valid, weight)
-    critic = None
+    critic = pred = None
     if est.critic is not None:
         pred = vals.v if est.critic == "v" else vals.q
         critic = estimators.critic_terms(pred, target, batch.valid, critic_loss, detach_target=detach_target)
     ended = (batch.terminated | batch.truncated) & batch.valid if est.episodic else None
-    return StepTerms(actor, critic, estimators.entropy_terms(logits, batch.valid), batch.valid, ended)
+    return StepTerms(actor, critic, estimators.entropy_terms(logits, batch.valid), batch.valid, ended,
+                     logits, batch.actions, psi, weight, pred, target)
 
 
 def losses(terms: StepTerms, total: Callable[[Tensor], Tensor] = torch.sum):
@@ -133,66 +145,14 @@ def _member_major(pop: Population):
     """``forward`` for ``step_terms`` and the collector: [T, K*N, d] in, [T, K*N, ...] out."""
     K = pop.members
 
-    def to_members(x):                        # [T, K*N, ...] -> [K, T*N, ...]
-        T, KN = x.shape[:2]
-        return x.reshape(T, K, KN // K, *x.shape[2:]).transpose(0, 1).reshape(K, T * (KN // K), *x.shape[2:])
-
-    def to_time(y, T):                        # [K, T*N, ...] -> [T, K*N, ...]
-        N = y.shape[1] // T
-        return y.reshape(K, T, N, *y.shape[2:]).transpose(0, 1).reshape(T, K * N, *y.shape[2:])
-
     def forward(obs):
-        logits, crit = pop(to_members(obs))
+        logits, crit = pop(to_members(obs, K))
         T = obs.shape[0]
         return to_time(logits, T), (None if crit is None else to_time(crit, T))
 
     def policy(obs):                          # [K*N, d] -> [K*N, A]
         # one time step: member-major is time-major, so both reshapes are views (no copies)
         return pop.logits(obs.reshape(K, obs.shape[0] // K, obs.shape[1])).reshape(obs.shape[0], -1)
-
-    return forward, policy
-
-
-def _replayed(pop: Population):
-    """``forward`` and ``policy`` like ``_member_major``'s, but the actor's numbers of the loss
-    are those computed while acting (separate trunks only).
-
-    The parameters do not change while a batch is collected, so the actor's layers at
-    s_0..s_{T-1} in the loss are what ``policy`` computed at each step: ``policy`` keeps them,
-    and ``forward`` stacks them into one autograd node whose backward is written out
-    (``models.HandBackward``) instead of running the actor again. The critic runs once on
-    s_0..s_T. The actor at s_T is computed (without gradient) only for a Q critic, whose
-    expected SARSA target needs pi(.|s_{T}); otherwise the logits have T rows, not T+1.
-    """
-    K = pop.members
-    kept: list[tuple[list[Tensor], Tensor]] = []     # per acting step: (layer inputs, logits)
-
-    def policy(obs):                          # [K*N, d] -> [K*N, A], keeping the layers
-        xs, logits = pop.layers("actor", obs.reshape(K, obs.shape[0] // K, obs.shape[1]))
-        kept.append((xs, logits))
-        return logits.reshape(obs.shape[0], -1)
-
-    def replay():                             # [K, T*N, ...] in time-then-env order per member
-        xs = [torch.stack([x[i] for x, _ in kept], 1).flatten(1, 2) for i in range(len(kept[0][0]))]
-        return xs, torch.stack([y for _, y in kept], 1).flatten(1, 2)
-
-    def forward(obs):                         # obs [T+1, K*N, d]
-        T1, KN = obs.shape[:2]
-        if len(kept) != T1 - 1:
-            raise RuntimeError(f"the batch has {T1 - 1} steps but {len(kept)} acting steps were kept")
-        logits = HandBackward.apply(replay, pop.template["activation"], pop.side_weights("actor"), pop.actor)
-        kept.clear()
-        logits = logits.reshape(K, T1 - 1, KN // K, -1).transpose(0, 1).reshape(T1 - 1, KN, -1)
-        if pop.critic_kind is None:
-            return logits, None
-        members = obs.reshape(T1, K, KN // K, -1).transpose(0, 1).reshape(K, T1 * (KN // K), -1)
-        crit = pop.critic_values(members)
-        crit = crit.reshape(K, T1, KN // K, *crit.shape[2:]).transpose(0, 1).reshape(T1, KN, *crit.shape[2:])
-        if pop.critic_kind == "q":            # pi(.|s_T), for the expected SARSA target only
-            with torch.no_grad():
-                last = pop.logits(obs[-1].reshape(K, KN // K, -1)).reshape(1, KN, -1)
-            logits = torch.cat([logits, last])
-        return logits, crit
 
     return forward, policy
 
@@ -395,7 +355,9 @@ def train_population(configs: Sequence[Config], progress: bool = True,
                         critic_loss=cfg.critic_loss, detach_target=cfg.detach_target, **per_env)
         vf_coef, ent_coef = _numbers(configs, "vf_coef"), _numbers(configs, "ent_coef")
         max_norm = _numbers(configs, "max_grad_norm", float("inf"))
-        forward, policy = _member_major(pop) if pop.shared else _replayed(pop)
+        replay = None if pop.shared else Replay(pop)   # the fast path (backprop.py)
+        forward, policy = _member_major(pop) if replay is None else (replay.forward, replay.policy)
+        by_hand = replay is not None and replay.by_hand(est.critic, cfg.critic_loss, cfg.detach_target)
         env = envs.make_cartpole(cfg.n_envs, members=K)
         col = Collector(env, policy, seed=[c.seed for c in configs],
                         reward_scale=[c.reward_scale for c in configs])
@@ -409,12 +371,16 @@ def train_population(configs: Sequence[Config], progress: bool = True,
         try:
             while col.active.any():
                 batch = col.episodes() if est.episodic else col.steps(cfg.n_steps)
-                terms = step_terms(forward, batch, **settings)   # [T, K*N] each
-                a, c, e = losses(terms, per_member)               # [K] each: one loss per member
-                loss = a + vf_coef * c - ent_coef * e
+                with torch.set_grad_enabled(not by_hand):
+                    terms = step_terms(forward, batch, **settings)   # [T, K*N] each
+                    a, c, e = losses(terms, per_member)               # [K] each: one loss per member
+                    loss = a + vf_coef * c - ent_coef * e
                 run.stop_if_not_finite(loss, "loss")
                 opt.zero_grad()
-                run.only_active(loss).sum().backward()
+                if by_hand:   # the same gradient, written out (backprop.py)
+                    replay.backward(terms, col.active, vf_coef, ent_coef, per_member)
+                else:
+                    run.only_active(loss).sum().backward()
                 g = clip_per_member(params, max_norm)             # [K], the norms before clipping
                 run.stop_if_not_finite(g, "gradient norm")
                 updated = col.active.copy()
