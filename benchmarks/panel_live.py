@@ -9,11 +9,14 @@ sliders one position up from their defaults; a two-slider panel has no live sett
 its default setting is timed: what a live one would cost), on one torch thread, and prints
 the seconds per algorithm and the panel's slowest (wall seconds; in brackets the process's
 CPU seconds, which other processes on a shared machine disturb much less). With
-``--repeat R`` each setting is trained R times and the fastest is kept. The last line is
-``slowest live panel: N s``.
+``--repeat R`` each setting is trained R times and the fastest is kept. ``--floor`` also
+times the arithmetic alone of each setting's run (``engine_floor.floor_seconds``: the
+networks' products and activations, the optimizer, the env step; CPU seconds) and prints the
+panel's floor: its slowest setting's. The last line is ``slowest live panel: N s``.
 
     python benchmarks/panel_live.py                 # every panel (a few minutes)
     python benchmarks/panel_live.py --panels 04,06  # some panels
+    python benchmarks/panel_live.py --floor         # and each panel's floor
     ACNOTES_SRC=/tmp/old python benchmarks/panel_live.py   # another copy of the package
 """
 
@@ -33,6 +36,9 @@ sys.path.insert(0, os.environ.get("ACNOTES_SRC", str(Path(__file__).resolve().pa
 
 from acnotes.stored import atlas  # noqa: E402
 from acnotes import train as T  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from engine_floor import floor_seconds  # noqa: E402
 
 
 def _up(name: str, cfg) -> float:
@@ -62,12 +68,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--panels", default=",".join(atlas.PANELS), help="comma-separated notebook numbers")
     ap.add_argument("--repeat", type=int, default=1, help="train each setting R times, keep the fastest")
+    ap.add_argument("--floor", action="store_true", help="also time each setting's arithmetic alone")
     args = ap.parse_args()
     torch.set_num_threads(1)
     slowest = 0.0
     for nb in args.panels.split(","):
         panel = atlas.PANELS[nb]
-        worst = 0.0
+        worst, worst_cpu, worst_floor = 0.0, 0.0, 0.0
         for algo in panel.algos:
             cfg, label = live_setting(panel, algo)
             sec = cpu = float("inf")
@@ -77,12 +84,18 @@ def main() -> None:
                     warnings.simplefilter("ignore")
                     runs = T.train_population([cfg.replace(seed=s) for s in panel.seeds], progress=False)
                 sec, cpu = min(sec, time.perf_counter() - t), min(cpu, time.process_time() - c)
-            worst = max(worst, sec)
             eps = max(len(h.episode_returns) for _, h in runs)
-            print(f"  notebook {nb} {algo:19s} {label:40s} {sec:6.2f} s  [cpu {cpu:6.2f} s]  "
+            floor = ""
+            if args.floor:
+                nets, env = floor_seconds([cfg.replace(seed=s) for s in panel.seeds], [h for _, h in runs])
+                floor = f"  floor {nets + env:5.2f} s (nets {nets:.2f}, env {env:.2f})"
+                if cpu > worst_cpu:
+                    worst_floor = nets + env
+            worst, worst_cpu = max(worst, sec), max(worst_cpu, cpu)
+            print(f"  notebook {nb} {algo:19s} {label:40s} {sec:6.2f} s  [cpu {cpu:6.2f} s]{floor}  "
                   f"(<= {eps} episodes per seed)", flush=True)
-        print(f"notebook {nb}: {len(panel.seeds)} seeds x {panel.total_steps} env steps, slowest {worst:.2f} s",
-              flush=True)
+        print(f"notebook {nb}: {len(panel.seeds)} seeds x {panel.total_steps} env steps, slowest {worst:.2f} s "
+              f"[cpu {worst_cpu:.2f} s]" + (f", floor {worst_floor:.2f} s (CPU)" if args.floor else ""), flush=True)
         slowest = max(slowest, worst)
     print(f"slowest live panel: {slowest:.2f} s")
 
