@@ -141,6 +141,9 @@ class Population(nn.Module):
         self.is_actor = [True] + ([False] if size["critic"] else [])
         with torch.no_grad():   # views without autograd, for the engine's own forward and backward
             self._views = {n: self._view(n) for n in self.names}
+        self._hidden = {t: [(self._views[f"{t}_{i}_bias"], self._views[f"{t}_{i}_weight"])
+                            for i in range(0, 2 * self.template["layers"], 2)]
+                        for t in ("actor_trunk", "critic_trunk") if f"{t}_0_bias" in self._views}
 
     def _view(self, name: str) -> Tensor:
         side, at, shape = self._where[name]
@@ -175,12 +178,12 @@ class Population(nn.Module):
                 q.copy_(p[k].T if q.dim() == 2 else p[k, 0])
         return net
 
-    def _layer(self, prefix: str, i: int, x: Tensor) -> Tensor:
-        """Hidden layer i: ``act(x W + b)``. tanh is computed as ``2 sigmoid(2z) - 1`` (the same
+    def _layer(self, b: Tensor, w: Tensor, x: Tensor) -> Tensor:
+        """A hidden layer: ``act(x W + b)``. tanh is computed as ``2 sigmoid(2z) - 1`` (the same
         function: within 2e-7 of ``torch.tanh`` in float32), because torch's tanh is not
         vectorized on CPU and costs three times as much here (benchmarks/README.md); the
-        factor 2 is the product's ``alpha`` and ``beta`` (exact)."""
-        b, w = self.param(f"{prefix}_{i}_bias"), self.param(f"{prefix}_{i}_weight")
+        factor 2 is the product's ``alpha`` and ``beta`` (exact). Without autograd the
+        elementwise steps work in place (the same numbers)."""
         if not self.tanh:
             return torch.relu(torch.baddbmm(b, x, w))
         s = torch.sigmoid(torch.baddbmm(b, x, w, beta=2, alpha=2))
@@ -188,7 +191,7 @@ class Population(nn.Module):
 
     def _mlp(self, prefix: str, x: Tensor) -> Tensor:
         for i in range(0, 2 * self.template["layers"], 2):
-            x = self._layer(prefix, i, x)
+            x = self._layer(self.param(f"{prefix}_{i}_bias"), self.param(f"{prefix}_{i}_weight"), x)
         return x
 
     def _linear(self, prefix: str, x: Tensor) -> Tensor:
@@ -226,8 +229,8 @@ class Population(nn.Module):
         trunk, head = ("actor_trunk", "pi_head") if name == "actor" else ("critic_trunk", "critic_head")
         xs = [obs]
         with torch.no_grad():
-            for i in range(0, 2 * self.template["layers"], 2):
-                xs.append(self._layer(trunk, i, xs[-1]))
+            for b, w in self._hidden[trunk]:
+                xs.append(self._layer(b, w, xs[-1]))
             return xs, self._linear(head, xs[-1])
 
     def critic_values(self, obs: Tensor) -> Tensor:

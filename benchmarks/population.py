@@ -39,19 +39,23 @@ GAMMAS = (0.9, 0.95, 0.98, 0.99, 0.999)
 LRS = (3.2e-4, 8e-4, 2e-3, 5e-3, 1.25e-2)
 
 
-def timed(fn):
-    t0 = time.perf_counter()
+def timed(fn, cpu: list | None = None):
+    """Wall seconds and result of ``fn()``; its CPU seconds (``time.process_time``) are
+    appended to ``cpu`` if given."""
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
+    if cpu is not None:
+        cpu.append(time.process_time() - c0)
     return time.perf_counter() - t0, out
 
 
 def population_vs_sequential(steps: int, seeds: int, rounds: int) -> dict:
     cfgs = [T.preset("a2c", seed=s, total_steps=steps, threads=1) for s in range(seeds)]
-    pop_t, seq_t = [], []
+    pop_t, seq_t, pop_c, seq_c = [], [], [], []
     for _ in range(rounds):
-        t, pop = timed(lambda: T.train_population(cfgs, progress=False))
+        t, pop = timed(lambda: T.train_population(cfgs, progress=False), pop_c)
         pop_t.append(t)
-        t, seq = timed(lambda: [T.train(c, progress=False) for c in cfgs])
+        t, seq = timed(lambda: [T.train(c, progress=False) for c in cfgs], seq_c)
         seq_t.append(t)
     def agree(a, b):  # episodes until the first return that differs
         n = min(len(a), len(b))
@@ -59,6 +63,7 @@ def population_vs_sequential(steps: int, seeds: int, rounds: int) -> dict:
 
     same = min(agree(p[1].episode_returns, s[1].episode_returns) for p, s in zip(pop, seq))
     return dict(population=statistics.median(pop_t), sequential=statistics.median(seq_t),
+                population_cpu=statistics.median(pop_c), sequential_cpu=statistics.median(seq_c),
                 same_episodes=same, rounds=rounds)
 
 
@@ -118,6 +123,8 @@ def main(argv=None) -> int:
     print(f"\n## 10 seeds of a2c to {steps // 1000}k env steps, 1 thread (median of {r['rounds']} interleaved rounds)")
     print(f"population {r['population']:.1f} s, sequential {r['sequential']:.1f} s; every member had the "
           f"episode returns of its single run for the first {r['same_episodes']} episodes at least")
+    print(f"CPU seconds: population {r['population_cpu']:.1f} s, sequential {r['sequential_cpu']:.1f} s; "
+          f"population/sequential CPU time ratio: {r['population_cpu'] / r['sequential_cpu']:.3f}")
     print(f"population/sequential time ratio: {r['population'] / r['sequential']:.3f}")
     return 0
 
