@@ -34,6 +34,7 @@ TAU = 0.02                 # seconds per step
 X_LIMIT = 2.4
 THETA_LIMIT = 12 * 2 * math.pi / 360
 START_LOW, START_HIGH = -0.05, 0.05
+_FORCES = np.array([-FORCE, FORCE])
 
 
 class CartPoles(VectorEnv):
@@ -117,9 +118,10 @@ class CartPoles(VectorEnv):
             run = np.asarray(active)
             if run.shape != (self.num_envs,) or run.dtype != bool:
                 raise ValueError(f"active must be {self.num_envs} booleans, got {active!r}")
+        paused = active is not None and not run.all()
         old = self.state
         x, x_dot, theta, theta_dot = self.state
-        force = np.where(a == 1, FORCE, -FORCE)
+        force = _FORCES[a.astype(np.intp, copy=False)]   # -FORCE for action 0, FORCE for action 1
         cos, sin = np.cos(theta), np.sin(theta)
         total_mass = MASS_POLE + MASS_CART
         pole_ml = MASS_POLE * HALF_LENGTH
@@ -130,17 +132,22 @@ class CartPoles(VectorEnv):
         x, x_dot = x + TAU * x_dot, x_dot + TAU * x_acc
         theta, theta_dot = theta + TAU * theta_dot, theta_dot + TAU * theta_acc
         self.state = np.stack((x, x_dot, theta, theta_dot))
-        terminated = (x < -X_LIMIT) | (x > X_LIMIT) | (theta < -THETA_LIMIT) | (theta > THETA_LIMIT)
-        paused = not run.all()
+        # |x| > limit is x < -limit or x > limit (fewer array operations)
+        terminated = (np.abs(x) > X_LIMIT) | (np.abs(theta) > THETA_LIMIT)
         if paused:  # a paused env keeps its state, its step count and its pending reset
             self.state[:, ~run] = old[:, ~run]
             terminated &= run
-        self.steps += run
-        truncated = (self.steps >= self.max_episode_steps) & run
-        reward = run.astype(np.float32)
+            self.steps += run
+            truncated = (self.steps >= self.max_episode_steps) & run
+            reward = run.astype(np.float32)
+            restart = self.prev_done & run
+        else:
+            self.steps += 1
+            truncated = self.steps >= self.max_episode_steps
+            reward = np.ones(self.num_envs, dtype=np.float32)
+            restart = self.prev_done
 
         # NEXT_STEP autoreset: envs whose episode ended on the previous step start anew
-        restart = self.prev_done & run
         if restart.any():
             N = self.envs_per_member
             for k in np.unique(np.flatnonzero(restart) // N):
