@@ -100,3 +100,24 @@ def test_the_replay_refuses_a_batch_it_did_not_act():
     tr.step_terms(replay.forward, batch, **settings)
     with pytest.raises(RuntimeError, match="acting steps were kept"):
         tr.step_terms(replay.forward, batch, **settings)
+
+
+def test_population_tanh_is_torchs_tanh_to_float_rounding():
+    """The population computes tanh as 2 sigmoid(2z) - 1 (faster on CPU): its members' outputs
+    are those of the plain ``ActorCritic`` (``nn.Tanh``) to float rounding, on both paths."""
+    torch.manual_seed(0)
+    nets = [tr.make_agent(tr.preset("a2c", seed=s)) for s in range(3)]
+    with torch.no_grad():
+        for net in nets:                   # larger weights: activations across tanh's whole range
+            for p in net.parameters():
+                p.mul_(4.0)
+    pop = Population.stack(nets)
+    x = torch.randn(3, 50, 4) * 2
+    logits, crit = pop(x)                  # autograd path
+    with torch.no_grad():
+        _, replayed = pop.layers("actor", x)
+    for k, net in enumerate(nets):
+        want_l, want_c = net(x[k])
+        torch.testing.assert_close(logits[k], want_l, rtol=0, atol=2e-5)
+        torch.testing.assert_close(crit[k], want_c, rtol=0, atol=2e-5)
+        torch.testing.assert_close(replayed[k], want_l, rtol=0, atol=2e-5)
