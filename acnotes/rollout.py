@@ -124,7 +124,7 @@ class Collector:
         """Env transitions simulated per member so far (the most of any member)."""
         return int(self.member_steps.max())
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def _act(self, obs: Tensor, acting: np.ndarray) -> Tensor:
         """Sample a_t ~ pi(.|s_t) by inverting the CDF at a uniform number u: the action is
         the first a with u < pi(0|s) + ... + pi(a|s). Member k's numbers come from its own
