@@ -105,6 +105,7 @@ class Collector:
         self._ep_ret = np.zeros(self.n)
         self._ep_len = np.zeros(self.n, dtype=np.int64)
         self._skip = np.zeros(self.n, dtype=bool)  # next step is an autoreset step
+        self._everyone = np.ones(self.n, dtype=bool)
 
     def reset(self) -> Tensor:
         if self._first_reset:
@@ -149,15 +150,16 @@ class Collector:
 
     def _step(self, actions: Tensor, acting: np.ndarray, unfinished: np.ndarray | None = None):
         """One env step. Members not ``acting`` are paused: their envs do not move."""
-        running = acting[self._member_of]
-        if running.all():
+        everyone = bool(acting.all())         # the usual case: no masks needed
+        running = self._everyone if everyone else acting[self._member_of]
+        if everyone or running.all():
             nobs, r, term, trunc, _ = self.env.step(actions.numpy())
         elif isinstance(self.env, CartPoles):
             nobs, r, term, trunc, _ = self.env.step(actions.numpy(), active=running)
         else:
             raise ValueError("pausing members needs a population env (acnotes.envs.make_cartpole)")
         self.member_steps[acting] += self.per_member
-        valid = ~self._skip & running
+        valid = ~self._skip if everyone else ~self._skip & running
         if unfinished is not None:
             valid &= unfinished
         done = (term | trunc) & valid
@@ -172,7 +174,7 @@ class Collector:
         t = self._ep_len - 1
         self._ep_ret[done] = 0.0
         self._ep_len[done] = 0
-        self._skip = np.where(running, done, self._skip)
+        self._skip = done if everyone else np.where(running, done, self._skip)
         return nobs, r, term & valid, trunc & valid, valid, t
 
     def steps(self, T: int) -> Batch:
