@@ -94,7 +94,8 @@ class Collector:
         self.reward_scale = torch.from_numpy(np.repeat(scale, self.per_member))
         self.gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
         self._u = torch.empty(self.members, self.BLOCK, self.per_member)  # uniforms for sampling
-        self._pos = np.full(self.members, self.BLOCK)                    # next unused row
+        self._pos = np.full(self.members, self.BLOCK)                    # next unused row per member
+        self._row: int | None = self.BLOCK   # the next unused row while every member is at the same one
         self._seeds = [int(s) for s in seeds]
         self._member_of = np.repeat(np.arange(self.members), self.per_member)
         self.active = np.ones(self.members, dtype=bool)
@@ -136,16 +137,30 @@ class Collector:
         probs = torch.softmax(logits, dim=-1)
         # a cumulative sum starts with its first term as it is: two actions need no cumsum
         cdf = probs[:, :1] if probs.shape[-1] == 2 else probs.cumsum(-1)[:, :-1]
+        if self._row is not None and acting.all():
+            # the usual case: every member acts and all are at the same row (one counter)
+            row = self._row
+            if row >= self.BLOCK:
+                for k in range(self.members):
+                    self._u[k] = torch.rand(self.BLOCK, self.per_member, generator=self.gens[k])
+                row = 0
+            self._row = row + 1
+            u = self._u[:, row].reshape(-1, 1)
+            return (u >= cdf).sum(-1)
         pos = self._pos
+        if self._row is not None:   # leave the one counter for one row per member
+            pos[:], self._row = self._row, None
         if (acting & (pos >= self.BLOCK)).any():
             for k in np.flatnonzero(acting & (pos >= self.BLOCK)):
                 self._u[k] = torch.rand(self.BLOCK, self.per_member, generator=self.gens[k])
                 pos[k] = 0
-        if (pos == pos[0]).all():   # the usual case: every member at the same row, a view
+        if (pos == pos[0]).all():   # every member at the same row: a view
             u = self._u[:, min(int(pos[0]), self.BLOCK - 1)].reshape(-1, 1)
         else:
             u = self._u[np.arange(self.members), np.minimum(pos, self.BLOCK - 1)].reshape(-1, 1)
         pos[acting] += 1
+        if acting.all() and (pos == pos[0]).all():
+            self._row = int(pos[0])       # back to the one counter
         return (u >= cdf).sum(-1)
 
     def _step(self, actions: Tensor, acting: np.ndarray, unfinished: np.ndarray | None = None):
@@ -158,22 +173,27 @@ class Collector:
             nobs, r, term, trunc, _ = self.env.step(actions.numpy(), active=running)
         else:
             raise ValueError("pausing members needs a population env (acnotes.envs.make_cartpole)")
-        self.member_steps[acting] += self.per_member
+        if everyone:
+            self.member_steps += self.per_member
+        else:
+            self.member_steps[acting] += self.per_member
         valid = ~self._skip if everyone else ~self._skip & running
         if unfinished is not None:
             valid &= unfinished
         done = (term | trunc) & valid
         self._ep_ret += r * valid
         self._ep_len += valid
-        for i in np.flatnonzero(done):
-            k = int(self._member_of[i])
-            self.log.returns.append(float(self._ep_ret[i]))
-            self.log.lengths.append(int(self._ep_len[i]))
-            self.log.end_steps.append(int(self.member_steps[k]))
-            self.log.members.append(k)
         t = self._ep_len - 1
-        self._ep_ret[done] = 0.0
-        self._ep_len[done] = 0
+        ended = done.nonzero()[0]   # np.flatnonzero without its Python wrapper
+        if ended.size:    # most steps end no episode
+            for i in ended:
+                k = int(self._member_of[i])
+                self.log.returns.append(float(self._ep_ret[i]))
+                self.log.lengths.append(int(self._ep_len[i]))
+                self.log.end_steps.append(int(self.member_steps[k]))
+                self.log.members.append(k)
+            self._ep_ret[ended] = 0.0
+            self._ep_len[ended] = 0
         self._skip = done if everyone else np.where(running, done, self._skip)
         return nobs, r, term & valid, trunc & valid, valid, t
 
