@@ -228,11 +228,13 @@ class Population(nn.Module):
         """One side (separate trunks only) on ``obs`` [K, B, d], without autograd: the
         input of every layer ``[obs, h_1, ..., h_L]`` and the head's output."""
         trunk, head = ("actor_trunk", "pi_head") if name == "actor" else ("critic_trunk", "critic_head")
+        if torch.is_grad_enabled():   # acting runs under inference mode already: no context to enter
+            with torch.no_grad():
+                return self.layers(name, obs)
         xs = [obs]
-        with torch.no_grad():
-            for b, w in self._hidden[trunk]:
-                xs.append(self._layer(b, w, xs[-1]))
-            return xs, self._linear(head, xs[-1])
+        for b, w in self._hidden[trunk]:
+            xs.append(self._layer(b, w, xs[-1]))
+        return xs, self._linear(head, xs[-1])
 
     def critic_values(self, obs: Tensor) -> Tensor:
         """The critic (separate trunk) on ``obs`` [K, B, d], as one autograd node whose

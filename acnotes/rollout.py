@@ -93,7 +93,8 @@ class Collector:
         scale = np.broadcast_to(np.asarray(reward_scale, dtype=np.float32), (self.members,))
         self.reward_scale = torch.from_numpy(np.repeat(scale, self.per_member))
         self.gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
-        self._u = torch.empty(self.members, self.BLOCK, self.per_member)  # uniforms for sampling
+        # uniforms for sampling, row-major in steps: a step's K*N numbers are one contiguous row
+        self._u = torch.empty(self.BLOCK, self.members * self.per_member, 1)
         self._pos = np.full(self.members, self.BLOCK)                    # next unused row per member
         self._row: int | None = self.BLOCK   # the next unused row while every member is at the same one
         self._seeds = [int(s) for s in seeds]
@@ -126,6 +127,11 @@ class Collector:
         """Env transitions simulated per member so far (the most of any member)."""
         return int(self.member_steps.max())
 
+    def _fill(self, k: int) -> None:
+        """The next ``BLOCK`` steps of member k's uniform numbers, from its own generator."""
+        n = self.per_member
+        self._u[:, k * n:(k + 1) * n, 0] = torch.rand(self.BLOCK, n, generator=self.gens[k])
+
     @torch.inference_mode()
     def _act(self, obs: Tensor, acting: np.ndarray) -> Tensor:
         """Sample a_t ~ pi(.|s_t) by inverting the CDF at a uniform number u: the action is
@@ -142,22 +148,23 @@ class Collector:
             row = self._row
             if row >= self.BLOCK:
                 for k in range(self.members):
-                    self._u[k] = torch.rand(self.BLOCK, self.per_member, generator=self.gens[k])
+                    self._fill(k)
                 row = 0
             self._row = row + 1
-            u = self._u[:, row].reshape(-1, 1)
+            u = self._u[row]
             return (u >= cdf).sum(-1)
         pos = self._pos
         if self._row is not None:   # leave the one counter for one row per member
             pos[:], self._row = self._row, None
         if (acting & (pos >= self.BLOCK)).any():
             for k in np.flatnonzero(acting & (pos >= self.BLOCK)):
-                self._u[k] = torch.rand(self.BLOCK, self.per_member, generator=self.gens[k])
+                self._fill(k)
                 pos[k] = 0
         if (pos == pos[0]).all():   # every member at the same row: a view
-            u = self._u[:, min(int(pos[0]), self.BLOCK - 1)].reshape(-1, 1)
+            u = self._u[min(int(pos[0]), self.BLOCK - 1)]
         else:
-            u = self._u[np.arange(self.members), np.minimum(pos, self.BLOCK - 1)].reshape(-1, 1)
+            rows = np.repeat(np.minimum(pos, self.BLOCK - 1), self.per_member)
+            u = self._u[rows, np.arange(self.n)]
         pos[acting] += 1
         if acting.all() and (pos == pos[0]).all():
             self._row = int(pos[0])       # back to the one counter
