@@ -138,10 +138,10 @@ CASES = {
     # E[delta | s, a] from the linear-solve V, against A by iterative policy evaluation
     "04 E[delta]=A": ("04-td-actor-critic.ipynb", ["E_delta = mdp.R"], _v_one_percent_off, "E[delta_t | s, a] = A", 0),
     # the sum of d_gamma against sampled discounted episode lengths
-    "04 d_gamma sums": ("04-td-actor-critic.ipynb", ["E_delta = mdp.R", "d_ep = mdp.visitation(theta)"],
+    "10 d_gamma sums": ("10-case-study-blog-td-ac.ipynb", ["V, A = mdp.V(pi), mdp.advantage(pi)", "d_ep = mdp.visitation(theta)"],
                         _visitation_normalised, "d_gamma sums to the expected discounted episode length", 1),
     # the package's log-probability against float64 by hand, at logit gaps where log(softmax) underflows
-    "04 log_softmax": ("04-td-actor-critic.ipynb", ["via_log_softmax = torch.log_softmax"], _log_of_softmax,
+    "10 log_softmax": ("10-case-study-blog-td-ac.ipynb", ["via_log_softmax = torch.log_softmax"], _log_of_softmax,
                        "log_softmax and the package's log_prob agree", 0),
     # the exact Q against iterating the expected TD target
     "02 TD fixed point": ("02-q-actor-critic.ipynb", ["g_exact = mdp.autograd_gradient(theta)", "q_it = torch.zeros_like(Q)"],
