@@ -150,7 +150,7 @@ CASES = {
     "02 state-only error": ("02-q-actor-critic.ipynb", ["g_exact = mdp.autograd_gradient(theta)", "def critic_gradient(q_table):"],
                             _policy_not_normalised, "a state-only error b(s)", 1),
     # what each estimator does at a time limit, against sums by hand
-    "01 estimators at a cut": ("01-reinforce.ipynb", ["stopped = [1 + g + g ** 2"], _baseline_stops_at_the_cut,
+    "03 estimators at a cut": ("03-baselines-a2c.ipynb", ["stopped = [1 + g + g ** 2"], _baseline_stops_at_the_cut,
                                "reinforce_baseline: its target", 0),
     # the weights of the critic's error in GAE, by autograd through acn.returns.gae
     "05 GAE error weights": ("05-gradient-variance.ipynb", ["(weight,) = torch.autograd.grad"], _gae_with_gamma_twice,
