@@ -94,3 +94,13 @@ def test_centring_seeds_draws_each_seed_of_each_variant():
         line = dots[plots.style.name(variant)]
         assert list(line.get_xdata()) == [m["best"] for m in members]
         assert list(line.get_ydata()) == [m["final"] for m in members]
+
+
+def test_softmax_temperature_draws_softmax_of_r_over_beta():
+    r, betas = np.array([1.0, 0.5, -0.5]), np.logspace(-2, 1, 31)
+    lines = plots.softmax_temperature(r, betas).axes[0].get_lines()
+    by_action = {int(line.get_label().split()[1].rstrip(",")): line for line in lines if line.get_label().startswith("action")}
+    assert sorted(by_action) == [0, 1, 2]
+    for a, line in by_action.items():
+        want = np.exp(r[a] / betas) / np.exp(r[None, :] / betas[:, None]).sum(axis=1)
+        np.testing.assert_allclose(line.get_ydata(), want, rtol=1e-9)

@@ -203,6 +203,7 @@ def _figures():
         "gae_weights (nb 4)": lambda: plots.gae_weights((0.0, 0.5, 0.8, 0.95)),
         "score_pull (nb 2)": lambda: plots.score_pull(np.linspace(0.01, 0.99, 99)),
         "centring_seeds (nb 2)": lambda: plots.centring_seeds(centring.load()),
+        "softmax_temperature (nb 7)": lambda: plots.softmax_temperature([1.0, 0.5, -0.5], np.logspace(-2, 1, 61)),
         "stored_curves (nb 7)": lambda: plots.stored_curves(
             ablations.load()["target"]["curve_steps"], {"target detached (TD)": ablations.rows(ablations.load(), "target", True),
                                                         "target not detached": ablations.rows(ablations.load(), "target", False)}),

@@ -1,6 +1,7 @@
 """Figures of shapes the notebooks describe in words: the weights GAE(lambda) puts on the
 n-step advantages (notebook 4), the pull of one update on a softmax policy's probabilities
-(notebook 1), and the stored Q-AC runs with and without centring, seed by seed (notebook 2)."""
+and the stored Q-AC runs with and without centring, seed by seed (notebook 2), and the
+entropy bonus's balance softmax(r / beta) in a bandit (notebook 7)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 
 from . import style
 
-__all__ = ["gae_weights", "score_pull", "centring_seeds"]
+__all__ = ["gae_weights", "score_pull", "centring_seeds", "softmax_temperature"]
 
 
 def gae_weights(lams=(0.0, 0.5, 0.8, 0.95), n_max: int = 30, title: str | None = None):
@@ -74,4 +75,29 @@ def centring_seeds(stored: dict, title: str | None = None):
                  note=f"one dot per seed ({len(stored['qac']['members'])} seeds, "
                       f"{style.steps(stored['qac']['steps'])} env steps each, the qac preset)",
                  xlabel="best mean return over 100 consecutive episodes")
+    return fig
+
+
+def softmax_temperature(rewards, betas, title: str | None = None):
+    """The policy a bandit's entropy bonus balances at, pi_beta(a) = softmax(r / beta)(a),
+    against beta (log scale), one line per action (actions are no algorithm: greys, the best
+    action darkest), each labelled with its reward where it ends; uniform 1 / |A| marked."""
+    r = np.asarray(rewards, dtype=float)
+    betas = np.asarray(betas, dtype=float)
+    z = r[None, :] / betas[:, None]
+    pi = np.exp(z - z.max(axis=1, keepdims=True))
+    pi /= pi.sum(axis=1, keepdims=True)
+    fig, ax = style.figure(height=3.6)
+    order = np.argsort(-r)
+    greys = style.shades(style.NEUTRAL[0], len(r), lightest=0.0, darkest=0.6)   # 0% to 60% white: dark to pale
+    lines = {}
+    for rank, a in enumerate(order):                                             # the best action darkest
+        label = f"action {a}, r = {style.number(r[a])}"
+        lines[label] = ax.semilogx(betas, pi[:, a], color=greys[rank], linewidth=2.2, label=label)[0]
+    style.reference_line(ax, 1 / len(r), f"uniform (1/{len(r)})", at="left")
+    ax.set_ylim(0, 1.02)
+    style.label_ends(ax, lines)
+    style.finish(ax, title=title or "The entropy bonus moves the policy from greedy (small β) to uniform (large β)",
+                 note="π_β(a) = softmax(r / β)(a), where gradient ascent on J + β H ends in a bandit",
+                 xlabel="β (ent_coef), log scale", ylabel="π_β(a)")
     return fig
