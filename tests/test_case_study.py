@@ -43,7 +43,8 @@ def problems(nb: dict) -> list[str]:
     numbers = [n for _, n in s["sections"]]
     if numbers != list(range(1, len(numbers) + 1)):
         bad.append(f"bug sections not numbered 1..n in reading order: {numbers}")
-    if [k for k, _ in s["sections"]] != sorted(k for k, _ in s["sections"]) or None in [k for k, _ in s["sections"]]:
+    kinds_of_sections = [k for k, _ in s["sections"]]
+    if None in kinds_of_sections or kinds_of_sections != sorted(kinds_of_sections):
         bad.append("a bug section sits outside its kind, or the kinds are out of order")
     kinds = {"crash": 0, "silent": 1, "conceptual": 2}
     if [(kinds[k], n) for k, n in s["table"]] != s["sections"]:
