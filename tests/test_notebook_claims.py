@@ -138,10 +138,10 @@ CASES = {
     # E[delta | s, a] from the linear-solve V, against A by iterative policy evaluation
     "04 E[delta]=A": ("04-td-actor-critic.ipynb", ["E_delta = mdp.R"], _v_one_percent_off, "E[delta_t | s, a] = A", 0),
     # the sum of d_gamma against sampled discounted episode lengths
-    "04 d_gamma sums": ("04-td-actor-critic.ipynb", ["E_delta = mdp.R", "d_ep = mdp.visitation(theta)"],
+    "10 d_gamma sums": ("10-case-study-blog-td-ac.ipynb", ["V, A = mdp.V(pi), mdp.advantage(pi)", "d_ep = mdp.visitation(theta)"],
                         _visitation_normalised, "d_gamma sums to the expected discounted episode length", 1),
     # the package's log-probability against float64 by hand, at logit gaps where log(softmax) underflows
-    "04 log_softmax": ("04-td-actor-critic.ipynb", ["via_log_softmax = torch.log_softmax"], _log_of_softmax,
+    "10 log_softmax": ("10-case-study-blog-td-ac.ipynb", ["via_log_softmax = torch.log_softmax"], _log_of_softmax,
                        "log_softmax and the package's log_prob agree", 0),
     # the exact Q against iterating the expected TD target
     "02 TD fixed point": ("02-q-actor-critic.ipynb", ["g_exact = mdp.autograd_gradient(theta)", "q_it = torch.zeros_like(Q)"],
@@ -150,7 +150,7 @@ CASES = {
     "02 state-only error": ("02-q-actor-critic.ipynb", ["g_exact = mdp.autograd_gradient(theta)", "def critic_gradient(q_table):"],
                             _policy_not_normalised, "a state-only error b(s)", 1),
     # what each estimator does at a time limit, against sums by hand
-    "01 estimators at a cut": ("01-reinforce.ipynb", ["stopped = [1 + g + g ** 2"], _baseline_stops_at_the_cut,
+    "03 estimators at a cut": ("03-baselines-a2c.ipynb", ["stopped = [1 + g + g ** 2"], _baseline_stops_at_the_cut,
                                "reinforce_baseline: its target", 0),
     # the weights of the critic's error in GAE, by autograd through acn.returns.gae
     "05 GAE error weights": ("05-gradient-variance.ipynb", ["(weight,) = torch.autograd.grad"], _gae_with_gamma_twice,

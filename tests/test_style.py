@@ -158,7 +158,7 @@ def _stored_rows(n_seeds=3, points=11, start=20.0):
 def _figures():
     """name -> a function drawing one figure of every kind the package draws."""
     from acnotes import sweep
-    from acnotes.stored import ablations, blogruns, sensitivity, studies
+    from acnotes.stored import ablations, blogruns, centring, sensitivity, studies
 
     p = np.linspace(0.02, 0.98, 50)
     figs = {
@@ -199,7 +199,11 @@ def _figures():
         "sweep_heatmap": lambda: plots.sweep_heatmap(sweep.load_study("lr")[1], "lr", "preset", "steps_to_target"),
         "timescales_plot (nb 8)": lambda: plots.timescales_plot(studies.load("timescales-tdac"), studies.load("timescales-a2c")),
         "rollouts_plot (nb 8)": lambda: plots.rollouts_plot(studies.load("rollouts-a2c")),
-        "blog_runs (nb 4)": lambda: plots.blog_runs(blogruns.load()),
+        "blog_runs (nb 10)": lambda: plots.blog_runs(blogruns.load()),
+        "gae_weights (nb 4)": lambda: plots.gae_weights((0.0, 0.5, 0.8, 0.95)),
+        "score_pull (nb 2)": lambda: plots.score_pull(np.linspace(0.01, 0.99, 99)),
+        "centring_seeds (nb 2)": lambda: plots.centring_seeds(centring.load()),
+        "softmax_temperature (nb 7)": lambda: plots.softmax_temperature([1.0, 0.5, -0.5], np.logspace(-2, 1, 61)),
         "stored_curves (nb 7)": lambda: plots.stored_curves(
             ablations.load()["target"]["curve_steps"], {"target detached (TD)": ablations.rows(ablations.load(), "target", True),
                                                         "target not detached": ablations.rows(ablations.load(), "target", False)}),

@@ -22,7 +22,7 @@ def add_cli(sub) -> None:
 
     p = sub.add_parser("blogruns", help="train the blog post's TD-AC settings over seeds, as JSON",
                        description="Train the blog-tdac preset for each seed, with its smooth-L1 critic loss and "
-                                   "with a squared error (see acnotes/stored/blogruns.py); notebook 4 reads "
+                                   "with a squared error (see acnotes/stored/blogruns.py); notebook 10 reads "
                                    "acnotes/data/blog-tdac.json.")
     p.add_argument("--out", required=True, metavar="FILE", help="the JSON file to write")
     p.add_argument("--steps", type=positive_int, default=100_000, metavar="N", help="env steps per run (default 100000)")

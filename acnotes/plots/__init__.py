@@ -2,9 +2,10 @@
 (``style``): ``learning`` (learning curves), ``variance`` (bias and variance of the gradient
 estimators), ``sensitivity`` (gamma x lr maps), ``sweep`` (a sweep's results), ``studies`` (the
 step-size ratio and the rollout length), ``corridor`` (the short corridor of notebook 0),
-``critics`` (notebook 2's tabular critic), ``blog`` (notebook 4's stored blog runs),
+``critics`` (notebook 2's tabular critic), ``blog`` (notebook 10's stored blog runs),
 ``ablations`` (notebook 7's entropy bonus), ``onestep`` (notebook 9's exact values of
-learning runs).
+learning runs), ``weights`` (shapes the text describes: GAE's weights over n, the
+score's pull on the probabilities, the centring runs seed by seed, the entropy bonus's balance in a bandit).
 
 Plotting functions return a matplotlib Figure and never switch the backend.
 """
@@ -20,8 +21,10 @@ from .sensitivity import sensitivity_map
 from .studies import rollouts_plot, timescales_plot
 from .sweep import sweep_heatmap, sweep_sensitivity
 from .variance import gae_lambda, variance_bars, variance_compare, variance_sweep, variance_training
+from .weights import centring_seeds, gae_weights, score_pull, softmax_temperature
 
 __all__ = ["style", "curve_on_grid", "mean_and_band", "learning_curves", "learning_grid", "stored_curves",
            "variance_bars", "variance_compare", "variance_sweep", "gae_lambda", "variance_training",
            "sensitivity_map", "sweep_heatmap", "sweep_sensitivity", "timescales_plot", "rollouts_plot",
-           "corridor_value", "corridor_learning", "td_convergence", "critic_error", "blog_runs", "entropy_plot", "value_curves"]
+           "corridor_value", "corridor_learning", "td_convergence", "critic_error", "blog_runs", "entropy_plot", "value_curves",
+           "gae_weights", "score_pull", "centring_seeds", "softmax_temperature"]

@@ -8,7 +8,7 @@ Every kind is one module of this package, and every kind works the same way:
     ``stored.sensitivity``  gamma x lr maps of A2C and TD-AC                sensitivity ALGO --out FILE
     ``stored.studies``      critic_lr / lr, and the rollout length n        study NAME --out FILE
     ``stored.ablations``    notebook 7: the critic's target, entropy        ablations --out FILE
-    ``stored.blogruns``     notebook 4: the blog post's own settings        blogruns --out FILE
+    ``stored.blogruns``     notebook 10: the blog post's own settings       blogruns --out FILE
     ``stored.sweeps``       notebook 6: the lr sweep of every algorithm     sweep ... (then copy its files)
     ``stored.centring``     notebook 2: Q-AC with and without centring      centring --from BENCHMARK_JSON --out FILE
 
