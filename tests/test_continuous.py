@@ -8,6 +8,7 @@ differences for the LQR's closed-form J and its gradient, a Riccati iteration fo
 
 import math
 
+import numpy as np
 import pytest
 import torch
 
@@ -98,3 +99,79 @@ def test_policy_heads(state_dependent):
 def test_clip_action_keeps_the_bound():
     a = torch.tensor([-3.0, -1.0, 0.5, 2.5])
     assert torch.equal(gaussian.clip_action(a, -2.0, 2.0), torch.tensor([-2.0, -1.0, 0.5, 2.0]))
+
+
+# ------------------------------------------------------------------------------ the scalar LQR
+from acnotes import lqr  # noqa: E402
+
+LQR = lqr.LQR()
+POINTS = [(1.0, -0.5), (0.6, 0.2), (1.6, -1.0)]
+
+
+@pytest.mark.parametrize("k, log_sigma", POINTS)
+def test_lqr_gradient_by_hand_is_autograd_and_finite_differences(k, log_sigma):
+    kt = torch.tensor(k, dtype=torch.float64, requires_grad=True)
+    lt = torch.tensor(log_sigma, dtype=torch.float64, requires_grad=True)
+    auto = torch.stack(torch.autograd.grad(lqr.J(LQR, kt, lt), (kt, lt))).numpy()
+    h = 1e-6
+    fd = [(lqr.J(LQR, k + h, log_sigma) - lqr.J(LQR, k - h, log_sigma)) / (2 * h),
+          (lqr.J(LQR, k, log_sigma + h) - lqr.J(LQR, k, log_sigma - h)) / (2 * h)]
+    by_hand = lqr.grad(LQR, k, log_sigma)
+    assert abs(by_hand - auto).max() < 1e-10 and abs(by_hand - fd).max() < 1e-6
+
+
+@pytest.mark.parametrize("k, log_sigma", POINTS)
+def test_lqr_J_is_the_mean_sampled_return(k, log_sigma):
+    ep = lqr.rollouts(LQR, k, log_sigma, 20_000, generator=torch.Generator().manual_seed(0))
+    se = ep["ret"].std().item() / math.sqrt(20_000)
+    assert abs(ep["ret"].mean().item() - lqr.J(LQR, k, log_sigma)) < 4 * se
+
+
+def test_lqr_J_is_the_summed_second_moments():
+    """J from iterating X_{t+1} = m^2 X_t + b^2 sigma^2 (no closed form for S)."""
+    k, log_sigma = 0.8, -0.3
+    m, s2 = LQR.f - LQR.b * k, math.exp(2 * log_sigma)
+    X, total = LQR.s0 ** 2, 0.0
+    for t in range(2000):
+        total += LQR.gamma ** t * (-(LQR.q + LQR.rho * k ** 2) * X - LQR.rho * s2)
+        X = m ** 2 * X + LQR.b ** 2 * s2
+    assert abs(total - lqr.J(LQR, k, log_sigma)) < 1e-10
+
+
+def test_lqr_values_satisfy_the_bellman_equation():
+    """V(s) = E[r + gamma V(s')] with the expectation over eps by Gauss-Hermite quadrature, and
+    E_a[A(s, a)] = 0; J = V(s_0)."""
+    k, log_sigma = 1.2, -0.4
+    x, w = np.polynomial.hermite_e.hermegauss(20)
+    w = w / w.sum()
+    for s in (-2.0, 0.3, 1.5):
+        a = -k * s + math.exp(log_sigma) * x
+        q = lqr.Q(LQR, k, log_sigma, s, a)
+        assert abs((w * q).sum() - lqr.V(LQR, k, log_sigma, s)) < 1e-10
+        assert abs((w * lqr.advantage(LQR, k, log_sigma, s, a)).sum()) < 1e-10
+    assert abs(lqr.V(LQR, k, log_sigma, LQR.s0) - lqr.J(LQR, k, log_sigma)) < 1e-12
+
+
+def test_lqr_optimal_gain_is_where_the_gradient_vanishes():
+    k_star = lqr.optimal_gain(LQR)
+    for log_sigma in (-2.0, 0.0):
+        assert abs(lqr.grad(LQR, k_star, log_sigma)[0]) < 1e-10
+        assert lqr.grad(LQR, k_star, log_sigma)[1] < 0
+    assert all(lqr.J(LQR, k_star, -1.0) > lqr.J(LQR, k_star + d, -1.0) for d in (-0.05, 0.05))
+
+
+def test_lqr_an_unstable_gain_is_refused():
+    with pytest.raises(ValueError, match="infinite"):
+        lqr.J(LQR, 0.0, 0.0)
+
+
+def test_lqr_estimators_are_unbiased_and_ordered_in_variance():
+    k, log_sigma = 1.0, -0.5
+    est = lqr.estimates(LQR, k, log_sigma, K=400, B=8, seed=1, pathwise=True)
+    exact = lqr.grad(LQR, k, log_sigma)
+    var = {}
+    for name, g in est.items():
+        se = g.std(0, ddof=1) / math.sqrt(len(g))
+        assert (abs(g.mean(0) - exact) < 4 * se).all(), name
+        var[name] = ((g - g.mean(0)) ** 2).sum(1).mean()
+    assert var["pathwise"] < var["advantage"] < var["baseline"] < var["reinforce"]
