@@ -6,6 +6,7 @@ and the score, numerical integration for the squashed density, Monte Carlo and f
 differences for the LQR's closed-form J and its gradient, a Riccati iteration for its optimum.
 """
 
+import json
 import math
 
 import numpy as np
@@ -175,3 +176,82 @@ def test_lqr_estimators_are_unbiased_and_ordered_in_variance():
         assert (abs(g.mean(0) - exact) < 4 * se).all(), name
         var[name] = ((g - g.mean(0)) ** 2).sum(1).mean()
     assert var["pathwise"] < var["advantage"] < var["baseline"] < var["reinforce"]
+
+
+def test_lqr_estimates_use_the_unclipped_chain_rule():
+    """The score of k is -s eps / sigma: with the sign flipped, the estimators point the wrong way."""
+    k, log_sigma = 0.6, -0.5                  # far from k*, so dJ/dk is large
+    est = lqr.estimates(LQR, k, log_sigma, K=50, B=8, seed=2, psi=("advantage",))["advantage"]
+    assert np.sign(est[:, 0].mean()) == np.sign(lqr.grad(LQR, k, log_sigma)[0]) != 0
+
+
+# ------------------------------------------------------------------------------ Pendulum-v1
+from acnotes.reference import gaussian_a2c  # noqa: E402
+from acnotes.stored import pendulum  # noqa: E402
+
+
+def test_stored_pendulum_runs_are_complete():
+    data = pendulum.load()
+    assert data["seeds"] == list(pendulum.SEEDS) and data["total_steps"] == pendulum.TOTAL_STEPS
+    assert data["settings"] == pendulum.SETTINGS
+    for run, seed in zip(data["runs"], pendulum.SEEDS):
+        steps = np.array(run["episode_steps"])
+        assert run["seed"] == seed and run["status"] == "done"
+        assert len(run["episode_returns"]) == len(steps) > 1000
+        assert (np.diff(steps) >= 0).all() and steps[-1] <= pendulum.TOTAL_STEPS
+        assert all(-1700 < r <= 0 for r in run["episode_returns"])
+
+
+def test_the_reference_defaults_are_the_stored_settings():
+    import inspect
+    defaults = {k: p.default for k, p in inspect.signature(gaussian_a2c.train).parameters.items()}
+    assert {k: defaults[k] for k in pendulum.SETTINGS} == pendulum.SETTINGS
+
+
+@pytest.mark.slow
+def test_a_stored_run_starts_as_a_run_trained_now():
+    """Seed 1 trained again for its first 10,000 env steps ends the same episodes with the same
+    returns (to the stored 0.01)."""
+    stored = next(r for r in pendulum.load()["runs"] if r["seed"] == 1)
+    now = pendulum.train_one(1, 10_000)
+    n = len(now["episode_returns"])
+    assert n >= 48
+    assert now["episode_returns"] == stored["episode_returns"][:n]
+    assert now["episode_steps"] == stored["episode_steps"][:n]
+
+
+def test_pendulum_only_truncates_and_the_clip_is_outside_the_log_prob(monkeypatch):
+    """Every Pendulum episode is truncated at 200 steps, never terminated (so the TD target always
+    bootstraps), and the env receives the clipped action while the loss scores the unclipped one."""
+    import gymnasium as gym
+    seen, scored = [], []
+    real_step = gym.vector.SyncVectorEnv.step
+
+    def step(self, actions):
+        seen.append(np.array(actions))
+        out = real_step(self, actions)
+        assert not out[2].any()                      # no termination, ever
+        return out
+    real_log_prob = gaussian_a2c.log_prob
+
+    def log_prob(a, mu, log_std):
+        scored.append(a.detach().clone())
+        return real_log_prob(a, mu, log_std)
+    monkeypatch.setattr(gym.vector.SyncVectorEnv, "step", step)
+    monkeypatch.setattr(gaussian_a2c, "log_prob", log_prob)
+    returns, ends = gaussian_a2c.train(total_steps=16 * 32 * 7, seed=0, n_envs=16, n_steps=32, log_std_init=1.0)
+    sent, sampled = np.concatenate(seen), torch.cat(scored).reshape(-1, 1).numpy()
+    assert np.abs(sent).max() <= 2.0 and np.abs(sampled).max() > 2.0   # sigma = e: many beyond the bound
+    assert ends == [16 * 200] * 16                                       # every env's episode ends at step 200
+
+
+def test_pendulum_command_writes_and_never_overwrites(tmp_path, capsys):
+    from acnotes.__main__ import main
+    out = tmp_path / "p.json"
+    assert main(["pendulum", "--out", str(out), "--steps", "640", "--seeds", "3", "--quiet"]) == 0
+    data = json.loads(out.read_text())
+    assert data["seeds"] == [3] and data["total_steps"] == 640 and len(data["runs"]) == 1
+    before = out.read_text()
+    with pytest.raises(SystemExit) as stop:
+        main(["pendulum", "--out", str(out), "--steps", "640"])
+    assert stop.value.code == 2 and "--force" in capsys.readouterr().err and out.read_text() == before

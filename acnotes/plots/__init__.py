@@ -4,14 +4,17 @@ estimators), ``sensitivity`` (gamma x lr maps), ``sweep`` (a sweep's results), `
 step-size ratio and the rollout length), ``corridor`` (the short corridor of notebook 0),
 ``critics`` (notebook 2's tabular critic), ``blog`` (notebook 4's stored blog runs),
 ``ablations`` (notebook 7's entropy bonus), ``onestep`` (notebook 9's exact values of
-learning runs).
+learning runs), ``continuous`` (notebook 11: the LQR's objective, the estimators' variance
+against sigma, the Pendulum-v1 runs).
 
 Plotting functions return a matplotlib Figure and never switch the backend.
 """
 
 from . import style
 from .ablations import entropy_plot
+from . import continuous
 from .blog import blog_runs
+from .continuous import lqr_objective, pendulum_runs, variance_by_sigma
 from .corridor import corridor_learning, corridor_value
 from .critics import critic_error, td_convergence
 from .onestep import value_curves
@@ -24,4 +27,5 @@ from .variance import gae_lambda, variance_bars, variance_compare, variance_swee
 __all__ = ["style", "curve_on_grid", "mean_and_band", "learning_curves", "learning_grid", "stored_curves",
            "variance_bars", "variance_compare", "variance_sweep", "gae_lambda", "variance_training",
            "sensitivity_map", "sweep_heatmap", "sweep_sensitivity", "timescales_plot", "rollouts_plot",
-           "corridor_value", "corridor_learning", "td_convergence", "critic_error", "blog_runs", "entropy_plot", "value_curves"]
+           "corridor_value", "corridor_learning", "td_convergence", "critic_error", "blog_runs", "entropy_plot", "value_curves",
+           "continuous", "lqr_objective", "variance_by_sigma", "pendulum_runs"]

@@ -28,7 +28,7 @@ from torch import nn
 from acnotes.gaussian import GaussianPolicy, clip_action, log_prob, sample
 
 
-def train(*, total_steps=200_000, seed=0, lr=1e-3, critic_lr=3e-3, gamma=0.9, lam=0.9, n_envs=16, n_steps=8,
+def train(*, total_steps=200_000, seed=0, lr=1e-3, critic_lr=3e-3, gamma=0.9, lam=0.9, n_envs=16, n_steps=32,
           hidden=64, log_std_init=-0.5, reward_scale=0.1, max_grad_norm=1.0, vf_coef=0.5, ent_coef=0.0):
     """Train one agent; return the episode returns (unscaled) and the env step at which each ended.
 
