@@ -71,7 +71,7 @@ def variance_by_sigma(sigmas, variances: Mapping[str, np.ndarray], title: str | 
     return fig
 
 
-def pendulum_runs(data: dict, window: int = 20, points: int = 61, title: str | None = None):
+def pendulum_runs(data: dict, window: int = 100, points: int = 61, title: str | None = None):
     """The stored Pendulum-v1 runs (``acnotes.stored.pendulum``): each seed's mean return of its
     last ``window`` episodes (thin grey), their mean over seeds with its 95% band (GAE(λ)'s
     colour), on the whole range of a 200-step episode's return. Returns the Figure."""
