@@ -199,7 +199,7 @@ def test_stored_pendulum_runs_are_complete():
         assert run["seed"] == seed and run["status"] == "done"
         assert len(run["episode_returns"]) == len(steps) > 1000
         assert (np.diff(steps) >= 0).all() and steps[-1] <= pendulum.TOTAL_STEPS
-        assert all(-1700 < r <= 0 for r in run["episode_returns"])
+        assert all(-16.3 * 200 < r <= 0 for r in run["episode_returns"])    # r_t in [-16.3, 0]
 
 
 def test_the_reference_defaults_are_the_stored_settings():
@@ -211,7 +211,8 @@ def test_the_reference_defaults_are_the_stored_settings():
 @pytest.mark.slow
 def test_a_stored_run_starts_as_a_run_trained_now():
     """Seed 1 trained again for its first 10,000 env steps ends the same episodes with the same
-    returns (to the stored 0.01)."""
+    returns (to the stored 0.01). Any change to the algorithm fails it: for one, treating the
+    200-step truncation as a termination (no bootstrap there) did."""
     stored = next(r for r in pendulum.load()["runs"] if r["seed"] == 1)
     now = pendulum.train_one(1, 10_000)
     n = len(now["episode_returns"])

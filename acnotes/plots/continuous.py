@@ -17,7 +17,7 @@ from .learning import mean_and_band
 
 __all__ = ["lqr_objective", "variance_by_sigma", "pendulum_runs", "PENDULUM_RANGE", "ESTIMATOR_NAMES"]
 
-PENDULUM_RANGE = (-1600.0, 0.0)   # a 200-step episode's return lies in about [-1600, 0]
+PENDULUM_RANGE = (-1600.0, 0.0)   # where means of many 200-step episodes lie (one episode: [-3254, 0])
 
 # the LQR's Psi_t, named as the series names them (each in its algorithm's colour), and the
 # pathwise gradient, which is no Psi_t (drawn in black)
@@ -74,7 +74,7 @@ def variance_by_sigma(sigmas, variances: Mapping[str, np.ndarray], title: str | 
 def pendulum_runs(data: dict, window: int = 100, points: int = 61, title: str | None = None):
     """The stored Pendulum-v1 runs (``acnotes.stored.pendulum``): each seed's mean return of its
     last ``window`` episodes (thin grey), their mean over seeds with its 95% band (GAE(λ)'s
-    colour), on the whole range of a 200-step episode's return. Returns the Figure."""
+    colour), on [-1600, 0], where the means of a first policy and of a good one lie. Returns the Figure."""
     from ..history import History, curve_on_grid
 
     grid = np.linspace(0.0, float(data["total_steps"]), points)
