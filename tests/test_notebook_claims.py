@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -129,6 +131,56 @@ def _permutation_never_rejects(monkeypatch):
     monkeypatch.setattr(acn.studies, "permutation_p", lambda a, b: 1.0)
 
 
+IMPORTS_11 = "from acnotes.reference import gaussian_a2c"
+CHECKS_11 = "by_autograd = torch.autograd.grad(logp.sum(), (mu, log_std))"
+LQR_11 = "lqr = acn.lqr.LQR()"
+
+
+def _score_without_minus_one(monkeypatch):
+    """d log pi / d log sigma written as eps^2 (the -1 from log sigma's own term forgotten)."""
+    orig = acn.gaussian.score
+    monkeypatch.setattr(acn.gaussian, "score", lambda a, mu, log_std: (orig(a, mu, log_std)[0], orig(a, mu, log_std)[1] + 1))
+
+
+def _lqr_gradient_without_gamma(monkeypatch):
+    """dJ/dk derived with the gamma of the next state's value forgotten: -2 S (rho k - b m P)."""
+    def wrong(lqr, k, log_sigma):
+        P, c0 = acn.lqr.value_coefficients(lqr, k, log_sigma)
+        m, s2 = lqr.f - lqr.b * k, math.exp(2 * log_sigma)
+        S = (lqr.s0 ** 2 + lqr.gamma * lqr.b ** 2 * s2 / (1 - lqr.gamma)) / (1 - lqr.gamma * m ** 2)
+        return np.array([-2 * S * (lqr.rho * k - lqr.b * m * P), -2 * c0])
+    monkeypatch.setattr(acn.lqr, "grad", wrong)
+
+
+def _lqr_J_without_the_action_noise_cost(monkeypatch):
+    """J with E[a^2] = k^2 X_t (the policy's own noise sigma^2 left out of the action cost)."""
+    orig = acn.lqr.J
+
+    def wrong(lqr, k, log_sigma):
+        sigma2 = torch.exp(2 * log_sigma) if torch.is_tensor(log_sigma) else math.exp(2 * log_sigma)
+        return orig(lqr, k, log_sigma) + lqr.rho * sigma2 / (1 - lqr.gamma)
+    monkeypatch.setattr(acn.lqr, "J", wrong)
+
+
+def _advantage_with_an_action_dependent_error(monkeypatch):
+    """A critic whose error depends on the action: A(s, a) + 0.2 a."""
+    orig = acn.lqr.advantage
+    monkeypatch.setattr(acn.lqr, "advantage", lambda lqr, k, log_sigma, s, a: orig(lqr, k, log_sigma, s, a) + 0.2 * a)
+
+
+def _sampler_clips(monkeypatch):
+    """Actions clipped where they are sampled, so the loss scores the clipped action."""
+    orig = acn.gaussian.sample
+    monkeypatch.setattr(acn.gaussian, "sample", lambda mu, log_std, generator=None:
+                        orig(mu, log_std, generator=generator).clamp(-1.0, 1.0))
+
+
+def _log_det_halved(monkeypatch):
+    """log(1 - tanh(u)^2) written as log 2 - u - softplus(-2u): half of it."""
+    monkeypatch.setattr(acn.gaussian, "tanh_log_det",
+                        lambda u: math.log(2.0) - u - torch.nn.functional.softplus(-2.0 * u))
+
+
 # name: (notebook, marker lines of the cells to run, how to break the code, the claim that must fail,
 #        how many of the cells run before the code is broken)
 CASES = {
@@ -179,6 +231,21 @@ CASES = {
     "09 box = SGD step": ("09-one-step-actor-critic.ipynb", [IMPORTS_09, "with_I, critic_step = acn.one_step.expected_update",
                                                             "box_theta, box_w, _ = one_step_ac.one_step_update"],
                           _target_attached, "one step of the box = one SGD step", 2),
+    # notebook 11: the Gaussian score against autograd, the LQR's closed forms against Monte Carlo
+    # and autograd, the estimators against the exact gradient, clipping and the squashed density
+    "11 score": ("11-continuous-actions.ipynb", [IMPORTS_11, CHECKS_11], _score_without_minus_one,
+                 "score by hand = autograd of log_prob", 1),
+    "11 LQR J": ("11-continuous-actions.ipynb", [IMPORTS_11, LQR_11, "episodes = acn.lqr.rollouts"],
+                 _lqr_J_without_the_action_noise_cost, "J = the mean sampled return", 2),
+    "11 LQR gradient": ("11-continuous-actions.ipynb", [IMPORTS_11, LQR_11, "episodes = acn.lqr.rollouts"],
+                        _lqr_gradient_without_gamma, "grad J by hand = autograd", 2),
+    "11 estimators": ("11-continuous-actions.ipynb", [IMPORTS_11, LQR_11, "est = acn.lqr.estimates(lqr, k, log_sigma",
+                                                      'worst = max(s["bias_z_max"] for s in stats.values())'],
+                      _advantage_with_an_action_dependent_error, "all four are unbiased", 2),
+    "11 clip": ("11-continuous-actions.ipynb", [IMPORTS_11, "J_exact = torch.trapezoid"], _sampler_clips,
+                "clip outside the log-probability: unbiased", 1),
+    "11 squash": ("11-continuous-actions.ipynb", [IMPORTS_11, "tanh_normal = torch.distributions.TransformedDistribution"],
+                  _log_det_halved, "squashed_log_prob = torch's TanhTransform", 1),
 }
 
 

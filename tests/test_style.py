@@ -193,6 +193,15 @@ def _figures():
              "without I": np.random.default_rng(1).normal(6.5, 0.3, (10, 40)),
              "REINFORCE + baseline": np.random.default_rng(2).normal(8, 0.3, (10, 40))},
             references={"J = 10 at p = 1, the best": 10.0, "J = 6.21 at p = 0, the worst": 6.21}, title="t"),
+        "lqr_objective (nb 11)": lambda: plots.lqr_objective(
+            np.linspace(0.3, 3.5, 50), {"σ = 0.1": -np.linspace(3, 1, 50), "σ = 1": -np.linspace(5, 3, 50)},
+            mc={"σ = 0.1": ([0.5, 2.0], [-2.9, -1.7], [0.1, 0.1])}, k_star=1.1, title="t"),
+        "variance_by_sigma (nb 11)": lambda: plots.variance_by_sigma(
+            [0.05, 0.2, 1.0], {"reinforce": [100.0, 10.0, 30.0], "baseline": [0.01, 0.1, 2.0],
+                               "advantage": [0.01, 0.08, 1.5], "pathwise": [0.001, 0.02, 0.3]}, B=16, title="t"),
+        "pendulum_runs (nb 11)": lambda: plots.pendulum_runs(dict(total_steps=4000, runs=[
+            dict(status="done", episode_returns=list(np.linspace(-1200, -400 - 50 * s, 20)),
+                 episode_steps=list(np.arange(1, 21) * 200)) for s in range(3)]), title="t"),
         # the notebooks' figures of stored data, drawn as the notebooks draw them
         "sensitivity_map (nb 3, 4 panels)": lambda: plots.sensitivity_map(sensitivity.load("a2c"), 0.99, 2e-3),
         "sweep_sensitivity (nb 6)": lambda: plots.sweep_sensitivity(sweep.load_study("lr")[1], "lr", "final_return"),
@@ -216,7 +225,8 @@ def _figures():
 
 FIGURES = _figures()
 LEARNING = [k for k in FIGURES if k.startswith(("learning", "stored", "sweep_sensitivity", "corridor_learning", "value_curves",
-                                                  "rollouts", "timescales", "blog", "entropy"))]
+                                                  "rollouts", "timescales", "blog", "entropy",
+                                                  "lqr_objective", "variance_by_sigma", "pendulum_runs"))]
 
 
 @pytest.fixture(params=sorted(FIGURES))

@@ -5,14 +5,18 @@ step-size ratio and the rollout length), ``corridor`` (the short corridor of not
 ``critics`` (notebook 2's tabular critic), ``blog`` (notebook 10's stored blog runs),
 ``ablations`` (notebook 7's entropy bonus), ``onestep`` (notebook 9's exact values of
 learning runs), ``weights`` (shapes the text describes: GAE's weights over n, the
-score's pull on the probabilities, the centring runs seed by seed, the entropy bonus's balance in a bandit).
+score's pull on the probabilities, the centring runs seed by seed, the entropy bonus's balance in a bandit),
+``continuous`` (notebook 11: the LQR's objective, the estimators' variance against sigma, the
+Pendulum-v1 runs).
 
 Plotting functions return a matplotlib Figure and never switch the backend.
 """
 
 from . import style
 from .ablations import entropy_plot
+from . import continuous
 from .blog import blog_runs
+from .continuous import lqr_objective, pendulum_runs, variance_by_sigma
 from .corridor import corridor_learning, corridor_value
 from .critics import critic_error, td_convergence
 from .onestep import value_curves
@@ -27,4 +31,5 @@ __all__ = ["style", "curve_on_grid", "mean_and_band", "learning_curves", "learni
            "variance_bars", "variance_compare", "variance_sweep", "gae_lambda", "variance_training",
            "sensitivity_map", "sweep_heatmap", "sweep_sensitivity", "timescales_plot", "rollouts_plot",
            "corridor_value", "corridor_learning", "td_convergence", "critic_error", "blog_runs", "entropy_plot", "value_curves",
-           "gae_weights", "score_pull", "centring_seeds", "softmax_temperature"]
+           "gae_weights", "score_pull", "centring_seeds", "softmax_temperature",
+           "continuous", "lqr_objective", "variance_by_sigma", "pendulum_runs"]

@@ -11,6 +11,7 @@ Every kind is one module of this package, and every kind works the same way:
     ``stored.blogruns``     notebook 10: the blog post's own settings       blogruns --out FILE
     ``stored.sweeps``       notebook 6: the lr sweep of every algorithm     sweep ... (then copy its files)
     ``stored.centring``     notebook 2: Q-AC with and without centring      centring --from BENCHMARK_JSON --out FILE
+    ``stored.pendulum``     notebook 11: Gaussian A2C on Pendulum-v1        pendulum --out FILE
 
 * **compute**: ``compute(...)`` trains the members with ``train.train_population``, as few
   populations as fit in memory (``train.check_memory``), and keeps of each run what
@@ -22,6 +23,9 @@ Every kind is one module of this package, and every kind works the same way:
   is what training its Config again gives; each kind's tests (``tests/test_atlas.py``,
   ``test_sensitivity.py``, ``test_studies.py``, ``test_semigradient.py``, ``test_blogruns.py``,
   ``test_sweep_study.py``) retrain one stored case and compare it field by field.
+  (``pendulum`` is the exception: the engine has no continuous actions yet, so its runs come
+  from ``reference/gaussian_a2c.py``, one seed at a time; ``tests/test_continuous.py`` retrains
+  the start of one.)
 
 ``SOLVED`` (475, CartPole-v1's threshold over 100 episodes) is the one threshold of them all.
 """
@@ -37,7 +41,7 @@ from ..history import SOLVED, History, curve_on_grid
 
 __all__ = ["SOLVED", "FINAL_WINDOW", "summary", "read_data", "save_json", "KINDS"]
 
-KINDS = ("atlas", "sensitivity", "studies", "ablations", "blogruns", "sweeps", "centring")
+KINDS = ("atlas", "sensitivity", "studies", "ablations", "blogruns", "sweeps", "centring", "pendulum")
 FINAL_WINDOW = 100   # "final return": the mean of the last 100 episodes, CartPole-v1's own window
 
 
