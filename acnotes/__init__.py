@@ -18,7 +18,8 @@ the lr sweep; ``acn.atlas`` and the like name them too), ``semigradient`` (TD(0)
 residual gradient), ``entropy_bonus`` (the entropy bonus on exact MDPs), ``reference``
 (REINFORCE, A2C, TD-AC and the book's one-step actor-critic in one plain file each: what
 ``train`` computes, for one agent), ``plots``, ``widgets`` (the notebook panels), ``checks``
-(exercise checkers), ``exercises`` (student notebooks).
+(exercise checkers), ``exercises`` (student notebooks), ``walk`` (a tiny task with gymnasium's
+API, where notebook 9's exercise checks that the student's loop learns).
 """
 
 import importlib
@@ -29,7 +30,7 @@ __version__ = "0.1.0"
 # that ``python -m acnotes --help`` and the light commands never import torch.
 _LAZY = {"agent", "config", "envs", "estimators", "history", "models", "returns", "rollout", "train",
          "corridor", "variance", "plots", "widgets", "checks", "exercises", "sweep", "stored",
-         "semigradient", "entropy_bonus", "reference", "one_step"}
+         "semigradient", "entropy_bonus", "reference", "one_step", "walk"}
 # the kinds of stored results, in ``acnotes.stored``; ``acn.atlas`` is ``acnotes.stored.atlas``
 _STORED = {"atlas", "sensitivity", "studies", "ablations", "blogruns"}
 _CLASSES = {"Agent": "agent", "Config": "config", "History": "history"}
