@@ -478,7 +478,7 @@ def td_actor_critic(fn: Callable) -> None:
     finally:
         torch.set_num_threads(threads)
     print(f"{NAME}: all {len(scenes)} update checks passed (every weight within {TOL:g} of the "
-          f"reference's); on the walk, the last {LEARN_LAST} episodes of seeds "
+          f"reference's); on the walk, after {LEARN_STEPS} steps, the last {LEARN_LAST} episodes of seeds "
           f"{', '.join(map(str, LEARN_SEEDS))} average {', '.join(f'{m:.1f}' for m in means)} "
           f"(at least {LEARN_THRESHOLD:g}; a uniform policy gets {UNIFORM_RETURN:g}).")
 
