@@ -6,6 +6,8 @@ t, plain torch), independently of the variants inside acnotes.checks.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -525,16 +527,18 @@ def test_corridor_value_rejects_the_package():
 
 def td_ac_loop(*, detach_target=True, stop_at="terminated", next_state="reached", actor_sign=1.0,
                critic_sign=1.0, reduce="mean", half=True, zero_grad=True, critic_first=False,
-               squeeze=True, detach_delta=True, sample="categorical", reset_at="either", every=None):
+               squeeze=True, detach_delta=True, sample="categorical", reset_at="either", every=None,
+               stale_actor=False):
     """A student's TD actor-critic loop (one backward of the summed losses, unlike the
     notebook's solution), with switches that each put one classic mistake in."""
     def td_actor_critic(env, actor, critic, actor_opt, critic_opt, gamma, n_steps, total_steps):
         returns, ep, batch = [], 0.0, []
+        acting = copy.deepcopy(actor) if stale_actor else actor     # a copy never updated
         obs, _ = env.reset()
         for _ in range(total_steps):
             s = torch.as_tensor(obs)
             with torch.no_grad():
-                logits = actor(s)
+                logits = acting(s)
             if sample == "categorical":
                 a = torch.distributions.Categorical(logits=logits).sample().item()
             elif sample == "cdf":
@@ -641,6 +645,7 @@ def test_td_actor_critic_names_each_mistake(switch, words):
     (dict(reset_at="terminated"), "call obs, _ = env.reset() after an episode ends, whether terminated or truncated"),
     (dict(every=3), "update after every n_steps steps"),
     (dict(sample="never"), "the learning check failed"),
+    (dict(stale_actor=True), "the learning check failed"),      # acts with the initial weights
 ])
 def test_td_actor_critic_other_failures(switch, words):
     fails(checks.td_actor_critic, td_ac_loop(**switch), words)
