@@ -48,7 +48,7 @@ tests of the checker cell (:mod:`.hidden`) replay other scripted runs, with line
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -572,7 +572,10 @@ def _hidden_cases() -> list[tuple]:
                     g = torch.cat([x.reshape(-1) for x in grads])
                     row.append((scene.lr / scene.n_steps * delta[t] * g).tolist())
                 terms.append(row)
-        critic_after = _replay(scene, [0] * scene.total_steps, actor, critic)[1]
+        # in float64, so that the digits written into the cell do not depend on float32 rounding
+        scene64 = replace(scene, obs=scene.obs.astype(np.float64), next_obs=scene.next_obs.astype(np.float64))
+        critic_after = _replay(scene64, [0] * scene.total_steps, copy.deepcopy(actor).double(),
+                               copy.deepcopy(critic).double())[1]
         out.append((scene.gamma, scene.n_steps, scene.obs.tolist(), scene.next_obs.tolist(),
                     scene.rewards, [("", "terminated", "truncated").index(e) for e in scene.ends],
                     scene.returns(), (scene.lr, scene.critic_lr), _flat(actor).tolist(),
