@@ -18,9 +18,11 @@ the lr sweep; ``acn.atlas`` and the like name them too), ``semigradient`` (TD(0)
 residual gradient), ``entropy_bonus`` (the entropy bonus on exact MDPs), ``reference``
 (REINFORCE, A2C, TD-AC and the book's one-step actor-critic in one plain file each: what
 ``train`` computes, for one agent), ``plots``, ``widgets`` (the notebook panels), ``checks``
-(exercise checkers), ``exercises`` (student notebooks), ``gaussian`` (the Gaussian policy for
-continuous actions: log-probability, score, clipping and the squashed Gaussian, notebook 11),
-``lqr`` (the scalar linear-quadratic regulator's exact J, gradient and values, notebook 11).
+(exercise checkers), ``exercises`` (student notebooks), ``walk`` (a tiny task with gymnasium's
+API, where notebook 9's exercise checks that the student's loop learns), ``gaussian`` (the
+Gaussian policy for continuous actions: log-probability, score, clipping and the squashed
+Gaussian, notebook 11), ``lqr`` (the scalar linear-quadratic regulator's exact J, gradient and
+values, notebook 11).
 """
 
 import importlib
@@ -31,7 +33,7 @@ __version__ = "0.1.0"
 # that ``python -m acnotes --help`` and the light commands never import torch.
 _LAZY = {"agent", "config", "envs", "estimators", "history", "models", "returns", "rollout", "train",
          "corridor", "variance", "plots", "widgets", "checks", "exercises", "sweep", "stored",
-         "semigradient", "entropy_bonus", "reference", "one_step", "gaussian", "lqr"}
+         "semigradient", "entropy_bonus", "reference", "one_step", "walk", "gaussian", "lqr"}
 # the kinds of stored results, in ``acnotes.stored``; ``acn.atlas`` is ``acnotes.stored.atlas``
 _STORED = {"atlas", "sensitivity", "studies", "ablations", "blogruns"}
 _CLASSES = {"Agent": "agent", "Config": "config", "History": "history"}

@@ -1,0 +1,583 @@
+"""Checker of notebook 9's exercise: the whole TD actor-critic loop, written by the student.
+
+The student's function::
+
+    td_actor_critic(env, actor, critic, actor_opt, critic_opt, gamma, n_steps, total_steps)
+        -> the returns of the episodes that ended, in order
+
+takes ``total_steps`` steps of one env with gymnasium's API (``reset() -> (obs, info)``,
+``step(a) -> (obs, r, terminated, truncated, info)``, ``a`` a Python int), acting with
+``a ~ softmax(actor(s))`` and resetting the env when an episode ends, and after every
+``n_steps`` steps makes one update from those ``n_steps`` transitions (``critic(s)`` has
+shape ``[..., 1]``)::
+
+    y_t     = r_t + gamma (1 - terminated_t) V_w(s_{t+1})    detached; s_{t+1} is the state the
+                                                             step reached, also at a truncation
+    delta_t = y_t - V_w(s_t)
+    actor loss  = -mean_t log pi(a_t | s_t) delta_t          delta_t detached
+    critic loss =  mean_t 0.5 (y_t - V_w(s_t))^2
+    one step of actor_opt on the actor loss, one step of critic_opt on the critic loss,
+    both losses computed before either step
+
+The check has two parts.
+
+1. **The update, exactly.** The env is a script (:class:`_ScriptedEnv`): fixed observations,
+   rewards and episode ends, whatever the actions, which it records. The networks start from
+   fixed weights and the optimisers are plain SGD. After the student's loop, every weight of
+   both networks must be within 1e-6 of the weights that :func:`_replay` computes from the
+   same transitions (the recorded actions included), and the returned episode returns must be
+   the script's. A wrong result is compared with the known mistakes, each a variant of
+   :func:`_replay` (``_MISTAKES``); the hint names the one that matches.
+2. **Learning.** The loop runs on :class:`acnotes.walk.Walk` (start at 0, the goal at 5, -1 per
+   step, cut after 20 steps) for 1200 steps, with linear networks, Adam, ``n_steps = 8``,
+   ``gamma = 0.9``, for seeds 0, 1, 2 (``torch.manual_seed(seed)`` before the networks are
+   made, so the initial weights and torch's sampling are fixed). The mean return of each
+   run's last 30 episodes must be at least -8. A policy that learned nothing (uniform) gets
+   -16.5 on average, and the mean of 30 of its episodes has a standard deviation of 0.9, so
+   -8 is more than 9 standard deviations above it; a loop that acts with its random initial
+   policy all along (the update right, the acting with a stale copy) got -12.5, -17.1 and
+   -14.5 at seeds 0, 1, 2, and at best -11.4 over seeds 0-39. A correct loop reaches about -5, the best
+   return there is: over seeds 0-99, sampling with ``Categorical``, ``torch.multinomial`` or by
+   inverting the CDF with ``torch.rand``, its lowest was -5.23 (``tests/test_checks.py``
+   checks seeds 0-49 with two of them).
+
+The torch random state of the notebook is restored after the check (``torch.random.fork_rng``),
+and so is torch's thread count (one thread during the check: the tensors are tiny). The hidden
+tests of the checker cell (:mod:`.hidden`) replay other scripted runs, with linear networks."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..walk import UNIFORM_RETURN, Walk
+from .engine import CheckFailed, NotImplementedYet, _num
+from .tripwire import UsedTheReference, forbid_references
+
+__all__ = ["td_actor_critic"]
+
+NAME = "td_actor_critic"
+TOL = 1e-6                     # the largest weight difference allowed, as the exercise states
+LEARN_SEEDS = (0, 1, 2)
+LEARN_STEPS, LEARN_N_STEPS, LEARN_GAMMA = 1200, 8, 0.9
+LEARN_LR, LEARN_CRITIC_LR = 0.05, 0.1
+LEARN_LAST, LEARN_THRESHOLD = 30, -8.0
+
+
+# --------------------------------------------------------------------------- the script
+
+
+@dataclass
+class _Scene:
+    """A scripted run: step k acts from ``obs[k]``, gets ``rewards[k]`` and reaches
+    ``next_obs[k]``; ``ends[k]`` is "", "terminated" or "truncated". After an end, the next
+    episode starts at ``obs[k + 1]`` (returned by ``reset``)."""
+
+    words: str
+    n_steps: int
+    gamma: float
+    obs: np.ndarray
+    next_obs: np.ndarray
+    rewards: list
+    ends: list
+    seed: int = 0
+    lr: float = 0.1
+    critic_lr: float = 0.2
+
+    @property
+    def total_steps(self) -> int:
+        return len(self.rewards)
+
+    def returns(self) -> list[float]:
+        out, run = [], 0.0
+        for r, end in zip(self.rewards, self.ends):
+            run += r
+            if end:
+                out.append(run)
+                run = 0.0
+        return out
+
+
+def _scene(words, n_steps, gamma, ends, seed, dim=3):
+    """Observations and rewards drawn from ``seed``; a termination reaches a state of its own
+    (whose value a wrong bootstrap would use), a truncation the episode's last state, which
+    is not the next episode's first."""
+    g = np.random.default_rng(seed)
+    T = len(ends)
+    obs = np.round(g.normal(size=(T + 1, dim)), 2).astype(np.float32)
+    nxt = np.round(g.normal(size=(T, dim)), 2).astype(np.float32)
+    for k in range(T):
+        if not ends[k]:
+            nxt[k] = obs[k + 1]            # inside an episode the next state is the next step's
+    rewards = [float(x) for x in np.round(g.normal(size=T), 2)]
+    return _Scene(words, n_steps, gamma, obs[:T], nxt, rewards, list(ends), seed)
+
+
+def _scenes() -> list[_Scene]:
+    e, te, tr = "", "terminated", "truncated"
+    return [
+        _scene("one update of n_steps = 4 steps, one episode still running at the end.",
+               4, 0.9, [e, e, e, e], 1),
+        _scene("one update of n_steps = 5 steps: the episode terminates after step 1 (its "
+               "reward is the last: no V(s_{t+1})); the next one is running at the end.",
+               5, 0.9, [e, te, e, e, e], 2),
+        _scene("one update of n_steps = 5 steps: the episode is truncated (a time limit) "
+               "after step 2: it is over, but V(s_{t+1}) of the state it reached still counts.",
+               5, 0.8, [e, e, tr, e, e], 3),
+        _scene("three updates of n_steps = 4 steps: terminations after steps 1 and 9, a "
+               "truncation after step 5 (12 steps).",
+               4, 0.95, [e, te, e, e, e, tr, e, e, e, te, e, e], 4),
+    ]
+
+
+class _EnvMisuse(Exception):
+    """The student's loop used the scripted env the wrong way."""
+
+
+class _ScriptedEnv:
+    """Plays a :class:`_Scene` whatever the actions, and records the actions."""
+
+    def __init__(self, scene: _Scene):
+        self.scene, self.k, self.running, self.started, self.actions = scene, 0, False, False, []
+
+    def reset(self, *, seed=None, options=None):
+        if self.running:
+            raise _EnvMisuse(f"env.reset() was called in the middle of an episode (after step "
+                             f"{self.k}): reset only when an episode has ended, terminated or "
+                             f"truncated; otherwise keep acting from the state the step reached.")
+        self.running, self.started = True, True
+        obs = self.scene.obs[min(self.k, self.scene.total_steps - 1)]
+        return obs.copy(), {}
+
+    def step(self, action):
+        if not self.started:
+            raise _EnvMisuse("env.step() before env.reset(): start with obs, _ = env.reset().")
+        if not self.running:
+            raise _EnvMisuse(f"env.step() after the episode ended at step {self.k - 1} "
+                             f"({self.scene.ends[self.k - 1]}): call obs, _ = env.reset() after "
+                             f"an episode ends, whether terminated or truncated.")
+        if self.k >= self.scene.total_steps:
+            raise _EnvMisuse(f"more than total_steps = {self.scene.total_steps} calls of env.step().")
+        if isinstance(action, (bool, np.bool_)) or not isinstance(action, (int, np.integer)) \
+                or action not in (0, 1):
+            raise _EnvMisuse(f"env.step({action!r}): the action must be a Python int, 0 or 1 "
+                             f"(for a tensor a, pass a.item()).")
+        s, k = self.scene, self.k
+        self.actions.append(int(action))
+        self.k += 1
+        self.running = not s.ends[k]
+        return s.next_obs[k].copy(), s.rewards[k], s.ends[k] == "terminated", s.ends[k] == "truncated", {}
+
+
+def _nets(seed: int, dim: int = 3, hidden: int = 8):
+    """A small tanh actor (2 logits) and critic (one value), from ``seed``."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        actor = nn.Sequential(nn.Linear(dim, hidden), nn.Tanh(), nn.Linear(hidden, 2))
+        critic = nn.Sequential(nn.Linear(dim, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+    return actor, critic
+
+
+def _flat(module) -> torch.Tensor:
+    return torch.cat([p.detach().reshape(-1) for p in module.parameters()])
+
+
+# --------------------------------------------------------------------------- the reference
+
+
+def _replay(scene: _Scene, actions: list[int], actor, critic, *, detach_target=True,
+            stop="terminated", next_at_end="reached", actor_sign=1.0, critic_sign=1.0,
+            reduce="mean", half=True, zero_grad=True, critic_first=False, keep_dim=False,
+            detach_delta=True):
+    """The weights (actor, critic) after the updates of ``scene`` with these ``actions``,
+    from copies of ``actor`` and ``critic`` with SGD. The keywords at their defaults are the
+    exercise; each other value is a known mistake (``_MISTAKES``)."""
+    actor, critic = copy.deepcopy(actor), copy.deepcopy(critic)
+    actor_opt = torch.optim.SGD(actor.parameters(), lr=scene.lr)
+    critic_opt = torch.optim.SGD(critic.parameters(), lr=scene.critic_lr)
+    T = scene.total_steps
+    next_obs = scene.next_obs.copy()
+    if next_at_end == "reset":        # s_{t+1} taken after env.reset(): the next start
+        for k in range(T):
+            if scene.ends[k] and k + 1 < T:
+                next_obs[k] = scene.obs[k + 1]
+    ends = {"terminated": [e == "terminated" for e in scene.ends], "none": [False] * T,
+            "either": [bool(e) for e in scene.ends]}[stop]
+    mean = (lambda x: x.mean()) if reduce == "mean" else (lambda x: x.sum())
+    for start in range(0, T - scene.n_steps + 1, scene.n_steps):
+        sl = slice(start, start + scene.n_steps)
+        s, s_next = torch.as_tensor(scene.obs[sl]), torch.as_tensor(next_obs[sl])
+        a = torch.tensor(actions[sl])
+        r = torch.tensor(scene.rewards[sl], dtype=torch.float32)
+        not_end = 1.0 - torch.tensor(ends[sl], dtype=torch.float32)
+        v, v_next = critic(s), critic(s_next)
+        if not keep_dim:               # kept, [n, 1] against [n]: everything broadcasts to [n, n]
+            v, v_next = v.squeeze(-1), v_next.squeeze(-1)
+        y = r + scene.gamma * not_end * v_next
+        if detach_target:
+            y = y.detach()
+        critic_loss = critic_sign * mean((0.5 if half else 1.0) * (y - v) ** 2)
+        log_pi = torch.log_softmax(actor(s), -1).gather(-1, a.unsqueeze(-1)).squeeze(-1)
+        if critic_first:               # the critic steps, then delta is computed with it
+            if zero_grad:
+                critic_opt.zero_grad()
+            critic_loss.backward()
+            critic_opt.step()
+            with torch.no_grad():
+                delta = r + scene.gamma * not_end * critic(s_next).squeeze(-1) - critic(s).squeeze(-1)
+        else:
+            delta = y.detach() - v
+            if detach_delta:
+                delta = delta.detach()
+        actor_loss = -actor_sign * mean(log_pi * delta)
+        if zero_grad:
+            actor_opt.zero_grad()
+            if not critic_first:
+                critic_opt.zero_grad()
+        if critic_first or detach_delta:
+            actor_loss.backward()
+            if not critic_first:
+                critic_loss.backward()
+        else:                          # one backward of the sum: the actor's loss reaches V_w
+            (actor_loss + critic_loss).backward()
+        actor_opt.step()
+        if not critic_first:
+            critic_opt.step()
+    return _flat(actor), _flat(critic)
+
+
+@dataclass
+class _Mistake:
+    flags: dict
+    hint: str
+
+
+_MISTAKES = [
+    _Mistake(dict(detach_target=False),
+             "the critic's target is not detached: its gradient flows into V_w(s_{t+1}), so the "
+             "critic also moves its own target (notebook 7's residual gradient). Compute "
+             "y = r + gamma (1 - terminated) V_w(s_{t+1}) under torch.no_grad() or .detach() it."),
+    _Mistake(dict(stop="none"),
+             "you bootstrap through a termination: after the last step of an episode that "
+             "really ended there is no future, so y = r alone; multiply gamma V_w(s_{t+1}) by "
+             "(1 - terminated)."),
+    _Mistake(dict(stop="either"),
+             "you stop the bootstrap at a truncation too: a time limit cuts the episode, the "
+             "state it reached still has a value, so y = r + gamma V_w(s_{t+1}) there. Only "
+             "`terminated` zeroes the bootstrap; `truncated` only means: reset the env."),
+    _Mistake(dict(next_at_end="reset"),
+             "at the end of an episode you stored as s_{t+1} the first state of the NEXT episode "
+             "(the observation env.reset() returned). Store the observation env.step() "
+             "returned, and reset only for the next step's state."),
+    _Mistake(dict(actor_sign=-1.0),
+             "wrong sign in the actor's loss (or in delta): the optimiser minimises, and a "
+             "positive delta_t must make a_t more likely, so actor loss = -mean(log pi(a_t|s_t) "
+             "* delta_t) with delta_t = y_t - V_w(s_t)."),
+    _Mistake(dict(critic_sign=-1.0),
+             "wrong sign in the critic's loss: it is +mean(0.5 (y_t - V_w(s_t))^2), which the "
+             "optimiser minimises."),
+    _Mistake(dict(detach_delta=False),
+             "delta_t is not detached in the actor's loss, and your backward of the actor's "
+             "loss reaches the critic: the critic then also follows the actor's loss. Use "
+             "delta.detach() (or compute it from detached values)."),
+    _Mistake(dict(critic_first=True),
+             "you computed delta_t for the actor after the critic's step: compute both losses "
+             "from the same weights, then take the two optimiser steps."),
+    _Mistake(dict(half=False),
+             "the critic's loss is twice the expected one: it is mean(0.5 (y_t - V_w(s_t))^2), "
+             "whose gradient is (V_w(s_t) - y_t) grad V_w(s_t) (F.mse_loss has no 0.5)."),
+    _Mistake(dict(reduce="sum"),
+             "you summed over the n_steps transitions; both losses are means over the batch."),
+    _Mistake(dict(keep_dim=True),
+             "critic(s) has shape [n_steps, 1]: subtracting a [n_steps] tensor from it (or "
+             "adding one) broadcasts to [n_steps, n_steps]. Take critic(s).squeeze(-1)."),
+    _Mistake(dict(zero_grad=False),
+             "the gradients add up over the updates: call actor_opt.zero_grad() and "
+             "critic_opt.zero_grad() before each backward (or after each step)."),
+]
+
+
+# --------------------------------------------------------------------------- part 1
+
+
+def _header(index: int, total: int, scene: _Scene) -> str:
+    return (f"{NAME}: update check {index} of {total} failed.\n  case: {scene.words}\n"
+            f"  inputs: gamma = {scene.gamma}, n_steps = {scene.n_steps}, total_steps = "
+            f"{scene.total_steps}, SGD with lr = {scene.lr} (actor) and {scene.critic_lr} (critic)")
+
+
+def _call(fn: Callable, args: list, where: str, forbid: bool = True):
+    """The student's loop on ``args``; every way it can go wrong becomes a CheckFailed."""
+    try:
+        if forbid:
+            with forbid_references([_replay, _reference]):
+                return fn(*args)
+        return fn(*args)
+    except UsedTheReference as exc:
+        raise CheckFailed(f"{NAME}: your function calls {exc}, the package's own "
+                          f"implementation: implement it yourself (that is the exercise).") from None
+    except _EnvMisuse as exc:
+        raise CheckFailed(f"{where}\n  expected: a loop that steps the env {args[-1]} times\n"
+                          f"  got:      {exc}\n  hint: {exc}") from None
+    except NotImplementedError as exc:
+        detail = f" ({exc})" if str(exc) else ""
+        raise NotImplementedYet(
+            f"{NAME}: not implemented yet: replace the `raise NotImplementedError` in "
+            f"`{getattr(fn, '__name__', 'your function')}` with your code, run that cell "
+            f"again, then this one.{detail}") from exc
+    except CheckFailed:
+        raise
+    except Exception as exc:
+        text = str(exc)
+        hint = "read the error above; print the shapes of s, a, r and critic(s) in your loop."
+        if "inplace" in text or "in-place" in text:
+            hint = ("a tensor that a backward still needs was changed in place, most often the "
+                    "weights by an optimiser step: compute both losses (and delta) first, then "
+                    "take the steps; or call backward on a graph from before a step.")
+        elif "backward through the graph a second time" in text:
+            hint = ("a backward went through a graph twice: detach delta in the actor's loss "
+                    "(the critic's graph is then used by the critic's backward only).")
+        raise CheckFailed(f"{where}\n  expected: a list of episode returns\n"
+                          f"  got:      {type(exc).__name__}: {text}\n  hint: {hint}") from exc
+
+
+def _returns_of(out, where: str, want: list[float]) -> list[float]:
+    if out is None:
+        raise CheckFailed(f"{where}\n  expected: the list of the returns of the {len(want)} "
+                          f"episode(s) that ended\n  got:      None\n  hint: return "
+                          f"episode_returns at the end of your function.")
+    try:
+        got = [float(x) for x in (out.tolist() if hasattr(out, "tolist") else out)]
+    except (TypeError, ValueError):
+        raise CheckFailed(f"{where}\n  expected: a list of numbers (episode returns)\n"
+                          f"  got:      {type(out).__name__}\n  hint: return a list of floats, one "
+                          f"per episode that ended.") from None
+    if len(got) != len(want) or any(abs(a - b) > 1e-4 for a, b in zip(got, want)):
+        raise CheckFailed(f"{where}\n  expected: episode returns {[_num(x) for x in want]}\n"
+                          f"  got:      {[_num(x) for x in got]}\n  hint: add up the rewards of each "
+                          f"episode (undiscounted); record the sum and start again from 0 when "
+                          f"it ends, terminated or truncated.")
+    return got
+
+
+def _check_update(fn: Callable, index: int, scenes: list[_Scene]) -> None:
+    scene = scenes[index]
+    where = _header(index + 1, len(scenes), scene)
+    actor, critic = _nets(scene.seed)
+    start = (copy.deepcopy(actor), copy.deepcopy(critic))
+    env = _ScriptedEnv(scene)
+    actor_opt = torch.optim.SGD(actor.parameters(), lr=scene.lr)
+    critic_opt = torch.optim.SGD(critic.parameters(), lr=scene.critic_lr)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(scene.seed)
+        out = _call(fn, [env, actor, critic, actor_opt, critic_opt, scene.gamma, scene.n_steps,
+                         scene.total_steps], where)
+    if env.k != scene.total_steps:
+        raise CheckFailed(f"{where}\n  expected: {scene.total_steps} calls of env.step()\n"
+                          f"  got:      {env.k}\n  hint: take exactly total_steps steps, counting "
+                          f"every step (a reset is not a step).")
+    _returns_of(out, where, scene.returns())
+    got = (_flat(actor), _flat(critic))
+    want = _replay(scene, env.actions, *start)
+    diff = [float((g - w).abs().max()) for g, w in zip(got, want)]
+    if max(diff) <= TOL:
+        return
+    hint = None
+    for m in _MISTAKES:
+        wrong = _replay(scene, env.actions, *start, **m.flags)
+        if all(float((g - w).abs().max()) <= TOL for g, w in zip(got, wrong)):
+            hint = m.hint
+            break
+    if hint is None:
+        moved = [float((g - _flat(s)).abs().max()) for g, s in zip(got, start)]
+        if max(moved) == 0.0:
+            hint = ("the weights did not move: call actor_opt.step() and critic_opt.step() after "
+                    f"each backward, once every n_steps = {scene.n_steps} steps.")
+        else:
+            hint = ("update after every n_steps steps, from those n_steps transitions: y_t = r_t + "
+                    "gamma (1 - terminated_t) V_w(s_{t+1}) detached, delta_t = y_t - V_w(s_t), actor "
+                    "loss -mean(log pi(a_t|s_t) delta_t), critic loss mean(0.5 (y_t - V_w(s_t))^2), "
+                    "one step of each optimiser.")
+    raise CheckFailed(f"{where}\n  expected: every weight within {TOL:g} of the reference's after "
+                      f"the update(s)\n  got:      a largest difference of {diff[0]:.2g} in the "
+                      f"actor and {diff[1]:.2g} in the critic\n  hint: {hint}")
+
+
+# --------------------------------------------------------------------------- part 2
+
+
+class _CountingWalk(Walk):
+    """The walk, counting the steps and the returns of the episodes that end."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps, self.returns, self.running = 0, [], 0.0
+
+    def step(self, action):
+        out = super().step(action)
+        self.steps += 1
+        self.running += out[1]
+        if out[2] or out[3]:
+            self.returns.append(self.running)
+            self.running = 0.0
+        return out
+
+
+def learning_run(fn: Callable, seed: int, total_steps: int = LEARN_STEPS):
+    """One run of ``fn`` on the walk as the check makes it: returns (the env, what fn returned)."""
+    env = _CountingWalk()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        actor, critic = nn.Linear(env.n_obs, 2), nn.Linear(env.n_obs, 1)
+        actor_opt = torch.optim.Adam(actor.parameters(), lr=LEARN_LR)
+        critic_opt = torch.optim.Adam(critic.parameters(), lr=LEARN_CRITIC_LR)
+        where = (f"{NAME}: the learning check failed.\n  case: the walk (acnotes.walk.Walk), seed "
+                 f"{seed}, {total_steps} steps, n_steps = {LEARN_N_STEPS}, gamma = {LEARN_GAMMA}")
+        out = _call(fn, [env, actor, critic, actor_opt, critic_opt, LEARN_GAMMA, LEARN_N_STEPS,
+                         total_steps], where, forbid=False)
+    return env, out, where
+
+
+def _check_learning(fn: Callable) -> list[float]:
+    means = []
+    for seed in LEARN_SEEDS:
+        env, out, where = learning_run(fn, seed)
+        if env.steps != LEARN_STEPS:
+            raise CheckFailed(f"{where}\n  expected: {LEARN_STEPS} calls of env.step()\n  got:      "
+                              f"{env.steps}\n  hint: take exactly total_steps steps.")
+        got = _returns_of(out, where, env.returns)
+        last = got[-LEARN_LAST:]
+        means.append(sum(last) / max(len(last), 1))
+        if len(last) < LEARN_LAST or means[-1] < LEARN_THRESHOLD:
+            raise CheckFailed(
+                f"{where}\n  expected: a mean return of at least {LEARN_THRESHOLD:g} over the last "
+                f"{LEARN_LAST} episodes (a uniform policy gets {UNIFORM_RETURN:g}, the reference "
+                f"about -5)\n  got:      {_num(means[-1])} over the last {len(last)} episode(s)\n"
+                f"  hint: the update checks passed, so look at the acting: sample a_t from "
+                f"softmax(actor(s_t)) (torch.distributions.Categorical(logits=...)), with the "
+                f"current weights, and act from the state the last step reached.")
+    return means
+
+
+def td_actor_critic(fn: Callable) -> None:
+    """Check ``fn(env, actor, critic, actor_opt, critic_opt, gamma, n_steps, total_steps) ->
+    episode returns``: the update against the reference to 1e-6 on scripted runs, then learning
+    on the walk (this module's docstring has the details)."""
+    if not callable(fn):
+        raise CheckFailed(f"{NAME}: expected a function, got {type(fn).__name__}: pass the "
+                          f"function itself, without calling it (no parentheses).")
+    scenes = _scenes()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)   # the tensors are tiny: one thread is several times faster here
+    try:
+        for i in range(len(scenes)):
+            _check_update(fn, i, scenes)
+        means = _check_learning(fn)
+    finally:
+        torch.set_num_threads(threads)
+    print(f"{NAME}: all {len(scenes)} update checks passed (every weight within {TOL:g} of the "
+          f"reference's); on the walk, after {LEARN_STEPS} steps, the last {LEARN_LAST} episodes of seeds "
+          f"{', '.join(map(str, LEARN_SEEDS))} average {', '.join(f'{m:.1f}' for m in means)} "
+          f"(at least {LEARN_THRESHOLD:g}; a uniform policy gets {UNIFORM_RETURN:g}).")
+
+
+# --------------------------------------------------------------------------- the reference loop
+
+
+def _reference(env, actor, critic, actor_opt, critic_opt, gamma, n_steps, total_steps):
+    """The exercise solved, as a student would write it (used by the tests and to measure the
+    learning check's margin)."""
+    returns, episode_return, batch = [], 0.0, []
+    obs, _ = env.reset()
+    for _ in range(total_steps):
+        s = torch.as_tensor(obs)
+        with torch.no_grad():
+            a = torch.distributions.Categorical(logits=actor(s)).sample().item()
+        obs, r, terminated, truncated, _ = env.step(a)
+        batch.append((s, a, r, torch.as_tensor(obs), terminated))
+        episode_return += r
+        if terminated or truncated:
+            returns.append(episode_return)
+            episode_return = 0.0
+            obs, _ = env.reset()
+        if len(batch) == n_steps:
+            s, a, r, s_next, term = zip(*batch)
+            s, s_next = torch.stack(s), torch.stack(s_next)
+            a, r = torch.tensor(a), torch.tensor(r, dtype=torch.float32)
+            term = torch.tensor(term, dtype=torch.float32)
+            v = critic(s).squeeze(-1)
+            with torch.no_grad():
+                y = r + gamma * (1.0 - term) * critic(s_next).squeeze(-1)
+            delta = y - v.detach()
+            log_pi = torch.log_softmax(actor(s), -1).gather(-1, a.unsqueeze(-1)).squeeze(-1)
+            actor_loss = -(log_pi * delta).mean()
+            critic_loss = (0.5 * (y - v) ** 2).mean()
+            actor_opt.zero_grad()
+            actor_loss.backward()
+            actor_opt.step()
+            critic_opt.zero_grad()
+            critic_loss.backward()
+            critic_opt.step()
+            batch = []
+    return returns
+
+
+# --------------------------------------------------------------------------- hidden tests
+
+
+def _hidden_scenes() -> list[tuple[_Scene, bool]]:
+    """Scenes of the hidden tests (not the public ones), with linear networks: ``(scene,
+    whether the actor is compared)``. With one update, the actor's step is a sum of one term
+    per step that depends on that step's action only (delta_t does not depend on actions), so
+    the cell holds one term per step and action; over two updates only the critic, whose
+    steps depend on no action, is compared."""
+    e, te, tr = "", "terminated", "truncated"
+    return [(_scene("", 6, 0.9, [e, te, e, tr, e, e], 11), True),
+            (_scene("", 5, 0.85, [e, e, e, e, e], 12), True),
+            (_scene("", 3, 0.9, [e, tr, e, te, e, e], 13), False)]
+
+
+def _linear_nets(seed: int, dim: int = 3):
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return nn.Linear(dim, 2), nn.Linear(dim, 1)
+
+
+def _hidden_cases() -> list[tuple]:
+    """The hidden tests' data: per scene, ``(gamma, n_steps, obs, next_obs, rewards, ends
+    (0, 1 terminated, 2 truncated), returns, (lr, critic_lr), actor0, critic0, per-step
+    actor terms [t][a] or None, critic after)``, as Python lists of floats."""
+    out = []
+    for scene, with_actor in _hidden_scenes():
+        actor, critic = _linear_nets(scene.seed)
+        terms = None
+        if with_actor:                 # d theta = lr / n * delta_t * grad log pi(a | s_t), at theta_0
+            a64, c64 = copy.deepcopy(actor).double(), copy.deepcopy(critic).double()
+            s, s_next = torch.as_tensor(scene.obs).double(), torch.as_tensor(scene.next_obs).double()
+            not_end = torch.tensor([e != "terminated" for e in scene.ends], dtype=torch.float64)
+            with torch.no_grad():
+                delta = (torch.tensor(scene.rewards, dtype=torch.float64)
+                         + scene.gamma * not_end * c64(s_next).squeeze(-1) - c64(s).squeeze(-1))
+            terms = []
+            for t in range(scene.total_steps):
+                row = []
+                for a in (0, 1):
+                    log_pi = torch.log_softmax(a64(s[t]), -1)[a]
+                    grads = torch.autograd.grad(log_pi, list(a64.parameters()))
+                    g = torch.cat([x.reshape(-1) for x in grads])
+                    row.append((scene.lr / scene.n_steps * delta[t] * g).tolist())
+                terms.append(row)
+        # in float64, so that the digits written into the cell do not depend on float32 rounding
+        scene64 = replace(scene, obs=scene.obs.astype(np.float64), next_obs=scene.next_obs.astype(np.float64))
+        critic_after = _replay(scene64, [0] * scene.total_steps, copy.deepcopy(actor).double(),
+                               copy.deepcopy(critic).double())[1]
+        out.append((scene.gamma, scene.n_steps, scene.obs.tolist(), scene.next_obs.tolist(),
+                    scene.rewards, [("", "terminated", "truncated").index(e) for e in scene.ends],
+                    scene.returns(), (scene.lr, scene.critic_lr), _flat(actor).tolist(),
+                    _flat(critic).tolist(), terms, critic_after.tolist()))
+    return out
