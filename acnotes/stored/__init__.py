@@ -11,6 +11,7 @@ Every kind is one module of this package, and every kind works the same way:
     ``stored.blogruns``     notebook 4: the blog post's own settings        blogruns --out FILE
     ``stored.sweeps``       notebook 6: the lr sweep of every algorithm     sweep ... (then copy its files)
     ``stored.centring``     notebook 2: Q-AC with and without centring      centring --from BENCHMARK_JSON --out FILE
+    ``stored.ppo``          notebook 12: PPO and SB3's PPO on CartPole      pporuns --out FILE
 
 * **compute**: ``compute(...)`` trains the members with ``train.train_population``, as few
   populations as fit in memory (``train.check_memory``), and keeps of each run what
@@ -21,7 +22,7 @@ Every kind is one module of this package, and every kind works the same way:
 * **re-check**: a member of a population follows its single run exactly, so a stored member
   is what training its Config again gives; each kind's tests (``tests/test_atlas.py``,
   ``test_sensitivity.py``, ``test_studies.py``, ``test_semigradient.py``, ``test_blogruns.py``,
-  ``test_sweep_study.py``) retrain one stored case and compare it field by field.
+  ``test_sweep_study.py``, ``test_ppo.py``) retrain one stored case and compare it field by field.
 
 ``SOLVED`` (475, CartPole-v1's threshold over 100 episodes) is the one threshold of them all.
 """
@@ -37,7 +38,7 @@ from ..history import SOLVED, History, curve_on_grid
 
 __all__ = ["SOLVED", "FINAL_WINDOW", "summary", "read_data", "save_json", "KINDS"]
 
-KINDS = ("atlas", "sensitivity", "studies", "ablations", "blogruns", "sweeps", "centring")
+KINDS = ("atlas", "sensitivity", "studies", "ablations", "blogruns", "sweeps", "centring", "ppo")
 FINAL_WINDOW = 100   # "final return": the mean of the last 100 episodes, CartPole-v1's own window
 
 
