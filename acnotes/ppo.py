@@ -149,7 +149,7 @@ def off_policy_gradients(mdp: TabularMDP, theta, theta_old, episodes: dict, B: i
 
 
 def epochs(mdp: TabularMDP, theta_old, episodes: dict, adv: Tensor, n_epochs: int, lr: float,
-           clip_eps: float | None = None, optimizer: str = "adam") -> dict[str, Tensor]:
+           clip_eps: float | None = None, optimizer: str = "adam", every: bool = True) -> dict[str, Tensor]:
     """Ascend ``batch_surrogate`` on ONE batch for ``n_epochs`` full-batch steps of Adam
     (``optimizer="sgd"``: plain gradient ascent) with step size ``lr``, as PPO's epochs do, and
     record after each step (index 0: before any):
@@ -159,6 +159,8 @@ def epochs(mdp: TabularMDP, theta_old, episodes: dict, adv: Tensor, n_epochs: in
     * ``expected``: the exact surrogate L(theta), the promise's mean over batches;
     * ``gain``: the truth, J(theta) - J(theta_old), exact;
     * ``kl``: ``kl(mdp, theta_old, theta)``; ``theta``: the parameters [n_epochs + 1, d].
+
+    ``every=False`` records only before the first step and after the last (index 0 and 1).
     """
     theta_old = _theta(theta_old)
     theta = theta_old.clone().requires_grad_(True)
@@ -180,9 +182,10 @@ def epochs(mdp: TabularMDP, theta_old, episodes: dict, adv: Tensor, n_epochs: in
         out["theta"].append(th)
 
     record()
-    for _ in range(n_epochs):
+    for k in range(n_epochs):
         opt.zero_grad()
         (-batch_surrogate(mdp, theta, theta_old, episodes, adv, clip_eps)).backward()
         opt.step()
-        record()
+        if every or k == n_epochs - 1:
+            record()
     return {k: torch.stack(v) if k == "theta" else torch.tensor(v, dtype=torch.float64) for k, v in out.items()}

@@ -129,6 +129,12 @@ def _permutation_never_rejects(monkeypatch):
     monkeypatch.setattr(acn.studies, "permutation_p", lambda a, b: 1.0)
 
 
+def _episode_ratio_dropped(monkeypatch):
+    """The whole-episode estimator with the ratio of step t alone (PPO's weight, A_theta kept):
+    the product rho_0 ... rho_t (a cumulative product, only acn.ppo's) made its last factor."""
+    monkeypatch.setattr(torch, "cumprod", lambda x, dim: x)
+
+
 # name: (notebook, marker lines of the cells to run, how to break the code, the claim that must fail,
 #        how many of the cells run before the code is broken)
 CASES = {
@@ -179,6 +185,16 @@ CASES = {
     "09 box = SGD step": ("09-one-step-actor-critic.ipynb", [IMPORTS_09, "with_I, critic_step = acn.one_step.expected_update",
                                                             "box_theta, box_w, _ = one_step_ac.one_step_update"],
                           _target_attached, "one step of the box = one SGD step", 2),
+    # the surrogate's gradient (through d_old and A_old) against autograd through the exact J
+    "12 grad L = grad J": ("12-a2c-to-ppo.ipynb", ["grad_J = mdp.autograd_gradient(theta_old)"], _visitation_normalised,
+                           "at theta_old, grad L = grad J", 0),
+    # the whole-episode ratio's unbiasedness, sampled, against the exact gradient at the new policy
+    "12 whole-episode ratio": ("12-a2c-to-ppo.ipynb", ["grad_J = mdp.autograd_gradient(theta_old)", "K, B = 400, 16",
+                                                       "acn.checks.claim(\"at theta_old the two estimators"],
+                               _episode_ratio_dropped, "the whole-episode estimator is unbiased", 1),
+    # the lookalike's J by hand against the exact linear solve
+    "12 lookalike J": ("12-a2c-to-ppo.ipynb", ["look = acn.ppo.lookalike(gamma=0.9, cost=3.0)"], _v_one_percent_off,
+                       "J(p) = p (1 + gamma ((1 - p) - 3 p))", 0),
 }
 
 

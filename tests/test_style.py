@@ -193,6 +193,13 @@ def _figures():
              "without I": np.random.default_rng(1).normal(6.5, 0.3, (10, 40)),
              "REINFORCE + baseline": np.random.default_rng(2).normal(8, 0.3, (10, 40))},
             references={"J = 10 at p = 1, the best": 10.0, "J = 6.21 at p = 0, the worst": 6.21}, title="t"),
+        "offpolicy_bias_variance (nb 12)": lambda: plots.offpolicy_bias_variance(
+            [0.0, 0.1, 0.5], {"PPO's ratio": [dict(bias_sq=b, variance=0.1) for b in (0.0, 0.01, 0.03)],
+                              "whole-episode ratio": [dict(bias_sq=0.0, variance=v) for v in (0.1, 0.2, 0.3)]},
+            exact_bias_sq=[0.0, 0.01, 0.03], title="t"),
+        "epochs_gain (nb 12)": lambda: plots.epochs_gain(
+            {"no clipping": dict(gain=np.linspace(0, -1.8, 31), promise=np.linspace(0, 1.7, 31)),
+             "clipped (PPO)": dict(gain=np.linspace(0, 0.09, 31), promise=np.linspace(0, 0.4, 31))}, best_gain=0.097, title="t"),
         # the notebooks' figures of stored data, drawn as the notebooks draw them
         "sensitivity_map (nb 3, 4 panels)": lambda: plots.sensitivity_map(sensitivity.load("a2c"), 0.99, 2e-3),
         "sweep_sensitivity (nb 6)": lambda: plots.sweep_sensitivity(sweep.load_study("lr")[1], "lr", "final_return"),
@@ -212,7 +219,7 @@ def _figures():
 
 FIGURES = _figures()
 LEARNING = [k for k in FIGURES if k.startswith(("learning", "stored", "sweep_sensitivity", "corridor_learning", "value_curves",
-                                                  "rollouts", "timescales", "blog", "entropy"))]
+                                                  "rollouts", "timescales", "blog", "entropy", "offpolicy", "epochs"))]
 
 
 @pytest.fixture(params=sorted(FIGURES))

@@ -4,7 +4,7 @@ estimators), ``sensitivity`` (gamma x lr maps), ``sweep`` (a sweep's results), `
 step-size ratio and the rollout length), ``corridor`` (the short corridor of notebook 0),
 ``critics`` (notebook 2's tabular critic), ``blog`` (notebook 4's stored blog runs),
 ``ablations`` (notebook 7's entropy bonus), ``onestep`` (notebook 9's exact values of
-learning runs).
+learning runs), ``ppo`` (notebook 12's off-policy estimators and epochs on one batch).
 
 Plotting functions return a matplotlib Figure and never switch the backend.
 """
@@ -15,6 +15,7 @@ from .blog import blog_runs
 from .corridor import corridor_learning, corridor_value
 from .critics import critic_error, td_convergence
 from .onestep import value_curves
+from .ppo import epochs_gain, offpolicy_bias_variance
 from .learning import curve_on_grid, learning_curves, learning_grid, mean_and_band, stored_curves
 from .sensitivity import sensitivity_map
 from .studies import rollouts_plot, timescales_plot
@@ -24,4 +25,5 @@ from .variance import gae_lambda, variance_bars, variance_compare, variance_swee
 __all__ = ["style", "curve_on_grid", "mean_and_band", "learning_curves", "learning_grid", "stored_curves",
            "variance_bars", "variance_compare", "variance_sweep", "gae_lambda", "variance_training",
            "sensitivity_map", "sweep_heatmap", "sweep_sensitivity", "timescales_plot", "rollouts_plot",
-           "corridor_value", "corridor_learning", "td_convergence", "critic_error", "blog_runs", "entropy_plot", "value_curves"]
+           "corridor_value", "corridor_learning", "td_convergence", "critic_error", "blog_runs", "entropy_plot", "value_curves",
+           "offpolicy_bias_variance", "epochs_gain"]

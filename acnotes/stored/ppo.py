@@ -21,11 +21,11 @@ from typing import Sequence
 
 import numpy as np
 
-from . import read_data, save_json
+from . import FINAL_WINDOW, SOLVED, read_data, save_json
 from .blogruns import history   # a stored run (its episodes) as a History: the same fields
 
-__all__ = ["SEEDS", "TOTAL_STEPS", "SB3_SETTINGS", "FILENAME", "compute", "run_reference", "run_sb3", "load",
-           "history", "save"]
+__all__ = ["SEEDS", "TOTAL_STEPS", "SB3_SETTINGS", "FILENAME", "NAMES", "compute", "run_reference", "run_sb3",
+           "load", "history", "summarize", "table", "save"]
 
 SEEDS = tuple(range(10))
 TOTAL_STEPS = 100_000            # rl-zoo's n_timesteps for CartPole-v1
@@ -112,6 +112,47 @@ def compute(seeds: Sequence[int] = SEEDS, total_steps: int = TOTAL_STEPS, peer: 
         torch.set_num_threads(threads)
     return dict(total_steps=total_steps, seeds=list(seeds), threads=1, sb3=dict(SB3_SETTINGS) if peer else None,
                 runs=runs)
+
+
+NAMES = {"reference": "PPO (reference/ppo.py)", "sb3": "SB3 PPO (rl-zoo settings)"}
+
+
+def summarize(data: dict) -> dict[str, dict]:
+    """Per implementation: ``solved`` (seeds whose mean return over 100 episodes reached 475
+    within the budget), ``n``, ``median_steps`` (median env steps to get there, over the solved
+    seeds; None if none), ``median_final`` (median over seeds of the mean of the last 100
+    episodes), ``median_seconds`` (of a whole run) and, beside SB3, ``time_ratio`` (median
+    seconds / SB3's) and ``steps_ratio`` (median env steps to solve / SB3's)."""
+    out = {}
+    for name, runs in data["runs"].items():
+        hits = [history(r).solved_at(SOLVED, FINAL_WINDOW) for r in runs]
+        solved = [h[0] for h in hits if h is not None]
+        out[name] = dict(solved=len(solved), n=len(runs),
+                         median_steps=float(np.median(solved)) if solved else None,
+                         median_final=float(np.median([np.mean(r["episode_returns"][-FINAL_WINDOW:]) for r in runs])),
+                         median_seconds=float(np.median([r["seconds"] for r in runs])))
+    peer = out.get("sb3")
+    for s in out.values():
+        if peer:
+            s["time_ratio"] = s["median_seconds"] / peer["median_seconds"]
+            both = s["median_steps"] is not None and peer["median_steps"] is not None
+            s["steps_ratio"] = s["median_steps"] / peer["median_steps"] if both else None
+    return out
+
+
+def table(data: dict) -> str:
+    """The summary as a plain-text table, one row per implementation."""
+    summ = summarize(data)
+    head = ("", "solved", "median env steps to solve", "median final return", "median seconds", "time vs SB3")
+    rows = [head]
+    for name, s in summ.items():
+        steps = "-" if s["median_steps"] is None else f"{s['median_steps']:,.0f}"
+        ratio = f"{s['time_ratio']:.2f}" if "time_ratio" in s else "-"
+        rows.append((NAMES.get(name, name), f"{s['solved']} of {s['n']}", steps, f"{s['median_final']:.1f}",
+                     f"{s['median_seconds']:.1f}", ratio))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                     for r in rows)
 
 
 def load() -> dict:
