@@ -15,7 +15,8 @@ Every kind is one module of this package, and every kind works the same way:
 
 * **compute**: ``compute(...)`` trains the members with ``train.train_population``, as few
   populations as fit in memory (``train.check_memory``), and keeps of each run what
-  ``summary`` says (one function for every kind; each keeps the fields it draws).
+  ``summary`` says (one function for every kind; each keeps the fields it draws). ``ppo`` is
+  the exception while the engine has no PPO: it runs ``reference/ppo.py`` and SB3, seed by seed.
 * **store**: ``save(data, path)`` writes atomically; the command refuses to replace a file
   without ``--force`` and, interrupted, exits 130 and keeps the previous file.
 * **load**: ``load(...)`` reads the copy shipped with the package.
