@@ -65,6 +65,7 @@ def prose_text(markdown: str) -> str:
     text = re.sub(r"\]\([^)]*\)", "]", text)
     text = re.sub(r"<[^>]+>", " ", text)
     text = re.sub(r"https?://\S+", " ", text)
+    text = re.sub(r"^#+\s*\d+\.(?=\s)", " ", text, flags=re.M)      # a notebook's number in its title: "# 12. ..."
     text = LABELLED.sub(" ", text)
     return CITATION.sub(" ", text)
 
@@ -170,6 +171,7 @@ def test_what_is_not_a_quantity():
             "notebook 5, Figure 13.1, Exercise 12, seed 17, cells 14 and 15; $\\gamma = 0.99$, "
             "`lr=2e-3`, [a link](https://example.org/1234). A rate of 0.37.")
     assert prose_numbers(text) == ["0.37"]
+    assert prose_numbers("# 12. From A2C to PPO\n\n12 seeds") == ["12"]
 
 
 def test_rounding_to_the_written_digits():

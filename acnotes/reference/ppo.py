@@ -86,7 +86,7 @@ def train(*, total_steps=100_000, seed=0, lr=1e-3, gamma=0.98, lam=0.8, clip_eps
     after_end = np.zeros(n_envs, dtype=bool)   # the env's episode ended on the step before
     steps = 0
     while steps < total_steps:
-        left = 1.0 - steps / (anneal_over or total_steps) if anneal else 1.0   # rl-zoo's linear schedules
+        left = max(0.0, 1.0 - steps / (anneal_over or total_steps)) if anneal else 1.0   # rl-zoo's linear schedules
         for group in optimizer.param_groups:
             group["lr"] = lr * left
         eps = None if clip_eps is None else clip_eps * left
