@@ -169,6 +169,30 @@ def test_reference_gae_bootstraps_at_a_truncation_and_not_at_a_termination(end):
     assert float(got[1, 0]) == pytest.approx(expected_1, abs=1e-5)
 
 
+def test_reference_masks_the_autoreset_step_and_sees_truncations(monkeypatch):
+    """CartPole cut at 20 steps: gae sees truncations (not terminations) at the cuts, and the
+    step after any end (gymnasium's NEXT_STEP reset, which ignores the action) has no reward
+    and no end: it is masked. Every episode's return counts its own steps only."""
+    make_vec, seen = ppo_file.gym.make_vec, []
+    monkeypatch.setattr(ppo_file.gym, "make_vec", lambda *a, **k: make_vec(*a, max_episode_steps=20, **k))
+    gae, surrogate, rows = ppo_file.gae, ppo_file.clipped_surrogate, []
+    monkeypatch.setattr(ppo_file, "gae", lambda R, V, V_next, term, trunc, *a: seen.append((R, term, trunc)) or
+                        gae(R, V, V_next, term, trunc, *a))
+    monkeypatch.setattr(ppo_file, "clipped_surrogate", lambda log_pi, *a: rows.append(len(log_pi)) or surrogate(log_pi, *a))
+    returns, ends = ppo_file.train(total_steps=2_000, seed=0, n_envs=4, n_steps=16, n_epochs=2)
+    assert max(returns) == 20 and min(returns) >= 1 and np.all(np.diff(ends) >= 0)
+    # one minibatch per epoch (64 steps per batch): the losses see every step but the reset steps,
+    # one after every end except the ends at the run's last step
+    taken = 32 * 64
+    assert sum(rows) / 2 == taken - sum(e < taken for e in ends)
+    cuts = 0
+    for R, term, trunc in seen:
+        ended = term | trunc
+        assert (R[1:][ended[:-1]] == 0).all() and not (ended[1:] & ended[:-1]).any()
+        cuts += int(trunc.sum())                      # a pole that falls at the cut: both flags
+    assert cuts == sum(r == 20 for r in returns) > 0
+
+
 # ----------------------------------------------------------------------------- stored runs
 def test_stored_runs_cover_every_seed_of_both_implementations():
     data = stored.load()
