@@ -181,6 +181,12 @@ def _log_det_halved(monkeypatch):
                         lambda u: math.log(2.0) - u - torch.nn.functional.softplus(-2.0 * u))
 
 
+def _episode_ratio_dropped(monkeypatch):
+    """The whole-episode estimator with the ratio of step t alone (PPO's weight, A_theta kept):
+    the product rho_0 ... rho_t (a cumulative product, only acn.ppo's) made its last factor."""
+    monkeypatch.setattr(torch, "cumprod", lambda x, dim: x)
+
+
 # name: (notebook, marker lines of the cells to run, how to break the code, the claim that must fail,
 #        how many of the cells run before the code is broken)
 CASES = {
@@ -246,6 +252,16 @@ CASES = {
                 "clip outside the log-probability: unbiased", 1),
     "11 squash": ("11-continuous-actions.ipynb", [IMPORTS_11, "tanh_normal = torch.distributions.TransformedDistribution"],
                   _log_det_halved, "squashed_log_prob = torch's TanhTransform", 1),
+    # the surrogate's gradient (through d_old and A_old) against autograd through the exact J
+    "12 grad L = grad J": ("12-a2c-to-ppo.ipynb", ["grad_J = mdp.autograd_gradient(theta_old)"], _visitation_normalised,
+                           "at theta_old, grad L = grad J", 0),
+    # the whole-episode ratio's unbiasedness, sampled, against the exact gradient at the new policy
+    "12 whole-episode ratio": ("12-a2c-to-ppo.ipynb", ["grad_J = mdp.autograd_gradient(theta_old)", "K, B = 400, 16",
+                                                       "acn.checks.claim(\"at theta_old the two estimators"],
+                               _episode_ratio_dropped, "the whole-episode estimator is unbiased", 1),
+    # the lookalike's J by hand against the exact linear solve
+    "12 lookalike J": ("12-a2c-to-ppo.ipynb", ["look = acn.ppo.lookalike(gamma=0.9, cost=3.0)"], _v_one_percent_off,
+                       "J(p) = p (1 + gamma ((1 - p) - 3 p))", 0),
 }
 
 

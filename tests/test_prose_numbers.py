@@ -65,6 +65,7 @@ def prose_text(markdown: str) -> str:
     text = re.sub(r"\]\([^)]*\)", "]", text)
     text = re.sub(r"<[^>]+>", " ", text)
     text = re.sub(r"https?://\S+", " ", text)
+    text = re.sub(r"^#+\s*\d+\.(?=\s)", " ", text, flags=re.M)      # a notebook's number in its title: "# 12. ..."
     text = LABELLED.sub(" ", text)
     text = re.sub(r"^(#+\s*)\d+\.(?=\s)", r"\1", text, flags=re.MULTILINE)   # a title's number: "# 11. Continuous actions"
     return CITATION.sub(" ", text)
@@ -172,6 +173,7 @@ def test_what_is_not_a_quantity():
             "`lr=2e-3`, [a link](https://example.org/1234). A rate of 0.37.")
     assert prose_numbers(text) == ["0.37"]
     assert prose_numbers("# 11. Continuous actions\n\n11.5 steps") == ["11.5"]
+    assert prose_numbers("# 12. From A2C to PPO\n\n12 seeds") == ["12"]
 
 
 def test_rounding_to_the_written_digits():

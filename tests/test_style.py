@@ -202,6 +202,13 @@ def _figures():
         "pendulum_runs (nb 11)": lambda: plots.pendulum_runs(dict(total_steps=4000, runs=[
             dict(status="done", episode_returns=list(np.linspace(-1200, -400 - 50 * s, 20)),
                  episode_steps=list(np.arange(1, 21) * 200)) for s in range(3)]), title="t"),
+        "offpolicy_bias_variance (nb 12)": lambda: plots.offpolicy_bias_variance(
+            [0.0, 0.1, 0.5], {"PPO's ratio": [dict(bias_sq=b, variance=0.1) for b in (0.0, 0.01, 0.03)],
+                              "whole-episode ratio": [dict(bias_sq=0.0, variance=v) for v in (0.1, 0.2, 0.3)]},
+            exact_bias_sq=[0.0, 0.01, 0.03], title="t"),
+        "epochs_gain (nb 12)": lambda: plots.epochs_gain(
+            {"no clipping": dict(gain=np.linspace(0, -1.8, 31), promise=np.linspace(0, 1.7, 31)),
+             "clipped (PPO)": dict(gain=np.linspace(0, 0.09, 31), promise=np.linspace(0, 0.4, 31))}, best_gain=0.097, title="t"),
         # the notebooks' figures of stored data, drawn as the notebooks draw them
         "sensitivity_map (nb 3, 4 panels)": lambda: plots.sensitivity_map(sensitivity.load("a2c"), 0.99, 2e-3),
         "sweep_sensitivity (nb 6)": lambda: plots.sweep_sensitivity(sweep.load_study("lr")[1], "lr", "final_return"),
@@ -226,7 +233,7 @@ def _figures():
 FIGURES = _figures()
 LEARNING = [k for k in FIGURES if k.startswith(("learning", "stored", "sweep_sensitivity", "corridor_learning", "value_curves",
                                                   "rollouts", "timescales", "blog", "entropy",
-                                                  "lqr_objective", "variance_by_sigma", "pendulum_runs"))]
+                                                  "lqr_objective", "variance_by_sigma", "pendulum_runs", "offpolicy", "epochs"))]
 
 
 @pytest.fixture(params=sorted(FIGURES))

@@ -7,7 +7,7 @@ step-size ratio and the rollout length), ``corridor`` (the short corridor of not
 learning runs), ``weights`` (shapes the text describes: GAE's weights over n, the
 score's pull on the probabilities, the centring runs seed by seed, the entropy bonus's balance in a bandit),
 ``continuous`` (notebook 11: the LQR's objective, the estimators' variance against sigma, the
-Pendulum-v1 runs).
+Pendulum-v1 runs), ``ppo`` (notebook 12's off-policy estimators and epochs on one batch).
 
 Plotting functions return a matplotlib Figure and never switch the backend.
 """
@@ -20,6 +20,7 @@ from .continuous import lqr_objective, pendulum_runs, variance_by_sigma
 from .corridor import corridor_learning, corridor_value
 from .critics import critic_error, td_convergence
 from .onestep import value_curves
+from .ppo import epochs_gain, offpolicy_bias_variance
 from .learning import curve_on_grid, learning_curves, learning_grid, mean_and_band, stored_curves
 from .sensitivity import sensitivity_map
 from .studies import rollouts_plot, timescales_plot
@@ -32,4 +33,5 @@ __all__ = ["style", "curve_on_grid", "mean_and_band", "learning_curves", "learni
            "sensitivity_map", "sweep_heatmap", "sweep_sensitivity", "timescales_plot", "rollouts_plot",
            "corridor_value", "corridor_learning", "td_convergence", "critic_error", "blog_runs", "entropy_plot", "value_curves",
            "gae_weights", "score_pull", "centring_seeds", "softmax_temperature",
-           "continuous", "lqr_objective", "variance_by_sigma", "pendulum_runs"]
+           "continuous", "lqr_objective", "variance_by_sigma", "pendulum_runs",
+           "offpolicy_bias_variance", "epochs_gain"]

@@ -1,0 +1,32 @@
+"""``python -m acnotes pporuns``: train PPO on CartPole-v1 over seeds, beside SB3's (acnotes/stored/ppo.py)."""
+
+from __future__ import annotations
+
+__all__ = ["add_cli", "cmd_pporuns"]
+
+
+def cmd_pporuns(args) -> int:
+    from ..stored import ppo
+    from ._stored import train_and_store
+
+    log = None if args.quiet else (lambda line: print(line, flush=True))
+    train_and_store(args.out, args.force, lambda: ppo.compute(args.seeds, args.steps, peer=not args.no_peer, log=log),
+                    lambda data: (r["status"] for runs in data["runs"].values() for r in runs), "the PPO runs")
+    return 0
+
+
+def add_cli(sub) -> None:
+    from ._common import positive_int, seed_int
+
+    p = sub.add_parser("pporuns", help="train PPO on CartPole-v1 over seeds, beside stable-baselines3's, as JSON",
+                       description="Train acnotes/reference/ppo.py and stable-baselines3's PPO (rl-zoo's CartPole-v1 "
+                                   "settings) for each seed, interleaved, on one thread (see acnotes/stored/ppo.py); "
+                                   "notebook 12 reads acnotes/data/ppo-cartpole.json.")
+    p.add_argument("--out", required=True, metavar="FILE", help="the JSON file to write")
+    p.add_argument("--steps", type=positive_int, default=100_000, metavar="N", help="env steps per run (default 100000)")
+    p.add_argument("--seeds", type=seed_int, nargs="+", default=list(range(10)), metavar="SEED",
+                   help="seeds (default 0 to 9)")
+    p.add_argument("--no-peer", action="store_true", help="leave stable-baselines3's PPO out")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p.add_argument("--quiet", action="store_true", help="no line per run")
+    p.set_defaults(func=cmd_pporuns)
