@@ -543,6 +543,10 @@ def td_ac_loop(*, detach_target=True, stop_at="terminated", next_state="reached"
                 a = torch.distributions.Categorical(logits=logits).sample().item()
             elif sample == "cdf":
                 a = int(torch.rand(()) >= torch.softmax(logits, -1)[0])
+            elif sample == "multinomial":
+                a = torch.multinomial(torch.softmax(logits, -1), 1).item()
+            elif sample == "argmax":                       # picks the likeliest action: no sampling
+                a = int(logits.argmax())
             else:                                          # never samples: always left
                 a = 0
             nxt, r, terminated, truncated, _ = env.step(a)
@@ -644,11 +648,18 @@ def test_td_actor_critic_names_each_mistake(switch, words):
 @pytest.mark.parametrize("switch, words", [
     (dict(reset_at="terminated"), "call obs, _ = env.reset() after an episode ends, whether terminated or truncated"),
     (dict(every=3), "update after every n_steps steps"),
-    (dict(sample="never"), "the learning check failed"),
+    (dict(sample="never"), "the acting check failed"),
+    (dict(sample="argmax"), "the acting check failed"),     # learns the walk, so only this check sees it
     (dict(stale_actor=True), "the learning check failed"),      # acts with the initial weights
 ])
 def test_td_actor_critic_other_failures(switch, words):
     fails(checks.td_actor_critic, td_ac_loop(**switch), words)
+
+
+@pytest.mark.parametrize("sample", ["cdf", "multinomial"])
+def test_td_actor_critic_passes_with_other_samplers(sample, capsys):
+    checks.td_actor_critic(td_ac_loop(sample=sample))
+    assert capsys.readouterr().out.startswith(LOOP_LINE)
 
 
 def test_td_actor_critic_stub_returns_and_the_reference():

@@ -19,7 +19,7 @@ shape ``[..., 1]``)::
     one step of actor_opt on the actor loss, one step of critic_opt on the critic loss,
     both losses computed before either step
 
-The check has two parts.
+The check has three parts.
 
 1. **The update, exactly.** The env is a script (:class:`_ScriptedEnv`): fixed observations,
    rewards and episode ends, whatever the actions, which it records. The networks start from
@@ -28,7 +28,14 @@ The check has two parts.
    same transitions (the recorded actions included), and the returned episode returns must be
    the script's. A wrong result is compared with the known mistakes, each a variant of
    :func:`_replay` (``_MISTAKES``); the hint names the one that matches.
-2. **Learning.** The loop runs on :class:`acnotes.walk.Walk` (start at 0, the goal at 5, -1 per
+2. **Acting.** The actions must be drawn from ``softmax(actor(s))``, not picked (an ``argmax``
+   loop passes part 1, which replays whatever actions were taken, and learns the walk of part
+   3). The script of part 1 runs for 400 steps with an actor whose weights are 0 and whose
+   biases give pi(right | s) = 0.3 in every state, and step sizes 0, so the policy never
+   changes: the share of *right* must lie within 0.1 of 0.3 (4.4 standard deviations of a
+   binomial share; a loop that samples with ``Categorical``, ``torch.multinomial`` or by
+   inverting the CDF lands within 0.03 of it at the seed used).
+3. **Learning.** The loop runs on :class:`acnotes.walk.Walk` (start at 0, the goal at 5, -1 per
    step, cut after 20 steps) for 1200 steps, with linear networks, Adam, ``n_steps = 8``,
    ``gamma = 0.9``, for seeds 0, 1, 2 (``torch.manual_seed(seed)`` before the networks are
    made, so the initial weights and torch's sampling are fixed). The mean return of each
@@ -67,6 +74,7 @@ LEARN_SEEDS = (0, 1, 2)
 LEARN_STEPS, LEARN_N_STEPS, LEARN_GAMMA = 1200, 8, 0.9
 LEARN_LR, LEARN_CRITIC_LR = 0.05, 0.1
 LEARN_LAST, LEARN_THRESHOLD = 30, -8.0
+ACT_STEPS, ACT_P_RIGHT, ACT_TOL, ACT_SEED = 400, 0.3, 0.1, 5
 
 
 # --------------------------------------------------------------------------- the script
@@ -411,6 +419,33 @@ def _check_update(fn: Callable, index: int, scenes: list[_Scene]) -> None:
 # --------------------------------------------------------------------------- part 2
 
 
+def _check_acting(fn: Callable) -> None:
+    """The share of *right* under a fixed policy with pi(right | s) = 0.3 (step sizes 0)."""
+    scene = replace(_scene(f"{ACT_STEPS} steps of one episode with step sizes 0: the policy stays "
+                           f"pi(right | s) = {ACT_P_RIGHT} in every state.", 8, 0.9, [""] * ACT_STEPS, ACT_SEED),
+                    lr=0.0, critic_lr=0.0)
+    where = (f"{NAME}: the acting check failed.\n  case: {scene.words}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(scene.seed)
+        actor, critic = _linear_nets(scene.seed)
+        with torch.no_grad():
+            actor.weight.zero_()
+            actor.bias.copy_(torch.tensor([0.0, float(np.log(ACT_P_RIGHT / (1 - ACT_P_RIGHT)))]))
+        env = _ScriptedEnv(scene)
+        actor_opt = torch.optim.SGD(actor.parameters(), lr=scene.lr)
+        critic_opt = torch.optim.SGD(critic.parameters(), lr=scene.critic_lr)
+        _call(fn, [env, actor, critic, actor_opt, critic_opt, scene.gamma, scene.n_steps, scene.total_steps], where)
+    share = sum(env.actions) / max(len(env.actions), 1)
+    if abs(share - ACT_P_RIGHT) > ACT_TOL:
+        raise CheckFailed(f"{where}\n  expected: right in about {ACT_P_RIGHT:.0%} of the steps (within "
+                          f"{ACT_TOL:g})\n  got:      right in {share:.1%} of {len(env.actions)} steps\n  hint: "
+                          f"sample a_t from softmax(actor(s_t)) (torch.distributions.Categorical(logits=...)"
+                          f".sample()); do not take the most likely action (argmax).")
+
+
+# --------------------------------------------------------------------------- part 3
+
+
 class _CountingWalk(Walk):
     """The walk, counting the steps and the returns of the episodes that end."""
 
@@ -477,6 +512,7 @@ def td_actor_critic(fn: Callable) -> None:
     try:
         for i in range(len(scenes)):
             _check_update(fn, i, scenes)
+        _check_acting(fn)
         means = _check_learning(fn)
     finally:
         torch.set_num_threads(threads)
