@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
+from acnotes._files import out_file  # noqa: E402
 from acnotes.stored import ppo  # noqa: E402
 
 
@@ -34,6 +35,11 @@ def main(argv=None) -> int:
         p.error("--seeds and --steps must be at least 1")
     if args.json and Path(args.json).exists():
         p.error(f"--json {args.json} exists; choose another file")
+    if args.json:
+        try:  # a missing or unwritable folder is said now, not after the runs
+            out_file("--json", args.json)
+        except ValueError as e:
+            p.error(str(e))
     if args.stored:
         data = ppo.load()
         print(f"stored runs (acnotes/data/{ppo.FILENAME}): seeds {data['seeds']}, {data['total_steps']:,} env steps each")

@@ -34,7 +34,7 @@ def train(*, total_steps=200_000, seed=0, lr=1e-3, critic_lr=3e-3, gamma=0.9, la
     """Train one agent; return the episode returns (unscaled) and the env step at which each ended.
 
     ``n_steps`` is the rollout length (steps each env takes between two updates); ``lam=None``
-    gives A2C's Psi_t = G_t - V_w(s_t), a number in [0, 1] GAE(lambda)'s. ``log_std_init`` is the
+    gives A2C's Psi_t = G_t - V_w(s_t); a number in [0, 1] gives GAE(lambda)'s. ``log_std_init`` is the
     starting log sigma (a free parameter, one per action coordinate). ``seed`` seeds the envs,
     the action sampler and torch's global generator (the initial weights).
     """

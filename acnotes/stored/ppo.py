@@ -3,7 +3,7 @@ and, beside it, stable-baselines3's PPO with rl-baselines3-zoo's CartPole-v1 set
 
 Both run 100,000 env steps (rl-zoo's budget, over which both step sizes and clip ranges fall
 linearly to 0), interleaved seed by seed with ``torch.set_num_threads(1)`` so that the load
-of the machine hits both alike. About 40 s per seed for the reference file on this machine:
+of the machine hits both alike. About a minute per seed for the reference file on this 2-core machine:
 too long for a notebook cell. Notebook 12 reads the runs stored with the package, made by
 
     python -m acnotes pporuns --out acnotes/data/ppo-cartpole.json
