@@ -191,8 +191,9 @@ def _hidden_test(fn, cases, T=_hidden_torch, Env=_HiddenEnv, TOL=_hidden_tol):
 
 
 def _loop_region(name: str) -> str:
-    """The student's whole loop on scripted runs (acnotes.checks.loop._hidden_cases)."""
-    from .loop import TOL, _hidden_cases
+    """The student's whole loop on scripted runs (acnotes.checks.loop_script._hidden_cases)."""
+    from .loop import TOL
+    from .loop_script import _hidden_cases
 
     rows = [f"    {_floats_deep(case)!r}," for case in _hidden_cases()]
     return (f"_hidden_tol = {TOL!r}\n" + _LOOP_CODE + "_hidden_test(" + name + ", [\n" + "\n".join(rows)
