@@ -17,17 +17,12 @@ def cmd_pendulum(args) -> int:
 
 
 def add_cli(sub) -> None:
-    from ._common import positive_int, seed_int
+    from ._stored import add_run_args
 
     p = sub.add_parser("pendulum", help="train notebook 11's Gaussian A2C on Pendulum-v1 over seeds, as JSON",
                        description="Train acnotes/reference/gaussian_a2c.py (GAE(lambda) with a Gaussian policy) "
                                    "on Pendulum-v1 for each seed, one after the other on one thread (see "
                                    "acnotes/stored/pendulum.py); notebook 11 reads "
                                    "acnotes/data/pendulum-gaussian-a2c.json.")
-    p.add_argument("--out", required=True, metavar="FILE", help="the JSON file to write")
-    p.add_argument("--steps", type=positive_int, default=500_000, metavar="N", help="env steps per run (default 500000)")
-    p.add_argument("--seeds", type=seed_int, nargs="+", default=[0, 1, 2, 3, 4], metavar="SEED",
-                   help="seeds (default 0 1 2 3 4)")
-    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
-    p.add_argument("--quiet", action="store_true", help="no line per seed")
+    add_run_args(p, steps=500_000, seeds=[0, 1, 2, 3, 4], quiet="no line per seed")
     p.set_defaults(func=cmd_pendulum)

@@ -16,17 +16,12 @@ def cmd_pporuns(args) -> int:
 
 
 def add_cli(sub) -> None:
-    from ._common import positive_int, seed_int
+    from ._stored import add_run_args
 
     p = sub.add_parser("pporuns", help="train PPO on CartPole-v1 over seeds, beside stable-baselines3's, as JSON",
                        description="Train acnotes/reference/ppo.py and stable-baselines3's PPO (rl-zoo's CartPole-v1 "
                                    "settings) for each seed, interleaved, on one thread (see acnotes/stored/ppo.py); "
                                    "notebook 12 reads acnotes/data/ppo-cartpole.json.")
-    p.add_argument("--out", required=True, metavar="FILE", help="the JSON file to write")
-    p.add_argument("--steps", type=positive_int, default=100_000, metavar="N", help="env steps per run (default 100000)")
-    p.add_argument("--seeds", type=seed_int, nargs="+", default=list(range(10)), metavar="SEED",
-                   help="seeds (default 0 to 9)")
+    add_run_args(p, steps=100_000, seeds=list(range(10)), quiet="no line per run")
     p.add_argument("--no-peer", action="store_true", help="leave stable-baselines3's PPO out")
-    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
-    p.add_argument("--quiet", action="store_true", help="no line per run")
     p.set_defaults(func=cmd_pporuns)
