@@ -63,7 +63,7 @@ c.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKern
 # solution triggers in a checker cell (a torch or numpy UserWarning) would cost its points. A
 # checker signals failure by raising, never by stderr: drop the warnings after execution.
 c.IgnorePattern.enabled = True
-c.IgnorePattern.pattern = r"\w*Warning: "
+c.IgnorePattern.pattern = r"\\w*Warning: "
 
 # Where release_assignment puts assignments, collect finds submissions and release_feedback
 # puts feedback: a folder the instructor and the students share (students set the same path:

@@ -18,6 +18,7 @@ from acnotes import exercises as ex
 from acnotes import grading
 from acnotes.checks import hidden
 from acnotes.checks.scan import scan_source
+from test_checks import LOOP_MISTAKES, td_ac_loop
 from test_classroom import CHEATS, MISTAKES, NOTEBOOKS, ROOT, solutions
 
 SERIES = sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb") if "### BEGIN HIDDEN TESTS" in p.read_text())
@@ -271,7 +272,8 @@ def _region_of(func: str) -> str:
     raise AssertionError(f"no hidden tests for {func}")
 
 
-@pytest.mark.parametrize("func", [f for f in hidden.HIDDEN_CHECKERS if f != "baseline_lemma_mc"])
+@pytest.mark.parametrize("func", [f for f in hidden.HIDDEN_CHECKERS
+                                  if f not in ("baseline_lemma_mc", "td_actor_critic")])
 def test_hidden_tests_fail_every_known_mistake_of_the_checker(func):
     """Each wrong variant the public checker knows (its _Mistake list) fails the hidden test
     alone, without the public checker; the checker's reference passes it."""
@@ -281,6 +283,19 @@ def test_hidden_tests_fail_every_known_mistake_of_the_checker(func):
     for mistake in spec.mistakes:
         with pytest.raises(AssertionError, match="hidden test"):
             exec(region, {func: mistake.fn})
+
+
+@pytest.mark.parametrize("switch, words", LOOP_MISTAKES, ids=[w for _, w in LOOP_MISTAKES])
+def test_hidden_tests_of_the_loop_fail_each_named_mistake(switch, words):
+    """Notebook 9's loop: a correct loop passes the hidden region alone, and each wrong variant
+    of the public checker's named mistakes (test_checks.LOOP_MISTAKES) fails it. A loop that
+    never samples (always the same action) passes it: the public check's learning run is
+    what catches that."""
+    region = _region_of("td_actor_critic")
+    for sample in ("categorical", "cdf", "never"):
+        exec(region, {"td_actor_critic": td_ac_loop(sample=sample)})
+    with pytest.raises(AssertionError, match="hidden test"):
+        exec(region, {"td_actor_critic": td_ac_loop(**switch)})
 
 
 def test_hidden_tests_of_the_measurements_take_one_number():

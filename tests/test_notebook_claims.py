@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -129,6 +131,62 @@ def _permutation_never_rejects(monkeypatch):
     monkeypatch.setattr(acn.studies, "permutation_p", lambda a, b: 1.0)
 
 
+IMPORTS_11 = "from acnotes.reference import gaussian_a2c"
+CHECKS_11 = "by_autograd = torch.autograd.grad(logp.sum(), (mu, log_std))"
+LQR_11 = "lqr = acn.lqr.LQR()"
+
+
+def _score_without_minus_one(monkeypatch):
+    """d log pi / d log sigma written as eps^2 (the -1 from log sigma's own term forgotten)."""
+    orig = acn.gaussian.score
+    monkeypatch.setattr(acn.gaussian, "score", lambda a, mu, log_std: (orig(a, mu, log_std)[0], orig(a, mu, log_std)[1] + 1))
+
+
+def _lqr_gradient_without_gamma(monkeypatch):
+    """dJ/dk derived with the gamma of the next state's value forgotten: -2 S (rho k - b m P)."""
+    def wrong(lqr, k, log_sigma):
+        P, c0 = acn.lqr.value_coefficients(lqr, k, log_sigma)
+        m, s2 = lqr.f - lqr.b * k, math.exp(2 * log_sigma)
+        S = (lqr.s0 ** 2 + lqr.gamma * lqr.b ** 2 * s2 / (1 - lqr.gamma)) / (1 - lqr.gamma * m ** 2)
+        return np.array([-2 * S * (lqr.rho * k - lqr.b * m * P), -2 * c0])
+    monkeypatch.setattr(acn.lqr, "grad", wrong)
+
+
+def _lqr_J_without_the_action_noise_cost(monkeypatch):
+    """J with E[a^2] = k^2 X_t (the policy's own noise sigma^2 left out of the action cost)."""
+    orig = acn.lqr.J
+
+    def wrong(lqr, k, log_sigma):
+        sigma2 = torch.exp(2 * log_sigma) if torch.is_tensor(log_sigma) else math.exp(2 * log_sigma)
+        return orig(lqr, k, log_sigma) + lqr.rho * sigma2 / (1 - lqr.gamma)
+    monkeypatch.setattr(acn.lqr, "J", wrong)
+
+
+def _advantage_with_an_action_dependent_error(monkeypatch):
+    """A critic whose error depends on the action: A(s, a) + 0.2 a."""
+    orig = acn.lqr.advantage
+    monkeypatch.setattr(acn.lqr, "advantage", lambda lqr, k, log_sigma, s, a: orig(lqr, k, log_sigma, s, a) + 0.2 * a)
+
+
+def _sampler_clips(monkeypatch):
+    """Actions clipped where they are sampled, so the loss scores the clipped action."""
+    orig = acn.gaussian.sample
+    monkeypatch.setattr(acn.gaussian, "sample", lambda mu, log_std, generator=None:
+                        orig(mu, log_std, generator=generator).clamp(-1.0, 1.0))
+
+
+def _log_det_halved(monkeypatch):
+    """log(1 - tanh(u)^2) written as log 2 - u - softplus(-2u): half of it."""
+    monkeypatch.setattr(acn.gaussian, "tanh_log_det",
+                        lambda u: math.log(2.0) - u - torch.nn.functional.softplus(-2.0 * u))
+
+
+def _episode_ratio_dropped(monkeypatch):
+    """The whole-episode estimator with the ratio of step t alone (PPO's weight, A_theta kept):
+    the product rho_0 ... rho_t (a cumulative product, only acn.ppo's) made its last factor."""
+    monkeypatch.setattr(torch, "cumprod", lambda x, dim: x)
+
+
 # name: (notebook, marker lines of the cells to run, how to break the code, the claim that must fail,
 #        how many of the cells run before the code is broken)
 CASES = {
@@ -138,10 +196,10 @@ CASES = {
     # E[delta | s, a] from the linear-solve V, against A by iterative policy evaluation
     "04 E[delta]=A": ("04-td-actor-critic.ipynb", ["E_delta = mdp.R"], _v_one_percent_off, "E[delta_t | s, a] = A", 0),
     # the sum of d_gamma against sampled discounted episode lengths
-    "04 d_gamma sums": ("04-td-actor-critic.ipynb", ["E_delta = mdp.R", "d_ep = mdp.visitation(theta)"],
+    "10 d_gamma sums": ("10-case-study-blog-td-ac.ipynb", ["V, A = mdp.V(pi), mdp.advantage(pi)", "d_ep = mdp.visitation(theta)"],
                         _visitation_normalised, "d_gamma sums to the expected discounted episode length", 1),
     # the package's log-probability against float64 by hand, at logit gaps where log(softmax) underflows
-    "04 log_softmax": ("04-td-actor-critic.ipynb", ["via_log_softmax = torch.log_softmax"], _log_of_softmax,
+    "10 log_softmax": ("10-case-study-blog-td-ac.ipynb", ["via_log_softmax = torch.log_softmax"], _log_of_softmax,
                        "log_softmax and the package's log_prob agree", 0),
     # the exact Q against iterating the expected TD target
     "02 TD fixed point": ("02-q-actor-critic.ipynb", ["g_exact = mdp.autograd_gradient(theta)", "q_it = torch.zeros_like(Q)"],
@@ -150,7 +208,7 @@ CASES = {
     "02 state-only error": ("02-q-actor-critic.ipynb", ["g_exact = mdp.autograd_gradient(theta)", "def critic_gradient(q_table):"],
                             _policy_not_normalised, "a state-only error b(s)", 1),
     # what each estimator does at a time limit, against sums by hand
-    "01 estimators at a cut": ("01-reinforce.ipynb", ["stopped = [1 + g + g ** 2"], _baseline_stops_at_the_cut,
+    "03 estimators at a cut": ("03-baselines-a2c.ipynb", ["stopped = [1 + g + g ** 2"], _baseline_stops_at_the_cut,
                                "reinforce_baseline: its target", 0),
     # the weights of the critic's error in GAE, by autograd through acn.returns.gae
     "05 GAE error weights": ("05-gradient-variance.ipynb", ["(weight,) = torch.autograd.grad"], _gae_with_gamma_twice,
@@ -179,6 +237,31 @@ CASES = {
     "09 box = SGD step": ("09-one-step-actor-critic.ipynb", [IMPORTS_09, "with_I, critic_step = acn.one_step.expected_update",
                                                             "box_theta, box_w, _ = one_step_ac.one_step_update"],
                           _target_attached, "one step of the box = one SGD step", 2),
+    # notebook 11: the Gaussian score against autograd, the LQR's closed forms against Monte Carlo
+    # and autograd, the estimators against the exact gradient, clipping and the squashed density
+    "11 score": ("11-continuous-actions.ipynb", [IMPORTS_11, CHECKS_11], _score_without_minus_one,
+                 "score by hand = autograd of log_prob", 1),
+    "11 LQR J": ("11-continuous-actions.ipynb", [IMPORTS_11, LQR_11, "episodes = acn.lqr.rollouts"],
+                 _lqr_J_without_the_action_noise_cost, "J = the mean sampled return", 2),
+    "11 LQR gradient": ("11-continuous-actions.ipynb", [IMPORTS_11, LQR_11, "episodes = acn.lqr.rollouts"],
+                        _lqr_gradient_without_gamma, "grad J by hand = autograd", 2),
+    "11 estimators": ("11-continuous-actions.ipynb", [IMPORTS_11, LQR_11, "est = acn.lqr.estimates(lqr, k, log_sigma",
+                                                      'worst = max(s["bias_z_max"] for s in stats.values())'],
+                      _advantage_with_an_action_dependent_error, "all four are unbiased", 2),
+    "11 clip": ("11-continuous-actions.ipynb", [IMPORTS_11, "J_exact = torch.trapezoid"], _sampler_clips,
+                "clip outside the log-probability: unbiased", 1),
+    "11 squash": ("11-continuous-actions.ipynb", [IMPORTS_11, "tanh_normal = torch.distributions.TransformedDistribution"],
+                  _log_det_halved, "squashed_log_prob = torch's TanhTransform", 1),
+    # the surrogate's gradient (through d_old and A_old) against autograd through the exact J
+    "12 grad L = grad J": ("12-a2c-to-ppo.ipynb", ["grad_J = mdp.autograd_gradient(theta_old)"], _visitation_normalised,
+                           "at theta_old, grad L = grad J", 0),
+    # the whole-episode ratio's unbiasedness, sampled, against the exact gradient at the new policy
+    "12 whole-episode ratio": ("12-a2c-to-ppo.ipynb", ["grad_J = mdp.autograd_gradient(theta_old)", "K, B = 400, 16",
+                                                       "acn.checks.claim(\"at theta_old the two estimators"],
+                               _episode_ratio_dropped, "the whole-episode estimator is unbiased", 1),
+    # the lookalike's J by hand against the exact linear solve
+    "12 lookalike J": ("12-a2c-to-ppo.ipynb", ["look = acn.ppo.lookalike(gamma=0.9, cost=3.0)"], _v_one_percent_off,
+                       "J(p) = p (1 + gamma ((1 - p) - 3 p))", 0),
 }
 
 

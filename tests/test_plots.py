@@ -61,3 +61,46 @@ def test_learning_curves_draw_an_algorithm_in_its_one_colour_and_name():
     assert line.get_label() == "TD-AC" and line.get_color() == plots.style.color("tdac")
     assert fig.axes[0].get_ylim() == (0, 505)  # CartPole's whole range, whatever the data
     matplotlib.pyplot.close(fig)
+
+
+def test_gae_weights_are_the_geometric_weights_of_each_lambda():
+    """Each line is (1 - lam) lam^(n-1) over n (lam = 0: all on n = 1), so with n up to 400
+    each sums to 1, and its mean n is 1 / (1 - lam)."""
+    lams = (0.0, 0.5, 0.8, 0.95)
+    fig = plots.gae_weights(lams, n_max=400)
+    lines = fig.axes[0].get_lines()
+    assert [line.get_label() for line in lines] == [plots.style.setting("lam", lam) for lam in lams]
+    for lam, line in zip(lams, lines):
+        n, w = (np.asarray(v, dtype=float) for v in line.get_data())
+        np.testing.assert_allclose(w.sum(), 1.0, atol=1e-8)
+        np.testing.assert_allclose((n * w).sum(), 1 / (1 - lam), rtol=1e-6)
+
+
+def test_score_pull_lines_average_to_zero_under_the_policy():
+    p = np.linspace(0.01, 0.99, 99)
+    right, left, mean = fig_lines = plots.score_pull(p).axes[0].get_lines()
+    assert len(fig_lines) == 3
+    np.testing.assert_allclose(right.get_ydata(), 1 - p)
+    np.testing.assert_allclose(p * right.get_ydata() + (1 - p) * left.get_ydata(), mean.get_ydata(), atol=1e-12)
+
+
+def test_centring_seeds_draws_each_seed_of_each_variant():
+    from acnotes.stored import centring
+    stored = centring.load()
+    fig = plots.centring_seeds(stored)
+    dots = {line.get_label(): line for line in fig.axes[0].get_lines() if line.get_linestyle() == "None"}
+    for variant in ("qac", "qac_baseline"):
+        members = stored[variant]["members"]
+        line = dots[plots.style.name(variant)]
+        assert list(line.get_xdata()) == [m["best"] for m in members]
+        assert list(line.get_ydata()) == [m["final"] for m in members]
+
+
+def test_softmax_temperature_draws_softmax_of_r_over_beta():
+    r, betas = np.array([1.0, 0.5, -0.5]), np.logspace(-2, 1, 31)
+    lines = plots.softmax_temperature(r, betas).axes[0].get_lines()
+    by_action = {int(line.get_label().split()[1].rstrip(",")): line for line in lines if line.get_label().startswith("action")}
+    assert sorted(by_action) == [0, 1, 2]
+    for a, line in by_action.items():
+        want = np.exp(r[a] / betas) / np.exp(r[None, :] / betas[:, None]).sum(axis=1)
+        np.testing.assert_allclose(line.get_ydata(), want, rtol=1e-9)

@@ -15,7 +15,7 @@ writes, is the prose number: "0.26" is shown by ``0.2634``, "16" by ``15.5``, an
 shown by ``301.7``; print the rounded number the prose states (``f"{x:.0f}"`` of a rounded x).
 
 Numbers that are not quantities are not checked: labels (notebook 3, Figure 13.1, Exercise 5,
-seed 1, cell 12, step 2, bug 4), years of citations ("Sutton & Barto (2018)", "et al. 2016",
+seed 1, cell 12, step 2, bug 4, a title's "# 11."), years of citations ("Sutton & Barto (2018)", "et al. 2016",
 "(Williams, 1992)") and the short reviewed list ``CONSTANTS`` below. Small integers 0 to 9
 are counting words ("two critics", "3 seeds") and are not checked either; a count that
 matters is printed by the code that uses it.
@@ -65,7 +65,9 @@ def prose_text(markdown: str) -> str:
     text = re.sub(r"\]\([^)]*\)", "]", text)
     text = re.sub(r"<[^>]+>", " ", text)
     text = re.sub(r"https?://\S+", " ", text)
+    text = re.sub(r"^#+\s*\d+\.(?=\s)", " ", text, flags=re.M)      # a notebook's number in its title: "# 12. ..."
     text = LABELLED.sub(" ", text)
+    text = re.sub(r"^(#+\s*)\d+\.(?=\s)", r"\1", text, flags=re.MULTILINE)   # a title's number: "# 11. Continuous actions"
     return CITATION.sub(" ", text)
 
 
@@ -170,6 +172,8 @@ def test_what_is_not_a_quantity():
             "notebook 5, Figure 13.1, Exercise 12, seed 17, cells 14 and 15; $\\gamma = 0.99$, "
             "`lr=2e-3`, [a link](https://example.org/1234). A rate of 0.37.")
     assert prose_numbers(text) == ["0.37"]
+    assert prose_numbers("# 11. Continuous actions\n\n11.5 steps") == ["11.5"]
+    assert prose_numbers("# 12. From A2C to PPO\n\n12 seeds") == ["12"]
 
 
 def test_rounding_to_the_written_digits():

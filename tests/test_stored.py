@@ -145,16 +145,18 @@ def test_centring_keeps_the_benchmark_members_and_refuses_to_replace(tmp_path, m
 
 
 def test_stored_commands_check_out_before_training(tmp_path, monkeypatch, capsys):
-    """ablations and blogruns refuse a missing folder, a file in place of the folder and a
+    """ablations, blogruns, pendulum and pporuns refuse a missing folder, a file in place of the folder and a
     folder that cannot be written for --out before any training (a review found a read-only
     folder met only after the whole run)."""
     import tempfile
 
     from acnotes import _files
     from acnotes.__main__ import main
-    from acnotes.stored import blogruns
+    from acnotes.stored import blogruns, pendulum, ppo
 
     monkeypatch.setattr(blogruns, "compute", lambda *a, **k: pytest.fail("trained before checking --out"))
+    monkeypatch.setattr(pendulum, "compute", lambda *a, **k: pytest.fail("trained before checking --out"))
+    monkeypatch.setattr(ppo, "compute", lambda *a, **k: pytest.fail("trained before checking --out"))
     monkeypatch.setattr(ablations, "compute", lambda *a, **k: pytest.fail("trained before checking --out"))
     (tmp_path / "file").write_text("")
     ro = tmp_path / "ro"
@@ -167,7 +169,7 @@ def test_stored_commands_check_out_before_training(tmp_path, monkeypatch, capsys
         return real(*a, dir=dir, **k)
 
     monkeypatch.setattr(_files.tempfile, "mkstemp", mkstemp)
-    for command in ("ablations", "blogruns"):
+    for command in ("ablations", "blogruns", "pendulum", "pporuns"):
         for out, said in ((tmp_path / "missing" / "x.json", "does not exist"),
                           (tmp_path / "file" / "x.json", "is a file, not a folder"), (ro / "x.json", "not writable")):
             with pytest.raises(SystemExit) as stop:

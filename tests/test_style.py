@@ -158,7 +158,7 @@ def _stored_rows(n_seeds=3, points=11, start=20.0):
 def _figures():
     """name -> a function drawing one figure of every kind the package draws."""
     from acnotes import sweep
-    from acnotes.stored import ablations, blogruns, sensitivity, studies
+    from acnotes.stored import ablations, blogruns, centring, sensitivity, studies
 
     p = np.linspace(0.02, 0.98, 50)
     figs = {
@@ -193,13 +193,33 @@ def _figures():
              "without I": np.random.default_rng(1).normal(6.5, 0.3, (10, 40)),
              "REINFORCE + baseline": np.random.default_rng(2).normal(8, 0.3, (10, 40))},
             references={"J = 10 at p = 1, the best": 10.0, "J = 6.21 at p = 0, the worst": 6.21}, title="t"),
+        "lqr_objective (nb 11)": lambda: plots.lqr_objective(
+            np.linspace(0.3, 3.5, 50), {"σ = 0.1": -np.linspace(3, 1, 50), "σ = 1": -np.linspace(5, 3, 50)},
+            mc={"σ = 0.1": ([0.5, 2.0], [-2.9, -1.7], [0.1, 0.1])}, k_star=1.1, title="t"),
+        "variance_by_sigma (nb 11)": lambda: plots.variance_by_sigma(
+            [0.05, 0.2, 1.0], {"reinforce": [100.0, 10.0, 30.0], "baseline": [0.01, 0.1, 2.0],
+                               "advantage": [0.01, 0.08, 1.5], "pathwise": [0.001, 0.02, 0.3]}, B=16, title="t"),
+        "pendulum_runs (nb 11)": lambda: plots.pendulum_runs(dict(total_steps=4000, runs=[
+            dict(status="done", episode_returns=list(np.linspace(-1200, -400 - 50 * s, 20)),
+                 episode_steps=list(np.arange(1, 21) * 200)) for s in range(3)]), title="t"),
+        "offpolicy_bias_variance (nb 12)": lambda: plots.offpolicy_bias_variance(
+            [0.0, 0.1, 0.5], {"PPO's ratio": [dict(bias_sq=b, variance=0.1) for b in (0.0, 0.01, 0.03)],
+                              "whole-episode ratio": [dict(bias_sq=0.0, variance=v) for v in (0.1, 0.2, 0.3)]},
+            exact_bias_sq=[0.0, 0.01, 0.03], title="t"),
+        "epochs_gain (nb 12)": lambda: plots.epochs_gain(
+            {"no clipping": dict(gain=np.linspace(0, -1.8, 31), promise=np.linspace(0, 1.7, 31)),
+             "clipped (PPO)": dict(gain=np.linspace(0, 0.09, 31), promise=np.linspace(0, 0.4, 31))}, best_gain=0.097, title="t"),
         # the notebooks' figures of stored data, drawn as the notebooks draw them
         "sensitivity_map (nb 3, 4 panels)": lambda: plots.sensitivity_map(sensitivity.load("a2c"), 0.99, 2e-3),
         "sweep_sensitivity (nb 6)": lambda: plots.sweep_sensitivity(sweep.load_study("lr")[1], "lr", "final_return"),
         "sweep_heatmap": lambda: plots.sweep_heatmap(sweep.load_study("lr")[1], "lr", "preset", "steps_to_target"),
         "timescales_plot (nb 8)": lambda: plots.timescales_plot(studies.load("timescales-tdac"), studies.load("timescales-a2c")),
         "rollouts_plot (nb 8)": lambda: plots.rollouts_plot(studies.load("rollouts-a2c")),
-        "blog_runs (nb 4)": lambda: plots.blog_runs(blogruns.load()),
+        "blog_runs (nb 10)": lambda: plots.blog_runs(blogruns.load()),
+        "gae_weights (nb 4)": lambda: plots.gae_weights((0.0, 0.5, 0.8, 0.95)),
+        "score_pull (nb 2)": lambda: plots.score_pull(np.linspace(0.01, 0.99, 99)),
+        "centring_seeds (nb 2)": lambda: plots.centring_seeds(centring.load()),
+        "softmax_temperature (nb 7)": lambda: plots.softmax_temperature([1.0, 0.5, -0.5], np.logspace(-2, 1, 61)),
         "stored_curves (nb 7)": lambda: plots.stored_curves(
             ablations.load()["target"]["curve_steps"], {"target detached (TD)": ablations.rows(ablations.load(), "target", True),
                                                         "target not detached": ablations.rows(ablations.load(), "target", False)}),
@@ -212,7 +232,8 @@ def _figures():
 
 FIGURES = _figures()
 LEARNING = [k for k in FIGURES if k.startswith(("learning", "stored", "sweep_sensitivity", "corridor_learning", "value_curves",
-                                                  "rollouts", "timescales", "blog", "entropy"))]
+                                                  "rollouts", "timescales", "blog", "entropy",
+                                                  "lqr_objective", "variance_by_sigma", "pendulum_runs", "offpolicy", "epochs"))]
 
 
 @pytest.fixture(params=sorted(FIGURES))

@@ -218,3 +218,26 @@ def test_a_sweep_never_writes_through_a_link_in_its_folder(tmp_path):
     with pytest.raises(ValueError, match="symbolic links"):
         sweep.prepare(spec, out)
     assert list(mine.iterdir()) == []
+
+
+def test_plot_never_replaces_a_png_the_sweep_did_not_write(tmp_path, reference):
+    from test_cli import main
+
+    out = tmp_path / "sweep"
+    (out / "histories").mkdir(parents=True)
+    for f in ("sweep.json", "results.csv"):
+        (out / f).write_text((reference[0] / f).read_text())
+    mine = b"\x89PNG my own annotated figure"
+    (out / "heatmap-a2c-gamma-lr.png").write_bytes(mine)  # the very name --plot would write
+    spec = ["sweep", "--algos", "a2c", "--grid", "gamma=0.95,0.99", "--grid", "lr=1e-3,3e-3", "--seeds", "0-1",
+            "--steps", STEPS, "--set", "n_envs=4", "--out", out, "--backend", "local", "--quiet", "--plot"]
+    meta = json.loads((out / "sweep.json").read_text())
+    (out / "sweep.json").write_text(json.dumps({**meta, "plots": []}))  # a sweep that has written no plot yet
+    rc, _, err = main(*spec)
+    assert rc == 2 and "heatmap-a2c-gamma-lr.png" in err and "not from a sweep" in err
+    assert (out / "heatmap-a2c-gamma-lr.png").read_bytes() == mine
+    (out / "heatmap-a2c-gamma-lr.png").unlink()  # moved away: the sweep plots, lists its PNGs, and may replace them
+    rc, _, _ = main(*spec)
+    assert rc == 0 and "heatmap-a2c-gamma-lr.png" in json.loads((out / "sweep.json").read_text())["plots"]
+    rc, _, _ = main(*spec)
+    assert rc == 0 and (out / "heatmap-a2c-gamma-lr.png").read_bytes()[:4] == b"\x89PNG"

@@ -23,6 +23,7 @@ the hint names that mistake. A stub that still raises ``NotImplementedError`` gi
     acn.checks.gae(my_gae)
     acn.checks.episodes_needed(my_episodes_needed)
     acn.checks.relative_variance(my_relative_variance)
+    acn.checks.td_actor_critic(my_td_actor_critic)     # the whole loop: update to 1e-6, then learning
     acn.checks.batch_size_experiment(16)
     acn.checks.gamma_experiment("grows")
     acn.checks.claim("E[delta | s, a] = A(s, a)", err < 1e-6, f"max error {err:.1e}")
@@ -39,8 +40,9 @@ or inside a wrapper, fails with "implement it yourself" (:mod:`.tripwire`).
 Layout: ``engine`` (exceptions, messages, the checking loop), ``cases`` (test data),
 ``corridor`` (the value of the short corridor's start state),
 ``return_checks`` (reward-to-go, TD error, GAE), ``losses`` (REINFORCE, critic, A2C), ``baseline``
-(the statistical check), ``experiments`` (notebook 5's measurements), ``answers`` (answers
-that are not functions, and ``claim``), ``tripwire``.
+(the statistical check), ``experiments`` (notebook 5's measurements), ``loop`` (notebook 9's
+whole TD actor-critic loop: scripted runs and a learning run), ``answers`` (answers that are
+not functions, and ``claim``), ``tripwire``.
 """
 
 from .answers import batch_size_experiment, claim, gamma_experiment
@@ -48,6 +50,7 @@ from .baseline import baseline_lemma_mc
 from .corridor import corridor_value
 from .engine import CheckFailed, NotImplementedYet
 from .experiments import episodes_needed, relative_variance
+from .loop import td_actor_critic
 from .losses import a2c_loss, critic_loss, reinforce_loss
 from .return_checks import gae, reward_to_go, td_error
 
@@ -64,6 +67,7 @@ __all__ = [
     "gae",
     "episodes_needed",
     "relative_variance",
+    "td_actor_critic",
     "batch_size_experiment",
     "gamma_experiment",
     "claim",

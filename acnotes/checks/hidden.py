@@ -27,7 +27,12 @@ each input the checker marks (so a target that is not detached fails here too). 
 ``baseline_lemma_mc`` (a sampler), a one-hot policy (exact) and a mean of many draws within
 five standard errors of the exact expectation. For notebook 5's measurements
 (episodes_needed, relative_variance), the one number each case returns (a Python number or a
-one-element tensor; for episodes_needed, a whole number). The experiment answers
+one-element tensor; for episodes_needed, a whole number). For ``td_actor_critic`` (notebook
+9's whole loop), scripted runs (an env class in the cell that plays fixed observations,
+rewards and episode ends and records the actions) with linear networks and SGD: the number
+of steps, the episode returns, the critic's weights after the updates, and, for the runs of
+one update, the actor's weights (one term per step and action, summed over the actions the
+student's loop took), each within 1e-6. The experiment answers
 (``batch_size_experiment``, ``gamma_experiment``) have none: no notebook asks them in a
 graded cell.
 """
@@ -44,7 +49,8 @@ __all__ = ["HIDDEN_CHECKERS", "hidden_region", "update_notebook"]
 
 BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 HIDDEN_CHECKERS = ("corridor_value", "reward_to_go", "reinforce_loss", "critic_loss", "a2c_loss",
-                   "td_error", "gae", "baseline_lemma_mc", "episodes_needed", "relative_variance")
+                   "td_error", "gae", "baseline_lemma_mc", "episodes_needed", "relative_variance",
+                   "td_actor_critic")
 _NUMBER_CHECKERS = {"episodes_needed": True, "relative_variance": False}   # name: whole number?
 _MAX_NUMEL = 64   # cases with larger tensors are left to the public check (cells stay short)
 
@@ -145,6 +151,62 @@ def _hidden_test(fn, cases, whole, T=_hidden_torch, TOL=_hidden_tol):
 '''
 
 
+_LOOP_CODE = '''\
+import numpy as _hidden_np
+class _HiddenEnv:
+    def __init__(self, obs, next_obs, rewards, ends):
+        self.script, self.k, self.running, self.actions = (obs, next_obs, rewards, ends), 0, False, []
+    def reset(self, *, seed=None, options=None):
+        assert not self.running, "hidden test: env.reset() in the middle of an episode"
+        self.running = True
+        return _hidden_np.array(self.script[0][min(self.k, len(self.script[0]) - 1)], dtype=_hidden_np.float32), {}
+    def step(self, action):
+        obs, next_obs, rewards, ends = self.script
+        assert self.running and self.k < len(rewards), "hidden test: env.step() after an episode ended, or beyond total_steps"
+        assert int(action) in (0, 1) and int(action) == action, "hidden test: the action is not 0 or 1"
+        self.actions.append(int(action))
+        k, self.k = self.k, self.k + 1
+        self.running = ends[k] == 0
+        return _hidden_np.array(next_obs[k], dtype=_hidden_np.float32), rewards[k], ends[k] == 1, ends[k] == 2, {}
+def _hidden_test(fn, cases, T=_hidden_torch, Env=_HiddenEnv, TOL=_hidden_tol):
+    def flat(m):
+        return T.cat([p.detach().reshape(-1) for p in m.parameters()]).double()
+    for number, (gamma, n_steps, obs, next_obs, rewards, ends, returns, lrs, actor0, critic0, terms, critic1) in enumerate(cases, 1):
+        env = Env(obs, next_obs, rewards, ends)
+        actor, critic = T.nn.Linear(len(obs[0]), 2), T.nn.Linear(len(obs[0]), 1)
+        with T.no_grad():
+            T.nn.utils.vector_to_parameters(T.tensor(actor0), actor.parameters())
+            T.nn.utils.vector_to_parameters(T.tensor(critic0), critic.parameters())
+        with T.random.fork_rng(devices=[]):
+            got = fn(env, actor, critic, T.optim.SGD(actor.parameters(), lr=lrs[0]),
+                     T.optim.SGD(critic.parameters(), lr=lrs[1]), gamma, n_steps, len(rewards))
+        assert env.k == len(rewards), f"hidden test {number}: {env.k} steps, expected {len(rewards)}"
+        got = [float(x) for x in got]
+        assert len(got) == len(returns) and all(abs(a - b) <= 1e-4 for a, b in zip(got, returns)), f"hidden test {number}: the episode returns differ"
+        assert (flat(critic) - T.tensor(critic1, dtype=T.float64)).abs().max() <= TOL, f"hidden test {number}: the critic's weights differ"
+        if terms is not None:
+            want = T.tensor(actor0, dtype=T.float64) + sum(T.tensor(terms[t][a], dtype=T.float64) for t, a in enumerate(env.actions))
+            assert (flat(actor) - want).abs().max() <= TOL, f"hidden test {number}: the actor's weights differ"
+'''
+
+
+def _loop_region(name: str) -> str:
+    """The student's whole loop on scripted runs (acnotes.checks.loop_script._hidden_cases)."""
+    from .loop import TOL
+    from .loop_script import _hidden_cases
+
+    rows = [f"    {_floats_deep(case)!r}," for case in _hidden_cases()]
+    return (f"_hidden_tol = {TOL!r}\n" + _LOOP_CODE + "_hidden_test(" + name + ", [\n" + "\n".join(rows)
+            + "\n])\ndel _hidden_tol, _HiddenEnv, _hidden_np\n")
+
+
+def _floats_deep(v):
+    """Every float of a nested tuple/list rounded to 10 significant digits (ints, None kept)."""
+    if isinstance(v, (list, tuple)):
+        return type(v)(_floats_deep(u) for u in v)
+    return float(f"{v:.10g}") if isinstance(v, float) else v
+
+
 def _cases(spec) -> list:
     """The checker's cases with tensors small enough to be written into the cell."""
     return [case for case in spec.cases
@@ -199,6 +261,8 @@ def hidden_region(checker: str, student_fn: str) -> str:
     ``student_fn`` with ``acn.checks.<checker>``."""
     if checker == "baseline_lemma_mc":
         body = _sampler_region(student_fn)
+    elif checker == "td_actor_critic":
+        body = _loop_region(student_fn)
     elif checker in _NUMBER_CHECKERS:
         body = _number_region(student_fn)
     else:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Iterable
 
-__all__ = ["train_and_store"]
+__all__ = ["add_run_args", "train_and_store"]
 
 
 def train_and_store(out: str | Path, force: bool, compute: Callable[[], dict],
@@ -25,3 +25,15 @@ def train_and_store(out: str | Path, force: bool, compute: Callable[[], dict],
     save_json(data, out)
     print(f"wrote {out}")
     return out
+
+
+def add_run_args(p, *, steps: int, seeds: list[int], quiet: str) -> None:
+    """The options every seed-by-seed stored command shares: --out, --steps, --seeds, --force, --quiet."""
+    from ._common import positive_int, seed_int
+
+    p.add_argument("--out", required=True, metavar="FILE", help="the JSON file to write")
+    p.add_argument("--steps", type=positive_int, default=steps, metavar="N", help=f"env steps per run (default {steps})")
+    shown = f"0 to {seeds[-1]}" if seeds == list(range(len(seeds))) and len(seeds) > 5 else " ".join(map(str, seeds))
+    p.add_argument("--seeds", type=seed_int, nargs="+", default=list(seeds), metavar="SEED", help=f"seeds (default {shown})")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p.add_argument("--quiet", action="store_true", help=quiet)

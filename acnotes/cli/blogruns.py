@@ -18,17 +18,12 @@ def cmd_blogruns(args) -> int:
 
 
 def add_cli(sub) -> None:
-    from ._common import positive_int, seed_int
+    from ._stored import add_run_args
 
     p = sub.add_parser("blogruns", help="train the blog post's TD-AC settings over seeds, as JSON",
                        description="Train the blog-tdac preset for each seed, with its smooth-L1 critic loss and "
-                                   "with a squared error (see acnotes/stored/blogruns.py); notebook 4 reads "
+                                   "with a squared error (see acnotes/stored/blogruns.py); notebook 10 reads "
                                    "acnotes/data/blog-tdac.json.")
-    p.add_argument("--out", required=True, metavar="FILE", help="the JSON file to write")
-    p.add_argument("--steps", type=positive_int, default=100_000, metavar="N", help="env steps per run (default 100000)")
-    p.add_argument("--seeds", type=seed_int, nargs="+", default=[0, 1, 2, 3, 4], metavar="SEED",
-                   help="seeds (default 0 1 2 3 4)")
+    add_run_args(p, steps=100_000, seeds=[0, 1, 2, 3, 4], quiet="no progress bar")
     p.add_argument("--loss", choices=LOSSES, nargs="+", default=list(LOSSES), help="critic losses (default both)")
-    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_blogruns)

@@ -80,7 +80,7 @@ def _plots(out: Path, spec, metric: str) -> list[Path]:
 
     from .._files import atomic_path
     from ..plots import style, sweep_heatmap, sweep_sensitivity
-    from ..sweep import read_results
+    from ..sweep import read_results, record_plots
 
     rows = read_results(out)
     varied = [k for k, v in spec.grid.items() if len(v) > 1]
@@ -97,6 +97,7 @@ def _plots(out: Path, spec, metric: str) -> list[Path]:
                          sweep_heatmap(mine, x, y, metric, title=f"{style.line_look(algo)[0]} over {x} and {y}")))
     written = []
     for name, fig in figs:
+        record_plots(out, [name])  # listed before it exists: an interrupted --plot leaves no PNG unlisted
         with atomic_path(out / name) as tmp:
             style.save(fig, tmp, format="png")
         plt.close(fig)

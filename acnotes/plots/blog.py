@@ -1,4 +1,4 @@
-"""The figure of notebook 4's stored runs of the blog's TD Actor-Critic (``acnotes.stored.blogruns``):
+"""The figure of notebook 10's stored runs of the blog's TD Actor-Critic (``acnotes.stored.blogruns``):
 every seed's learning curve, with the smooth-L1 critic loss and with the squared error."""
 
 from __future__ import annotations

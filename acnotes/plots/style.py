@@ -61,6 +61,7 @@ ALGORITHMS: dict[str, Look] = {
     "tdac": Look("TD-AC", PALETTE["green"]),
     "gae": Look("GAE(λ)", PALETTE["vermillion"]),
     "blog-tdac": Look("TD-AC (blog settings)", "#005A44"),
+    "ppo": Look("PPO", "#7A4A12"),    # a dark brown: none of Okabe-Ito's eight is left for it
 }
 _BY_NAME = {look.name.lower(): key for key, look in ALGORITHMS.items()}
 

@@ -6,7 +6,12 @@ bottom in about 100 lines, with the notebooks' symbols (Psi_t, G_t, delta_t) in 
 Each ``train(total_steps=..., seed=...)`` returns ``(episode_returns, end_steps)``.
 ``one_step_ac.py`` is Sutton & Barto's one-step actor-critic (and its version with eligibility
 traces) on a tabular MDP, in numpy: the boxes of Sections 13.5 and 13.6 line by line
-(notebook 9); ``acnotes.one_step`` runs many of it at once.
+(notebook 9); ``acnotes.one_step`` runs many of it at once. ``gaussian_a2c.py`` is ``a2c.py``
+with a Gaussian policy (``acnotes.gaussian``) on Pendulum-v1 (notebook 11); the engine has no
+continuous actions yet, so it stands alone.
+``ppo.py`` is PPO (notebook 12) with
+rl-baselines3-zoo's CartPole-v1 settings; the engine has no PPO yet, so no test compares it with
+``acnotes.train`` (tests/test_ppo.py checks its pieces and its stored runs instead).
 
 ``acnotes.train`` computes the same thing for K agents at once (a population: stacked
 networks, one batched forward and backward pass); tests/test_reference.py checks that, for
@@ -24,6 +29,6 @@ CDFs that differ in the last bits, so the episodes stay the same over these runs
 much longer run they could part.
 """
 
-from . import a2c, one_step_ac, reinforce, tdac
+from . import a2c, gaussian_a2c, one_step_ac, ppo, reinforce, tdac
 
-__all__ = ["a2c", "one_step_ac", "reinforce", "tdac"]
+__all__ = ["a2c", "gaussian_a2c", "one_step_ac", "ppo", "reinforce", "tdac"]

@@ -8,20 +8,26 @@ Every kind is one module of this package, and every kind works the same way:
     ``stored.sensitivity``  gamma x lr maps of A2C and TD-AC                sensitivity ALGO --out FILE
     ``stored.studies``      critic_lr / lr, and the rollout length n        study NAME --out FILE
     ``stored.ablations``    notebook 7: the critic's target, entropy        ablations --out FILE
-    ``stored.blogruns``     notebook 4: the blog post's own settings        blogruns --out FILE
+    ``stored.blogruns``     notebook 10: the blog post's own settings       blogruns --out FILE
     ``stored.sweeps``       notebook 6: the lr sweep of every algorithm     sweep ... (then copy its files)
     ``stored.centring``     notebook 2: Q-AC with and without centring      centring --from BENCHMARK_JSON --out FILE
+    ``stored.pendulum``     notebook 11: Gaussian A2C on Pendulum-v1        pendulum --out FILE
+    ``stored.ppo``          notebook 12: PPO and SB3's PPO on CartPole      pporuns --out FILE
 
 * **compute**: ``compute(...)`` trains the members with ``train.train_population``, as few
   populations as fit in memory (``train.check_memory``), and keeps of each run what
-  ``summary`` says (one function for every kind; each keeps the fields it draws).
+  ``summary`` says (one function for every kind; each keeps the fields it draws). ``ppo`` is
+  the exception while the engine has no PPO: it runs ``reference/ppo.py`` and SB3, seed by seed.
 * **store**: ``save(data, path)`` writes atomically; the command refuses to replace a file
   without ``--force`` and, interrupted, exits 130 and keeps the previous file.
 * **load**: ``load(...)`` reads the copy shipped with the package.
 * **re-check**: a member of a population follows its single run exactly, so a stored member
   is what training its Config again gives; each kind's tests (``tests/test_atlas.py``,
   ``test_sensitivity.py``, ``test_studies.py``, ``test_semigradient.py``, ``test_blogruns.py``,
-  ``test_sweep_study.py``) retrain one stored case and compare it field by field.
+  ``test_sweep_study.py``, ``test_ppo.py``) retrain one stored case and compare it field by field.
+  (``pendulum`` is the exception: the engine has no continuous actions yet, so its runs come
+  from ``reference/gaussian_a2c.py``, one seed at a time; ``tests/test_continuous.py`` retrains
+  the start of one.)
 
 ``SOLVED`` (475, CartPole-v1's threshold over 100 episodes) is the one threshold of them all.
 """
@@ -37,7 +43,7 @@ from ..history import SOLVED, History, curve_on_grid
 
 __all__ = ["SOLVED", "FINAL_WINDOW", "summary", "read_data", "save_json", "KINDS"]
 
-KINDS = ("atlas", "sensitivity", "studies", "ablations", "blogruns", "sweeps", "centring")
+KINDS = ("atlas", "sensitivity", "studies", "ablations", "blogruns", "sweeps", "centring", "pendulum", "ppo")
 FINAL_WINDOW = 100   # "final return": the mean of the last 100 episodes, CartPole-v1's own window
 
 

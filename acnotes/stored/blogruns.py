@@ -3,7 +3,7 @@ its smooth-L1 critic loss and with a squared error instead.
 
 One CartPole, an update every 5 steps and a learning rate of 2e-4: 100,000 env steps are
 20,000 updates, several minutes of training on this machine, too long for a notebook cell.
-Notebook 4 reads the runs stored with the package, computed once by
+Notebook 10 reads the runs stored with the package, computed once by
 
     python -m acnotes blogruns --out acnotes/data/blog-tdac.json
 

@@ -15,7 +15,8 @@ the package for the notebooks, and this module runs the sweep and keeps its tabl
 
 What a sweep directory holds, each file written atomically (a temporary file, then a rename):
 
-* ``sweep.json``: the spec, and the chunks that failed (with their errors);
+* ``sweep.json``: the spec, the chunks that failed (with their errors) and the PNGs that
+  ``--plot`` wrote (only those may be replaced: a user's own PNG stops the sweep at the start);
 * ``results.csv``: one row per finished member (``COLUMNS``), rewritten after each chunk;
 * ``histories/<chunk>.json``: the History of every member of that chunk, written before
   its rows, so a row always has its History.
@@ -109,8 +110,31 @@ class SweepResult:
     interrupted: bool = False
 
 
-def _is_sweep_file(p: Path) -> bool:
-    return p.name in ("sweep.json", "results.csv", "histories") or p.suffix == ".png" or p.name.startswith(".tmp-")
+PLOT_NAMES = ("sensitivity-*.png", "heatmap-*.png")  # what ``python -m acnotes sweep --plot`` writes
+
+
+def _is_sweep_file(p: Path, plots: set[str] | None) -> bool:
+    """A file a sweep wrote. ``plots``: the PNGs sweep.json lists (None: a sweep.json from
+    before that list, whose PNGs are recognised by their names)."""
+    if p.suffix == ".png":
+        return p.name in plots if plots is not None else any(p.match(g) for g in PLOT_NAMES)
+    return p.name in ("sweep.json", "results.csv", "histories") or p.name.startswith(".tmp-")
+
+
+def _stored_plots(out: Path) -> set[str] | None:
+    try:
+        plots = json.loads((out / "sweep.json").read_text()).get("plots")
+    except (OSError, ValueError, AttributeError):
+        return set()  # no (readable) sweep.json: no PNG is the sweep's
+    return None if plots is None else set(plots)
+
+
+def record_plots(out: str | Path, names: Sequence[str]) -> None:
+    """Add ``names`` to the PNGs sweep.json lists: a later ``--plot`` may replace only those."""
+    meta_file = Path(out) / "sweep.json"
+    meta = json.loads(meta_file.read_text())
+    meta["plots"] = sorted(set(meta.get("plots") or []) | set(names))
+    write_text(meta_file, json.dumps(meta, indent=1))
 
 
 def prepare(spec: Spec, out: str | Path) -> tuple[Path, set[int]]:
@@ -121,10 +145,11 @@ def prepare(spec: Spec, out: str | Path) -> tuple[Path, set[int]]:
     """
     out = out_dir("--out", out)  # not a file, created, writable: checked before any work
     entries = list(out.iterdir())
-    others = sorted(p.name for p in entries if not _is_sweep_file(p))
+    plots = _stored_plots(out)
+    others = sorted(p.name for p in entries if not _is_sweep_file(p, plots))
     if others:
         raise ValueError(f"--out {out} holds files that are not from a sweep ({', '.join(others[:3])}); "
-                         f"choose a new or empty directory")
+                         f"move them away, or choose a new or empty directory")
     links = sorted(p.name for p in entries if p.is_symlink())
     if links:   # resuming would write histories or plots through them, into a user's own files
         raise ValueError(f"--out {out} holds symbolic links ({', '.join(links[:3])}); a sweep never writes "
@@ -133,7 +158,7 @@ def prepare(spec: Spec, out: str | Path) -> tuple[Path, set[int]]:
     if not meta_file.is_file():
         if any(p.name in ("results.csv", "histories") for p in entries):
             raise ValueError(f"--out {out} holds results without sweep.json; choose a new or empty directory")
-        write_text(meta_file, json.dumps({"spec": spec.to_dict(), "failed": {}}, indent=1))
+        write_text(meta_file, json.dumps({"spec": spec.to_dict(), "failed": {}, "plots": []}, indent=1))
         return out, set()
     try:
         old = json.loads(meta_file.read_text())["spec"]

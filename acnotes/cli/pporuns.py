@@ -1,0 +1,27 @@
+"""``python -m acnotes pporuns``: train PPO on CartPole-v1 over seeds, beside SB3's (acnotes/stored/ppo.py)."""
+
+from __future__ import annotations
+
+__all__ = ["add_cli", "cmd_pporuns"]
+
+
+def cmd_pporuns(args) -> int:
+    from ..stored import ppo
+    from ._stored import train_and_store
+
+    log = None if args.quiet else (lambda line: print(line, flush=True))
+    train_and_store(args.out, args.force, lambda: ppo.compute(args.seeds, args.steps, peer=not args.no_peer, log=log),
+                    lambda data: (r["status"] for runs in data["runs"].values() for r in runs), "the PPO runs")
+    return 0
+
+
+def add_cli(sub) -> None:
+    from ._stored import add_run_args
+
+    p = sub.add_parser("pporuns", help="train PPO on CartPole-v1 over seeds, beside stable-baselines3's, as JSON",
+                       description="Train acnotes/reference/ppo.py and stable-baselines3's PPO (rl-zoo's CartPole-v1 "
+                                   "settings) for each seed, interleaved, on one thread (see acnotes/stored/ppo.py); "
+                                   "notebook 12 reads acnotes/data/ppo-cartpole.json.")
+    add_run_args(p, steps=100_000, seeds=list(range(10)), quiet="no line per run")
+    p.add_argument("--no-peer", action="store_true", help="leave stable-baselines3's PPO out")
+    p.set_defaults(func=cmd_pporuns)
