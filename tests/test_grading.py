@@ -288,14 +288,22 @@ def test_hidden_tests_fail_every_known_mistake_of_the_checker(func):
 @pytest.mark.parametrize("switch, words", LOOP_MISTAKES, ids=[w for _, w in LOOP_MISTAKES])
 def test_hidden_tests_of_the_loop_fail_each_named_mistake(switch, words):
     """Notebook 9's loop: a correct loop passes the hidden region alone, and each wrong variant
-    of the public checker's named mistakes (test_checks.LOOP_MISTAKES) fails it. A loop that
-    never samples (always the same action) passes it: the public check's learning run is
-    what catches that."""
+    of the public checker's named mistakes (test_checks.LOOP_MISTAKES) fails it."""
     region = _region_of("td_actor_critic")
-    for sample in ("categorical", "cdf", "never"):
+    for sample in ("categorical", "cdf", "multinomial"):
         exec(region, {"td_actor_critic": td_ac_loop(sample=sample)})
     with pytest.raises(AssertionError, match="hidden test"):
         exec(region, {"td_actor_critic": td_ac_loop(**switch)})
+
+
+@pytest.mark.parametrize("sample", ["argmax", "never"])
+def test_hidden_tests_of_the_loop_fail_a_loop_that_does_not_sample(sample):
+    """The update on scripted runs cannot see how actions are chosen (it replays the student's
+    own actions); the acting part of the region can: the likeliest action, or always the same
+    one, gives a share of *right* far from pi(right | s) = 0.3."""
+    region = _region_of("td_actor_critic")
+    with pytest.raises(AssertionError, match="hidden test: right in"):
+        exec(region, {"td_actor_critic": td_ac_loop(sample=sample)})
 
 
 def test_hidden_tests_of_the_measurements_take_one_number():

@@ -32,7 +32,9 @@ one-element tensor; for episodes_needed, a whole number). For ``td_actor_critic`
 rewards and episode ends and records the actions) with linear networks and SGD: the number
 of steps, the episode returns, the critic's weights after the updates, and, for the runs of
 one update, the actor's weights (one term per step and action, summed over the actions the
-student's loop took), each within 1e-6. The experiment answers
+student's loop took), each within 1e-6; then acting, as the public check does: under
+pi(right | s) = 0.3 with step sizes 0, the share of *right* over 400 steps within 0.1 of 0.3
+(so a loop that takes the likeliest action, or always the same one, fails here too). The experiment answers
 (``batch_size_experiment``, ``gamma_experiment``) have none: no notebook asks them in a
 graded cell.
 """
@@ -190,14 +192,43 @@ def _hidden_test(fn, cases, T=_hidden_torch, Env=_HiddenEnv, TOL=_hidden_tol):
 '''
 
 
+_ACTING_CODE = '''\
+class _HiddenActEnv:
+    def __init__(self, steps):
+        self.steps, self.k, self.actions = steps, 0, []
+    def reset(self, *, seed=None, options=None):
+        return _hidden_np.zeros(3, dtype=_hidden_np.float32), {}
+    def step(self, action):
+        assert self.k < self.steps, "hidden test: env.step() beyond total_steps"
+        self.actions.append(int(action))
+        self.k += 1
+        return _hidden_np.zeros(3, dtype=_hidden_np.float32), 0.0, False, False, {}
+def _hidden_acting(fn, steps, p_right, tol, seed, T=_hidden_torch, Env=_HiddenActEnv):
+    env, actor, critic = Env(steps), T.nn.Linear(3, 2), T.nn.Linear(3, 1)
+    with T.no_grad():
+        actor.weight.zero_()
+        actor.bias.copy_(T.tensor([0.0, float(_hidden_np.log(p_right / (1 - p_right)))]))
+    with T.random.fork_rng(devices=[]):
+        T.manual_seed(seed)
+        fn(env, actor, critic, T.optim.SGD(actor.parameters(), lr=0.0),
+           T.optim.SGD(critic.parameters(), lr=0.0), 0.9, 8, steps)
+    share = sum(env.actions) / max(len(env.actions), 1)
+    assert abs(share - p_right) <= tol, f"hidden test: right in {share:.0%} of the steps under pi(right | s) = {p_right}: sample the actions from pi"
+'''
+
+
 def _loop_region(name: str) -> str:
-    """The student's whole loop on scripted runs (acnotes.checks.loop_script._hidden_cases)."""
-    from .loop import TOL
+    """The student's whole loop on scripted runs (acnotes.checks.loop_script._hidden_cases),
+    then acting: under a fixed policy with pi(right | s) = ACT_P_RIGHT (step sizes 0) the
+    share of *right* over ACT_STEPS steps within ACT_TOL of it, as the public check asks."""
+    from .loop import ACT_P_RIGHT, ACT_SEED, ACT_STEPS, ACT_TOL, TOL
     from .loop_script import _hidden_cases
 
     rows = [f"    {_floats_deep(case)!r}," for case in _hidden_cases()]
     return (f"_hidden_tol = {TOL!r}\n" + _LOOP_CODE + "_hidden_test(" + name + ", [\n" + "\n".join(rows)
-            + "\n])\ndel _hidden_tol, _HiddenEnv, _hidden_np\n")
+            + "\n])\n" + _ACTING_CODE
+            + f"_hidden_acting({name}, {ACT_STEPS}, {ACT_P_RIGHT}, {ACT_TOL}, {ACT_SEED})\n"
+            + "del _hidden_tol, _HiddenEnv, _HiddenActEnv, _hidden_acting, _hidden_np\n")
 
 
 def _floats_deep(v):
