@@ -44,13 +44,16 @@ def make_pendulum(num_envs: int = 8, members: int = 1):
     return Pendulums(members, int(num_envs))
 
 
-# the environments the engine trains on (``Config.env``): name -> factory(num_envs, members=K)
-ENVS = {"CartPole-v1": make_cartpole, "Pendulum-v1": make_pendulum}
+# the environments the engine trains on (``Config.env``)
+ENVS = ("CartPole-v1", "Pendulum-v1")
 
 
 def make_env(name: str, num_envs: int, members: int = 1):
-    """The population env ``name`` (a key of ``ENVS``) with ``num_envs`` copies per member."""
-    return ENVS[name](num_envs, members=members)
+    """The population env ``name`` (one of ``ENVS``) with ``num_envs`` copies per member."""
+    if name not in ENVS:
+        raise ValueError(f"env must be one of {', '.join(ENVS)}, got {name!r}")
+    make = make_pendulum if name == "Pendulum-v1" else make_cartpole   # looked up now, so a test can replace one
+    return make(num_envs, members=members)
 
 
 def softmax_policy(theta: Tensor, features: Tensor) -> Tensor:
