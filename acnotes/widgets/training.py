@@ -212,10 +212,10 @@ class _LearningPanel:
         panel.trail = self.trail
 
     def summary(self) -> str:
-        names = ", ".join(_SLIDERS[c][0] for c in self.controls)
-        summary = (f"learning panel ({' or '.join(style.name(a) for a in self.algos)}): {names} sliders; "
+        names = ", ".join(_SLIDERS[c][0] for c in self.controls) + (" slider" if len(self.controls) == 1 else " sliders")
+        summary = (f"learning panel ({' or '.join(style.name(a) for a in self.algos)}): {names}; "
                    f"run the notebook to move them")
-        return summary if len(summary) <= 110 else f"learning panel: {names} sliders; run the notebook to move them"
+        return summary if len(summary) <= 110 else f"learning panel: {names}; run the notebook to move them"
 
     def on_clear(self, _):
         del self.trail[:-1]
