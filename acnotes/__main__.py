@@ -19,7 +19,7 @@ from .cli._common import sigterm_as_interrupt
 # module names whose add_cli(subparsers) registers a command; missing ones are skipped
 COMMANDS = ["acnotes.cli.train", "acnotes.cli.evaluate", "acnotes.cli.variance", "acnotes.cli.sensitivity",
             "acnotes.cli.atlas", "acnotes.cli.study", "acnotes.cli.ablations", "acnotes.cli.blogruns",
-            "acnotes.cli.centring", "acnotes.cli.pendulum", "acnotes.cli.pporuns",
+            "acnotes.cli.centring", "acnotes.cli.pendulum", "acnotes.cli.pendulumruns", "acnotes.cli.pporuns",
             "acnotes.cli.sweep", "acnotes.cli.exercises", "acnotes.cli.gallery", "acnotes.cli.check",
             "acnotes.classroom"]
 

@@ -9,22 +9,30 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import _validate, envs, estimators
+from . import _validate, envs, estimators, gaussian
 from ._files import atomic_path, write_text
-from .config import Config
+from .config import CONTINUOUS, Config
 from .models import ActorCritic
+from .pendulum import MAX_TORQUE
 from .rollout import Collector
 
 __all__ = ["Agent", "make_agent"]
 
 
-def make_agent(cfg: Config, obs_dim: int = 4, n_actions: int = 2) -> ActorCritic:
-    """The network for ``cfg``, initialized from ``cfg.seed`` (global RNG untouched)."""
+# the network's input and output sizes per env: (observation size, actions or action coordinates)
+SIZES = {"CartPole-v1": (4, 2), "Pendulum-v1": (3, 1)}
+
+
+def make_agent(cfg: Config) -> ActorCritic:
+    """The network for ``cfg`` and its env (a Gaussian policy for a continuous env),
+    initialized from ``cfg.seed`` (global RNG untouched)."""
     est = estimators.get(cfg.algo)
+    obs_dim, n_actions = SIZES[cfg.env]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         return ActorCritic(obs_dim, n_actions, cfg.hidden, cfg.layers, critic=est.critic,
-                           shared=cfg.shared, activation=cfg.activation)
+                           shared=cfg.shared, activation=cfg.activation,
+                           gaussian=cfg.env in CONTINUOUS, log_std_init=cfg.log_std_init)
 
 
 class Agent:
@@ -46,6 +54,11 @@ class Agent:
         x = torch.as_tensor(np.asarray(obs, dtype=np.float32))
         single = x.dim() == 1
         logits = self.model.logits(x[None] if single else x)
+        if self.model.gaussian:   # the torque the env receives: the mean, or a sample, clipped
+            mu, log_std = logits.chunk(2, -1)
+            a = mu if greedy else gaussian.sample(mu, log_std, generator=generator)
+            a = gaussian.clip_action(a, -MAX_TORQUE, MAX_TORQUE).numpy()
+            return a[0] if single else a
         if greedy:
             a = logits.argmax(-1)
         else:
@@ -98,7 +111,7 @@ class Agent:
     @torch.no_grad()
     def evaluate(self, episodes: int = 10, seed: int = 0, greedy: bool = True,
                  chunk: int = 32) -> np.ndarray:
-        """Returns of ``episodes`` full episodes on CartPole-v1.
+        """Returns of ``episodes`` full episodes on the agent's env (``config.env``).
 
         At most ``chunk`` episodes run at a time, in one vector env, so memory stays bounded
         for any number of episodes. The chunk that starts at episode i resets its env with
@@ -120,7 +133,7 @@ class Agent:
     def _play(self, n: int, seed: int, greedy: bool) -> np.ndarray:
         """One whole episode in each of n envs, from the collector seeded with ``seed``;
         the returns in the order the episodes ended."""
-        env = envs.make_cartpole(n)
+        env = envs.make_env(self.config.env, n)
         try:
             col = Collector(env, self.model.logits, seed=seed, greedy=greedy)
             col.episodes()

@@ -23,7 +23,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-__all__ = ["CartPoles"]
+__all__ = ["CartPoles", "check_sizes", "member_seeds"]
 
 GRAVITY = 9.8
 MASS_CART = 1.0
@@ -35,6 +35,29 @@ X_LIMIT = 2.4
 THETA_LIMIT = 12 * 2 * math.pi / 360
 START_LOW, START_HIGH = -0.05, 0.05
 _FORCES = np.array([-FORCE, FORCE])
+
+
+def check_sizes(**sizes) -> None:
+    """A ValueError naming the first of ``sizes`` (members, envs_per_member, ...) that is not a
+    positive integer."""
+    for name, v in sizes.items():
+        if isinstance(v, bool) or int(v) != v or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+
+
+def member_seeds(seed, members: int) -> list:
+    """``reset(seed=...)``'s argument as one seed per member: K seeds, or one integer for one
+    member, or None (K times)."""
+    if seed is None:
+        return [None] * members
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        if members != 1:
+            raise ValueError(f"reset(seed=...) needs one seed per member ({members}), got one integer")
+        return [int(seed)]
+    seeds = list(seed)
+    if len(seeds) != members:
+        raise ValueError(f"reset(seed=...) needs one seed per member ({members}), got {len(seeds)}")
+    return [int(s) for s in seeds]
 
 
 class CartPoles(VectorEnv):
@@ -53,10 +76,7 @@ class CartPoles(VectorEnv):
     metadata = {"autoreset_mode": AutoresetMode.NEXT_STEP, "render_modes": []}
 
     def __init__(self, members: int = 1, envs_per_member: int = 8, max_episode_steps: int = 500):
-        for name, v in (("members", members), ("envs_per_member", envs_per_member),
-                        ("max_episode_steps", max_episode_steps)):
-            if isinstance(v, bool) or int(v) != v or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        check_sizes(members=members, envs_per_member=envs_per_member, max_episode_steps=max_episode_steps)
         self.members = int(members)
         self.envs_per_member = int(envs_per_member)
         self.num_envs = self.members * self.envs_per_member
@@ -72,18 +92,6 @@ class CartPoles(VectorEnv):
         self._all = np.ones(self.num_envs, dtype=bool)
         self._rngs: list[np.random.Generator] = []
 
-    def _member_seeds(self, seed) -> list:
-        if seed is None:
-            return [None] * self.members
-        if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
-            if self.members != 1:
-                raise ValueError(f"reset(seed=...) needs one seed per member ({self.members}), got one integer")
-            return [int(seed)]
-        seeds = list(seed)
-        if len(seeds) != self.members:
-            raise ValueError(f"reset(seed=...) needs one seed per member ({self.members}), got {len(seeds)}")
-        return [int(s) for s in seeds]
-
     def _starts(self, k: int, n: int) -> np.ndarray:
         """``n`` start states of member k, shape [4, n], from member k's generator."""
         return self._rngs[k].uniform(low=START_LOW, high=START_HIGH, size=(4, n))
@@ -92,7 +100,7 @@ class CartPoles(VectorEnv):
         if seed is not None or not self._rngs:
             # the same generator gymnasium makes from an integer seed
             self._rngs = [np.random.Generator(np.random.PCG64(np.random.SeedSequence(s)))
-                          for s in self._member_seeds(seed)]
+                          for s in member_seeds(seed, self.members)]
         N = self.envs_per_member
         self.state = np.concatenate([self._starts(k, N) for k in range(self.members)], axis=1)
         self.steps[:] = 0

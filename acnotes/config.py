@@ -13,7 +13,12 @@ import numpy as np
 from . import _validate
 from ._names import ESTIMATOR_NAMES
 
-__all__ = ["Config", "preset"]
+__all__ = ["Config", "preset", "CONTINUOUS"]
+
+# the environments with continuous actions (a Gaussian policy); the others have two actions
+CONTINUOUS = ("Pendulum-v1",)
+# fields a saved config.json may lack: they came later, and their defaults are what older runs used
+ADDED_LATER = ("env", "log_std_init")
 
 
 @dataclass
@@ -27,11 +32,12 @@ class Config:
     """
 
     algo: str = field(default="a2c", metadata={"help": "estimator: " + ", ".join(ESTIMATOR_NAMES)})
+    env: str = field(default="CartPole-v1", metadata={"help": "CartPole-v1 (two actions, a softmax policy) or Pendulum-v1 (a torque in [-2, 2], a Gaussian policy clipped outside its log-probability; estimators with a V critic or none)"})
     gamma: float = field(default=0.99, metadata={"help": "discount factor, in [0, 1]"})
     lr: float = field(default=1e-3, metadata={"help": "learning rate of the actor, > 0"})
     critic_lr: float | None = field(default=None, metadata={"help": "learning rate of the critic, > 0 (default: lr)"})
     lam: float = field(default=0.95, metadata={"help": "GAE's lambda (the 'lambda' slider of the panels), in [0, 1]: 0 is the TD error, 1 the bootstrapped return minus V (algo gae only)"})
-    n_envs: int = field(default=8, metadata={"help": "parallel CartPole copies, >= 1"})
+    n_envs: int = field(default=8, metadata={"help": "parallel copies of the env, >= 1"})
     n_steps: int = field(default=5, metadata={"help": "rollout length: steps each env takes between two updates, >= 1 (REINFORCE and REINFORCE + baseline use whole episodes instead); not nstep"})
     nstep: int | None = field(default=None, metadata={"help": "n of the n-step return G^(n)_t of A2C, >= 1 (default: n_steps, the return bootstrapped at the rollout's end); not the rollout length"})
     hidden: int = field(default=64, metadata={"help": "width of the hidden layers, >= 1"})
@@ -48,6 +54,7 @@ class Config:
     optimizer: str = field(default="adam", metadata={"help": "adam or rmsprop"})
     total_steps: int = field(default=100_000, metadata={"help": "env steps to train for, in [1, 10**12]"})
     target_return: float | None = field(default=None, metadata={"help": "stop once the mean return of the last 100 episodes reaches this"})
+    log_std_init: float = field(default=-0.5, metadata={"help": "the Gaussian policy's starting log sigma (Pendulum-v1 only)"})
     seed: int = field(default=0, metadata={"help": "seed of the env, the weights and the action sampler, in [0, 2**32 - 1]"})
     threads: int = field(default=1, metadata={"help": "torch threads; 1 is fastest for these small nets"})
 
@@ -62,6 +69,8 @@ class Config:
         v = _validate
         checked = {
             "algo": v.choice("algo", self.algo, estimators.ESTIMATORS),
+            "env": v.choice("env", self.env, CONTINUOUS + ("CartPole-v1",)),
+            "log_std_init": v.number("log_std_init", self.log_std_init, lo=-20.0, hi=2.0),
             "gamma": v.number("gamma", self.gamma, lo=0.0, hi=1.0),
             "lam": v.number("lam", self.lam, lo=0.0, hi=1.0),
             "lr": v.number("lr", self.lr, lo=0.0, lo_open=True),
@@ -83,6 +92,10 @@ class Config:
             "seed": v.integer("seed", self.seed, lo=0, hi=v.MAX_SEED),
             "threads": v.integer("threads", self.threads, lo=1),
         }
+        if checked["env"] in CONTINUOUS and estimators.get(checked["algo"]).critic == "q":
+            raise ValueError(f"algo {checked['algo']} learns Q(s, a) for each of a few discrete actions, so it "
+                             f"cannot train on {checked['env']} (continuous actions); use a2c, gae, tdac, "
+                             f"reinforce or reinforce_baseline")
         for name in ("shared", "discount_actor", "detach_target"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise _validate.BadValue(name, "True or False", getattr(self, name))
@@ -112,7 +125,8 @@ class Config:
             raise ValueError(f"a Config must be given as a mapping of settings, got {type(d).__name__}")
         names = [f.name for f in fields(cls)]
         unknown = sorted(set(d) - set(names), key=str)
-        missing = [n for n in names if n not in d] if strict else []
+        # settings added after runs were saved without them: those runs are CartPole runs
+        missing = [n for n in names if n not in d and n not in ADDED_LATER] if strict else []
         if unknown or missing:
             parts = ([f"unknown setting(s) {unknown}"] if unknown else []) + \
                     ([f"missing setting(s) {missing}"] if missing else [])

@@ -1,4 +1,4 @@
-"""Environments: vectorized CartPole-v1, and exact tabular MDPs.
+"""Environments: vectorized CartPole-v1 and Pendulum-v1, and exact tabular MDPs.
 
 CartPole is for practice: there is no exact gradient, but training is fast. The tabular MDPs
 are for truth: V, Q, the advantage, the discounted state visitation, J(theta) and the policy
@@ -15,8 +15,9 @@ from torch import Tensor
 
 from . import _validate
 from .cartpole import CartPoles
+from .pendulum import Pendulums
 
-__all__ = ["make_cartpole", "TabularMDP", "short_corridor", "two_state", "early_prize", "random_mdp", "softmax_policy"]
+__all__ = ["make_cartpole", "make_pendulum", "make_env", "ENVS", "TabularMDP", "short_corridor", "two_state", "early_prize", "random_mdp", "softmax_policy"]
 
 
 def make_cartpole(num_envs: int = 8, max_episode_steps: int = 500, members: int = 1):
@@ -32,6 +33,27 @@ def make_cartpole(num_envs: int = 8, max_episode_steps: int = 500, members: int 
     if isinstance(num_envs, bool) or int(num_envs) != num_envs or num_envs < 1:
         raise ValueError(f"num_envs must be a positive integer, got {num_envs}")
     return CartPoles(members, int(num_envs), max_episode_steps)
+
+
+def make_pendulum(num_envs: int = 8, members: int = 1):
+    """``num_envs`` copies of Pendulum-v1 (per member, ``members`` groups) in one numpy-vectorized
+    env (``acnotes.pendulum``), with the interface of ``make_cartpole``: NEXT_STEP autoreset,
+    ``step(actions, active=mask)``, every episode truncated after 200 steps."""
+    if isinstance(num_envs, bool) or int(num_envs) != num_envs or num_envs < 1:
+        raise ValueError(f"num_envs must be a positive integer, got {num_envs}")
+    return Pendulums(members, int(num_envs))
+
+
+# the environments the engine trains on (``Config.env``)
+ENVS = ("CartPole-v1", "Pendulum-v1")
+
+
+def make_env(name: str, num_envs: int, members: int = 1):
+    """The population env ``name`` (one of ``ENVS``) with ``num_envs`` copies per member."""
+    if name not in ENVS:
+        raise ValueError(f"env must be one of {', '.join(ENVS)}, got {name!r}")
+    make = make_pendulum if name == "Pendulum-v1" else make_cartpole   # looked up now, so a test can replace one
+    return make(num_envs, members=members)
 
 
 def softmax_policy(theta: Tensor, features: Tensor) -> Tensor:

@@ -34,8 +34,11 @@ class _Run:
     """The state of one population run: members, histories, what each member still does,
     and the checks that stop a member on its own (divergence, target, budget)."""
 
-    def __init__(self, configs: list[Config], col: Collector, params: list[Tensor]):
+    def __init__(self, configs: list[Config], col: Collector, params: list[Tensor], saturates: bool = True):
         self.configs = configs
+        # a softmax policy saturates at entropy 0; a Gaussian's (differential) entropy may be
+        # below 0 and still learn: the check is for discrete actions only
+        self.saturates = saturates
         self.K = len(configs)
         self.col = col
         self.hists = [History(config=c.to_dict()) for c in configs]
@@ -77,7 +80,7 @@ class _Run:
         self.log_update(updated, a, c, g, e)
         for k in np.flatnonzero(updated & grown):
             self.diverge(k, f"the weights grew past {RUNAWAY:g} times their initial norm")
-        for k in np.flatnonzero(self.col.active & (e.numpy() < SATURATED)):
+        for k in np.flatnonzero(self.col.active & (e.numpy() < SATURATED) if self.saturates else []):
             self.diverge(k, f"the policy saturated (mean entropy {e[k].item():.1e} nats: pi(a|s) is "
                             f"0 or 1, so it can no longer learn)")
         self.finish_members()

@@ -1,7 +1,8 @@
 """Small policies and critics.
 
-``ActorCritic`` is an MLP with a policy head (logits over discrete actions) and, if asked,
-a critic head: ``V(s)`` (one number) or ``Q(s, .)`` (one number per action). The trunk is
+``ActorCritic`` is an MLP with a policy head (logits over discrete actions, or for continuous
+actions a Gaussian's mean mu(s) and a free log-std, ``acnotes.gaussian``) and, if asked, a
+critic head: ``V(s)`` (one number) or ``Q(s, .)`` (one number per action). The trunk is
 either shared by both heads (the classic 128-unit CartPole net) or separate.
 ``TabularSoftmax`` is the linear softmax policy over state-action features that the exact
 tabular MDPs use.
@@ -37,10 +38,18 @@ class ActorCritic(nn.Module):
         critic: ``None`` (policy only), ``"v"`` (state values) or ``"q"`` (action values).
         shared: one trunk for both heads (True) or a separate trunk for each (False).
         activation: ``"tanh"`` or ``"relu"``.
+        gaussian: a Gaussian policy over ``n_actions`` action coordinates instead of a softmax
+            over ``n_actions`` actions: the head gives the mean mu(s), and ``log_std`` is one
+            free parameter per coordinate (state-independent, as in
+            ``acnotes/reference/gaussian_a2c.py``), started at ``log_std_init``. The policy's
+            output is then ``(mu, log sigma)`` concatenated on the last axis, [..., 2 n_actions].
+            The layers are created in the reference's order (actor trunk, mean head, critic), so
+            the same seed gives the same initial weights.
     """
 
     def __init__(self, obs_dim: int, n_actions: int, hidden: int = 64, layers: int = 2,
-                 critic: str | None = "v", shared: bool = False, activation: str = "tanh"):
+                 critic: str | None = "v", shared: bool = False, activation: str = "tanh",
+                 gaussian: bool = False, log_std_init: float = 0.0):
         super().__init__()
         if critic not in (None, "v", "q"):
             raise ValueError(f"critic must be None, 'v' or 'q', got {critic!r}")
@@ -50,9 +59,15 @@ class ActorCritic(nn.Module):
         self.critic_kind = critic
         self.shared = shared and critic is not None
         self.n_actions = n_actions
+        self.gaussian = bool(gaussian)
+        self.log_std_init = float(log_std_init)
         self.actor_trunk = _mlp(sizes, activation)
+        if self.gaussian:   # the mean head before the critic: the reference's order of random draws
+            self.pi_head = nn.Linear(sizes[-1], n_actions)
+            self.log_std = nn.Parameter(torch.full((n_actions,), self.log_std_init))
         self.critic_trunk = None if (critic is None or self.shared) else _mlp(sizes, activation)
-        self.pi_head = nn.Linear(sizes[-1], n_actions)
+        if not self.gaussian:
+            self.pi_head = nn.Linear(sizes[-1], n_actions)
         out = {None: 0, "v": 1, "q": n_actions}[critic]
         self.critic_head = nn.Linear(sizes[-1], out) if out else None
         # small initial logits: the first policy is close to uniform
@@ -60,10 +75,15 @@ class ActorCritic(nn.Module):
             self.pi_head.weight.mul_(0.01)
             self.pi_head.bias.zero_()
 
+    def _policy_out(self, h: Tensor) -> Tensor:
+        out = self.pi_head(h)
+        return torch.cat([out, self.log_std.expand_as(out)], -1) if self.gaussian else out
+
     def forward(self, obs: Tensor) -> tuple[Tensor, Tensor | None]:
-        """Return ``(logits, critic)``; critic is ``[..]`` for V, ``[.., A]`` for Q, or None."""
+        """Return ``(logits, critic)``; critic is ``[..]`` for V, ``[.., A]`` for Q, or None.
+        For a Gaussian policy ``logits`` is ``(mu, log sigma)`` concatenated."""
         h = self.actor_trunk(obs)
-        logits = self.pi_head(h)
+        logits = self._policy_out(h)
         if self.critic_head is None:
             return logits, None
         hc = h if self.shared else self.critic_trunk(obs)
@@ -71,10 +91,11 @@ class ActorCritic(nn.Module):
         return logits, (c.squeeze(-1) if self.critic_kind == "v" else c)
 
     def logits(self, obs: Tensor) -> Tensor:
-        return self.pi_head(self.actor_trunk(obs))
+        return self._policy_out(self.actor_trunk(obs))
 
     def actor_parameters(self):
-        return list(self.actor_trunk.parameters()) + list(self.pi_head.parameters())
+        return list(self.actor_trunk.parameters()) + list(self.pi_head.parameters()) + \
+            ([self.log_std] if self.gaussian else [])
 
     def critic_parameters(self):
         if self.critic_head is None:
@@ -120,10 +141,12 @@ class Population(nn.Module):
                          "hidden": template.pi_head.in_features,
                          "layers": sum(isinstance(m, nn.Linear) for m in template.actor_trunk),
                          "critic": template.critic_kind, "shared": template.shared,
-                         "activation": "tanh" if isinstance(template.actor_trunk[1], nn.Tanh) else "relu"}
+                         "activation": "tanh" if isinstance(template.actor_trunk[1], nn.Tanh) else "relu",
+                         "gaussian": template.gaussian, "log_std_init": template.log_std_init}
         self.members = members
         self.critic_kind = template.critic_kind
         self.shared = template.shared
+        self.gaussian = template.gaussian
         self.tanh = self.template["activation"] == "tanh"
         self.names = [n.replace(".", "_") for n, _ in template.named_parameters()]
         self._dotted = {n.replace(".", "_"): n for n, _ in template.named_parameters()}
@@ -205,9 +228,21 @@ class Population(nn.Module):
             return torch.baddbmm(b.expand(2, -1, -1), x.expand(2, -1, -1), w.expand(2, -1, -1))[:1]
         return torch.baddbmm(b, x, w)
 
+    def _policy_out(self, h: Tensor) -> Tensor:
+        """The policy head on ``h``: logits, or a Gaussian's (mu, log sigma) concatenated."""
+        out = self._linear("pi_head", h)
+        if not self.gaussian:
+            return out
+        # The gradients coming back through the concatenation are strided slices; summed over rows
+        # (for the mean head's bias and for log sigma) they would round differently for K = 1 (see
+        # ``_linear``) than for K > 1, and a member would drift away from its single run.
+        # ``_ContiguousGrad`` makes them contiguous in both cases.
+        log_std = self.param("log_std").expand_as(out)
+        return torch.cat([_ContiguousGrad.apply(out), _ContiguousGrad.apply(log_std)], -1)
+
     def forward(self, obs: Tensor) -> tuple[Tensor, Tensor | None]:
         h = self._mlp("actor_trunk", obs)
-        logits = self._linear("pi_head", h)
+        logits = self._policy_out(h)
         if self.critic_kind is None:
             return logits, None
         hc = h if self.shared else self._mlp("critic_trunk", obs)
@@ -215,7 +250,7 @@ class Population(nn.Module):
         return logits, (c.squeeze(-1) if self.critic_kind == "v" else c)
 
     def logits(self, obs: Tensor) -> Tensor:
-        return self._linear("pi_head", self._mlp("actor_trunk", obs))
+        return self._policy_out(self._mlp("actor_trunk", obs))
 
     # --- the engine's path: each side's layers as one autograd node (``HandBackward``)
     def side_weights(self, name: str) -> list[Tensor]:
@@ -243,6 +278,18 @@ class Population(nn.Module):
             return self.layers("critic", obs)
         c = HandBackward.apply(compute, self.template["activation"], self.side_weights("critic"), self.critic)
         return c.squeeze(-1) if self.critic_kind == "v" else c
+
+
+class _ContiguousGrad(torch.autograd.Function):
+    """The identity, whose backward passes on a contiguous copy of the gradient."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.contiguous()
 
 
 def _bmm(a: Tensor, b: Tensor) -> Tensor:

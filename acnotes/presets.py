@@ -10,6 +10,8 @@
   meant to solve CartPole-v1 (a mean return of 475 over 100 episodes) on every seed. Over seeds
   0-49 all but ``qac`` do, within 1M env steps (the REINFORCEs), 400k (``a2c``) or 300k (the
   others); ``qac`` solves 1. The table, and the sweeps that chose them: benchmarks/README.md.
+* ``a2c-pendulum``, ``gae-pendulum``: A2C and GAE(lambda) with a Gaussian policy on Pendulum-v1,
+  the settings of ``acnotes/reference/gaussian_a2c.py`` (notebook 11), not tuned here.
 """
 
 PRESETS: dict[str, dict] = {
@@ -50,4 +52,15 @@ PRESETS: dict[str, dict] = {
     # within 300k env steps, median 105k.
     "gae": dict(algo="gae", lr=2e-3, critic_lr=4e-3, gamma=0.99, lam=0.95, n_envs=8, n_steps=16,
                 hidden=64, max_grad_norm=1.0, vf_coef=0.5),
+    # Pendulum-v1 with a Gaussian policy (mean head, one free log sigma started at -0.5, the
+    # torque clipped outside the log-probability): acnotes/reference/gaussian_a2c.py's settings,
+    # whose stored runs (5 seeds x 500k env steps, GAE) end at a median of -313 over the last 100
+    # episodes (acnotes/stored/pendulum.py). gamma 0.9: a 200-step episode of a pendulum that swings
+    # up and balances needs no longer horizon; rewards scaled by 1/10 so V is of order 1-10.
+    "a2c-pendulum": dict(algo="a2c", env="Pendulum-v1", lr=1e-3, critic_lr=3e-3, gamma=0.9, n_envs=16,
+                         n_steps=32, hidden=64, log_std_init=-0.5, reward_scale=0.1, max_grad_norm=1.0,
+                         vf_coef=0.5, ent_coef=0.0),
+    "gae-pendulum": dict(algo="gae", env="Pendulum-v1", lr=1e-3, critic_lr=3e-3, gamma=0.9, lam=0.9, n_envs=16,
+                         n_steps=32, hidden=64, log_std_init=-0.5, reward_scale=0.1, max_grad_norm=1.0,
+                         vf_coef=0.5, ent_coef=0.0),
 }

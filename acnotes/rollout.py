@@ -20,7 +20,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gymnasium import spaces
+
 from .cartpole import CartPoles
+from .pendulum import Pendulums
 
 __all__ = ["Batch", "Collector"]
 
@@ -30,7 +33,7 @@ class Batch:
     """T steps of N envs. Float tensors except ``actions`` (long) and the flags (bool)."""
 
     obs: Tensor          # [T, N, d]  s_t
-    actions: Tensor      # [T, N]     a_t
+    actions: Tensor      # [T, N]     a_t ([T, N, A] floats for a Gaussian policy: the unclipped a_t)
     rewards: Tensor      # [T, N]     r_t (after reward scaling)
     terminated: Tensor   # [T, N]     the episode ended for real after step t
     truncated: Tensor    # [T, N]     the episode was cut off after step t
@@ -58,8 +61,10 @@ class Collector:
     """Steps a vector env with a policy and returns Batches.
 
     Args:
-        env: a vector env with discrete actions and NEXT_STEP autoreset (``make_cartpole``).
-        policy: a function from an observation tensor [N, d] to logits [N, A].
+        env: a vector env with NEXT_STEP autoreset (``make_cartpole``, ``make_pendulum``):
+            discrete actions, or a Box of continuous ones.
+        policy: a function from an observation tensor [N, d] to logits [N, A], or, for a Box
+            of A action coordinates, to a Gaussian's (mu, log sigma) concatenated, [N, 2A].
         seed: seeds the first reset of the env and the action sampler. For a population
             env (``make_cartpole(n, members=K)``), a sequence of K seeds, one per member:
             member k's envs and actions then depend on ``seed[k]`` only.
@@ -75,6 +80,12 @@ class Collector:
     paused (``CartPoles.step(actions, active=...)``: they do not move) and its episodes are
     no longer logged. Pausing needs a population env; a gymnasium vector env serves only
     while every member acts.
+
+    Continuous actions (a Box): a_t = mu + sigma eps with eps ~ N(0, 1) drawn, each step, from
+    member k's generator for its N envs ([N, A] at once, as ``gaussian.sample`` draws them); the
+    env receives clip(a_t, low, high), the Batch keeps the unclipped a_t, whose log-probability
+    the loss scores (clipping outside the log-probability: ``acnotes.gaussian``). Rewards are
+    then scaled in float64 and rounded to float32 once (as ``reference/gaussian_a2c.py`` does).
     """
 
     BLOCK = 64  # steps of uniform numbers drawn at once per member
@@ -109,6 +120,12 @@ class Collector:
         self._ep_len = np.zeros(self.n, dtype=np.int64)
         self._skip = np.zeros(self.n, dtype=bool)  # next step is an autoreset step
         self._everyone = np.ones(self.n, dtype=bool)
+        box = env.single_action_space
+        self.continuous = isinstance(box, spaces.Box)
+        if self.continuous:
+            self._low, self._high = box.low, box.high
+            self._scale64 = np.repeat(np.broadcast_to(np.asarray(reward_scale, dtype=np.float64),
+                                                      (self.members,)), self.per_member)
 
     def reset(self) -> Tensor:
         if self._first_reset:
@@ -139,6 +156,8 @@ class Collector:
         the first a with u < pi(0|s) + ... + pi(a|s). Member k's numbers come from its own
         generator, in blocks of ``BLOCK`` steps, and only the members ``acting`` use one."""
         logits = self.policy(obs)
+        if self.continuous:
+            return self._gaussian(logits, acting)
         if self.greedy:
             return logits.argmax(-1)
         probs = torch.softmax(logits, dim=-1)
@@ -172,14 +191,26 @@ class Collector:
             self._row = int(pos[0])       # back to the one counter
         return torch.from_numpy((u >= cdf).sum(-1, dtype=np.int64))
 
+    def _gaussian(self, out: Tensor, acting: np.ndarray) -> Tensor:
+        """a = mu + sigma eps (or mu, if greedy), eps [N, A] per acting member from its generator."""
+        mu, log_std = out.chunk(2, -1)
+        if self.greedy:
+            return mu
+        n = self.per_member
+        eps = torch.zeros_like(mu)
+        for k in np.flatnonzero(acting):
+            eps[k * n:(k + 1) * n] = torch.randn(mu[k * n:(k + 1) * n].shape, generator=self.gens[k], dtype=mu.dtype)
+        return mu + log_std.exp() * eps
+
     def _step(self, actions: Tensor, acting: np.ndarray, unfinished: np.ndarray | None = None):
         """One env step. Members not ``acting`` are paused: their envs do not move."""
         everyone = bool(acting.all())         # the usual case: no masks needed
         running = self._everyone if everyone else acting[self._member_of]
+        sent = np.clip(actions.numpy(), self._low, self._high) if self.continuous else actions.numpy()
         if everyone or running.all():
-            nobs, r, term, trunc, _ = self.env.step(actions.numpy())
-        elif isinstance(self.env, CartPoles):
-            nobs, r, term, trunc, _ = self.env.step(actions.numpy(), active=running)
+            nobs, r, term, trunc, _ = self.env.step(sent)
+        elif isinstance(self.env, (CartPoles, Pendulums)):
+            nobs, r, term, trunc, _ = self.env.step(sent, active=running)
         else:
             raise ValueError("pausing members needs a population env (acnotes.envs.make_cartpole)")
         if everyone:
@@ -247,7 +278,10 @@ class Collector:
         act_l, rew_l, term_l, trunc_l, valid_l, t_l = zip(*(row[1:] for row in rows[1:]))
         obs = torch.stack(obs_l)
         valid = torch.from_numpy(np.stack(valid_l))
-        rewards = torch.from_numpy(np.stack(rew_l).astype(np.float32)) * self.reward_scale
+        if self.continuous:   # r_t * scale in float64, rounded once (Pendulum's rewards are float64)
+            rewards = torch.from_numpy((np.stack(rew_l) * self._scale64).astype(np.float32))
+        else:
+            rewards = torch.from_numpy(np.stack(rew_l).astype(np.float32)) * self.reward_scale
         return Batch(
             obs=obs[:-1],
             actions=torch.stack(act_l),

@@ -24,6 +24,14 @@ instead of taken by autograd (``backprop.py``): the same formulas, fewer ops.
 This computes what the one-file algorithms of ``acnotes/reference/`` (REINFORCE, A2C with
 GAE, TD-AC) compute, for K agents at once: for the same preset and seed, the same episode
 returns (tests/test_reference.py).
+
+On Pendulum-v1 (``Config.env``, the presets ``a2c-pendulum`` and ``gae-pendulum``) the policy is
+a Gaussian with a free log sigma (``models.ActorCritic(gaussian=True)``), its actions clipped
+for the env outside the log-probability (``rollout.Collector``), log pi and the entropy those of
+``acnotes.gaussian``; Psi_t and the critic's target are the estimators' own. That path takes
+autograd through the population (no hand-written backward), and gives the episode returns of
+``reference/gaussian_a2c.py`` to float rounding (the reason, and the tolerance:
+tests/test_reference.py).
 ``Config`` (config.py), ``History`` (history.py) and ``Agent`` (agent.py) are re-exported
 here, so ``acn.train.Config`` and ``acn.train.preset`` keep working.
 """
@@ -38,10 +46,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from . import envs, estimators, returns
+from . import envs, estimators, gaussian, returns
 from ._threads import torch_threads
 from .agent import Agent, make_agent
-from .config import Config, preset
+from .config import CONTINUOUS, Config, preset
 from .history import History
 from .backprop import Replay, to_members, to_time
 from .models import ActorCritic, Population
@@ -54,7 +62,7 @@ __all__ = ["Config", "History", "Agent", "preset", "make_agent", "train", "train
            "clip_per_member", "STRUCTURAL", "RUNAWAY", "SATURATED"]
 
 # Settings that fix the shape of the computation: equal for every member of a population.
-STRUCTURAL = ("algo", "n_envs", "n_steps", "nstep", "hidden", "layers", "shared", "activation",
+STRUCTURAL = ("algo", "env", "n_envs", "n_steps", "nstep", "hidden", "layers", "shared", "activation",
               "critic_loss", "optimizer", "discount_actor", "detach_target", "total_steps", "threads")
 
 
@@ -78,14 +86,16 @@ class StepTerms:
 
 
 def step_terms(forward: Callable, batch, *, algo: str, gamma, lam, n: int | None, discount_actor: bool = False,
-               critic_loss: str = "mse", detach_target: bool = True) -> StepTerms:
+               critic_loss: str = "mse", detach_target: bool = True, continuous: bool = False) -> StepTerms:
     """The per-step terms of one update: the critic's values, Psi_t and the target, then
     the actor's, the critic's and the entropy terms, all [T, N].
 
     ``forward(obs)`` maps observations [T+1, N, d] to ``(logits, critic)``. ``gamma`` and
     ``lam`` are numbers or [N] tensors (one value per env). ``detach_target=False`` lets the
     critic loss differentiate its target too (through V(s_{t+1})): the residual gradient
-    instead of TD's semi-gradient. Psi_t stays detached.
+    instead of TD's semi-gradient. Psi_t stays detached. ``continuous=True``: the policy is a
+    Gaussian, ``forward``'s "logits" are (mu, log sigma) concatenated, log pi(a_t|s_t) is the
+    Gaussian log-density of the unclipped a_t and the entropy the Gaussian's (``acnotes.gaussian``).
     """
     est = estimators.get(algo)
     T = batch.obs.shape[0]
@@ -93,7 +103,13 @@ def step_terms(forward: Callable, batch, *, algo: str, gamma, lam, n: int | None
     vals = estimators.values(est.critic, batch, logits_all, crit, detach_next=detach_target)
     logits = logits_all[:T]
     psi, target = est.apply(batch, vals, gamma=gamma, lam=lam, n=n)
-    logp = estimators.log_prob(logits, batch.actions)
+    if continuous:
+        mu, log_std = logits.chunk(2, -1)
+        logp = gaussian.log_prob(batch.actions, mu, log_std)
+        ent = torch.where(batch.valid, gaussian.entropy(log_std), 0.0)
+    else:
+        logp = estimators.log_prob(logits, batch.actions)
+        ent = estimators.entropy_terms(logits, batch.valid)
     weight = returns.discount_powers(batch.t, gamma) if discount_actor else None
     actor = estimators.actor_terms(logp, psi, batch.valid, weight)
     critic = pred = None
@@ -101,7 +117,7 @@ def step_terms(forward: Callable, batch, *, algo: str, gamma, lam, n: int | None
         pred = vals.v if est.critic == "v" else vals.q
         critic = estimators.critic_terms(pred, target, batch.valid, critic_loss, detach_target=detach_target)
     ended = (batch.terminated | batch.truncated) & batch.valid if est.episodic else None
-    return StepTerms(actor, critic, estimators.entropy_terms(logits, batch.valid), batch.valid, ended,
+    return StepTerms(actor, critic, ent, batch.valid, ended,
                      logits, batch.actions, psi, weight, pred, target)
 
 
@@ -130,7 +146,7 @@ def update_losses(model: ActorCritic, cfg: Config, batch):
     """The losses ``(actor, critic, entropy)`` of one network on a [T, N] batch (scalars)."""
     return losses(step_terms(model, batch, algo=cfg.algo, gamma=cfg.gamma, lam=cfg.lam, n=cfg.nstep or cfg.n_steps,
                              discount_actor=cfg.discount_actor, critic_loss=cfg.critic_loss,
-                             detach_target=cfg.detach_target))
+                             detach_target=cfg.detach_target, continuous=cfg.env in CONTINUOUS))
 
 
 def _member_major(pop: Population):
@@ -235,7 +251,8 @@ def _numbers(configs: Sequence[Config], name: str, default=None) -> torch.Tensor
 def train_population(configs: Sequence[Config], progress: bool = True,
                      callback: Callable[[list[History]], None] | None = None,
                      on_update: Callable | None = None) -> list[tuple[Agent, History]]:
-    """Train K agents on CartPole-v1 as one population. Returns K ``(agent, history)`` pairs.
+    """Train K agents on their env (``Config.env``: CartPole-v1, or Pendulum-v1 with a Gaussian
+    policy) as one population. Returns K ``(agent, history)`` pairs.
 
     ``configs`` may differ in numeric settings only (``STRUCTURAL`` fields must agree; a
     ValueError names the first that does not). Member k stops on its own: after
@@ -256,17 +273,21 @@ def train_population(configs: Sequence[Config], progress: bool = True,
         opt = PopulationOptimizer(params, pop.is_actor, _numbers(configs, "lr"),
                                   _numbers(configs, "critic_lr", "lr"), cfg.optimizer)
         per_env = {name: _numbers(configs, name).repeat_interleave(cfg.n_envs) for name in ("gamma", "lam")}
+        continuous = cfg.env in CONTINUOUS
         settings = dict(algo=cfg.algo, n=cfg.nstep or cfg.n_steps, discount_actor=cfg.discount_actor,
                         critic_loss=cfg.critic_loss, detach_target=cfg.detach_target, **per_env)
+        if continuous:
+            settings["continuous"] = True
         vf_coef, ent_coef = _numbers(configs, "vf_coef"), _numbers(configs, "ent_coef")
         max_norm = _numbers(configs, "max_grad_norm", float("inf"))
-        replay = None if pop.shared else Replay(pop)   # the fast path (backprop.py)
+        # the fast path (backprop.py); a Gaussian policy takes autograd through the population
+        replay = None if pop.shared or continuous else Replay(pop)
         forward, policy = _member_major(pop) if replay is None else (replay.forward, replay.policy)
         by_hand = replay is not None and replay.by_hand(est.critic, cfg.critic_loss, cfg.detach_target)
-        env = envs.make_cartpole(cfg.n_envs, members=K)
+        env = envs.make_env(cfg.env, cfg.n_envs, members=K)
         col = Collector(env, policy, seed=[c.seed for c in configs],
                         reward_scale=[c.reward_scale for c in configs])
-        run = _Run(configs, col, params)
+        run = _Run(configs, col, params, saturates=not continuous)
         per_member = functools.partial(member_sums, members=K)
 
         def agent_of(k: int) -> Agent:
@@ -350,7 +371,7 @@ def _show(bar, hists: list[History], col: Collector):
 
 
 def train(cfg: Config | None = None, progress: bool = True, callback=None, on_update=None, **changes):
-    """Train one agent on CartPole-v1. Returns ``(agent, history)``.
+    """Train one agent on its env (``cfg.env``). Returns ``(agent, history)``.
 
     ``train(cfg)`` or ``train(algo="tdac", lr=1e-3)``. This is a population of one
     (``train_population([cfg])``): the run stops after ``cfg.total_steps`` env steps, when

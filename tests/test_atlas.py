@@ -60,6 +60,22 @@ def test_a_stored_setting_is_what_training_gives():
         _retrain_and_compare(spec, cfg)
 
 
+@pytest.mark.slow
+def test_a_stored_pendulum_setting_is_what_training_gives():
+    """Notebook 11's panel (Pendulum-v1, a Gaussian policy): one stored member, a setting one
+    move from the default, trained again alone (a member follows its single run) gives the
+    stored curve."""
+    from acnotes.train import train
+
+    spec = atlas.PANELS["11"]
+    cfg = atlas.star(spec)[-2].replace(seed=3)
+    assert cfg.env == "Pendulum-v1" and cfg.lr != atlas.base_config(cfg.algo, spec.preset, spec.total_steps).lr
+    (stored,) = atlas.lookup([cfg])
+    _, h = train(cfg, progress=False)
+    np.testing.assert_allclose(atlas.curves([h], spec.total_steps)[0], stored.curve, atol=1e-3, equal_nan=True)
+    assert h.status == stored.status
+
+
 def _retrain_and_compare(spec, cfg):
     cfgs = [cfg.replace(seed=s) for s in spec.seeds]
     stored = atlas.lookup(cfgs)

@@ -332,6 +332,8 @@ def _rule(name):
         "nstep": lambda v: v is None or whole(v, 1), "seed": lambda v: whole(v, 0),
         "algo": lambda v: v in ("reinforce", "reinforce_baseline", "qac", "a2c", "tdac", "gae")
         if isinstance(v, str) else False,
+        "env": lambda v: isinstance(v, str) and v in ("CartPole-v1", "Pendulum-v1"),
+        "log_std_init": lambda v: real(v, -20, 2),
         "activation": lambda v: v in ("tanh", "relu"), "critic_loss": lambda v: v in ("mse", "smooth_l1"),
         "optimizer": lambda v: v in ("adam", "rmsprop"),
         "shared": lambda v: isinstance(v, (bool, np.bool_)), "discount_actor": lambda v: isinstance(v, (bool, np.bool_)),

@@ -151,14 +151,15 @@ def _members(cfg):
             cfg.replace(seed=2, lr=cfg.lr / 3, critic_lr=1e-3, lam=0.5, max_grad_norm=None)]
 
 
-@pytest.mark.parametrize("name", ["a2c", "tdac", "reinforce", "reinforce_baseline", "qac", "gae"])
+@pytest.mark.parametrize("name", ["a2c", "tdac", "reinforce", "reinforce_baseline", "qac", "gae",
+                                  "a2c-pendulum", "gae-pendulum"])
 def test_member_follows_its_single_run(name):
     """After 50 updates every member has exactly the episode returns of its own single run, and
     its parameters bit for bit, so that the two cannot drift apart on a longer run. Whole-episode
     batches (REINFORCE) are as long as the population's longest episode, and that length changes
     how the sums over steps round: there the parameters agree to float rounding only."""
     cfg = preset(name)
-    episodic = estimators.get(name).episodic
+    episodic = estimators.get(cfg.algo).episodic
     per_update = cfg.n_envs * cfg.n_steps
     cfg = cfg.replace(total_steps=3000 if episodic else 50 * per_update)
     cfgs = _members(cfg)
@@ -194,6 +195,22 @@ def test_one_member_computes_as_each_of_many(critic):
         outs.append([logits[0]] + ([] if crit is None else [crit[0]]))
         grads.append([p.grad[0] for p in pop.parameters()])
     assert all(torch.equal(a, b) for a, b in zip(*outs))
+    assert all(torch.equal(a, b) for a, b in zip(*grads))
+
+
+def test_one_member_computes_as_each_of_many_gaussian():
+    """The same for a Gaussian policy: its mean head has one column, and the gradients of its
+    bias and of log sigma are sums over rows of slices of (mu, log sigma)."""
+    torch.manual_seed(0)
+    nets = [ActorCritic(3, 1, critic="v", gaussian=True, log_std_init=-0.5) for _ in range(3)]
+    x = torch.randn(3, 96, 3)
+    w = torch.randn(96, 2)
+    grads = []
+    for pop, obs in ((Population.stack(nets[:1]), x[:1]), (Population.stack(nets), x)):
+        out, crit = pop(obs)
+        assert out.shape == (obs.shape[0], 96, 2)
+        ((out * w).sum() + (crit ** 2).sum()).backward()
+        grads.append([p.grad[0] for p in pop.parameters()])
     assert all(torch.equal(a, b) for a, b in zip(*grads))
 
 

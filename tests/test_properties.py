@@ -231,10 +231,13 @@ def _config_value_ok(field, v) -> bool:
         return number and math.isfinite(v) and v >= 0
     if field == "target_return":
         return v is None or (number and math.isfinite(v))
+    if field == "log_std_init":
+        return number and math.isfinite(v) and -20 <= v <= 2
     if field in ("shared", "discount_actor", "detach_target"):
         return isinstance(v, bool)
     choices = {"algo": ("reinforce", "reinforce_baseline", "qac", "a2c", "tdac", "gae"), "activation": ("tanh", "relu"),
-               "critic_loss": ("mse", "smooth_l1"), "optimizer": ("adam", "rmsprop")}
+               "critic_loss": ("mse", "smooth_l1"), "optimizer": ("adam", "rmsprop"),
+               "env": ("CartPole-v1", "Pendulum-v1")}
     return isinstance(v, str) and v in choices[field]
 
 

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import acnotes as acn
-from acnotes.reference import a2c, reinforce, tdac
+from acnotes.reference import a2c, gaussian_a2c, reinforce, tdac
 
 STEPS = 20_000
 # preset name -> (the reference's train function, the keywords that make its defaults that preset)
@@ -60,3 +60,32 @@ def test_the_comparison_can_fail():
     other_gamma, _ = a2c.train(total_steps=STEPS, seed=0, gamma=0.98)
     assert other_seed[:50] != want_returns[:50]
     assert other_gamma != want_returns
+
+
+# preset -> the keywords of gaussian_a2c.train that make its defaults that preset
+PENDULUM = {"gae-pendulum": {}, "a2c-pendulum": dict(lam=None)}
+RTOL = 1e-2
+
+
+@pytest.mark.parametrize("name", PENDULUM)
+def test_gaussian_reference_follows_the_engine_on_pendulum(name):
+    """With a Gaussian policy every action depends continuously on the weights, so the rounding
+    differences of the weights (``acnotes/reference/__init__.py``) move every torque in its last
+    bits, and the returns with them: the engine and the reference end the same episodes at the
+    same env steps, with returns equal to a relative 1e-5 over the first episode of each env and
+    to RTOL over 20k env steps (measured, seed 0: at most 8e-4 for GAE, 1e-5 for A2C)."""
+    returns, ends = gaussian_a2c.train(total_steps=STEPS, seed=0, **PENDULUM[name])
+    want_returns, want_ends = engine_run(name)
+    assert ends == want_ends and len(returns) == 16 * (STEPS // (200 * 16))
+    got, want = torch.tensor(returns, dtype=torch.float64), torch.tensor(want_returns, dtype=torch.float64)
+    torch.testing.assert_close(got[:16], want[:16], rtol=1e-5, atol=0)
+    torch.testing.assert_close(got, want, rtol=RTOL, atol=0)
+
+
+def test_the_pendulum_comparison_can_fail():
+    """Another seed, or a learning rate 10% larger, miss the tolerance."""
+    want = torch.tensor(engine_run("gae-pendulum")[0], dtype=torch.float64)
+    other_seed = torch.tensor(gaussian_a2c.train(total_steps=STEPS, seed=1)[0], dtype=torch.float64)
+    assert not torch.allclose(other_seed, want, rtol=RTOL, atol=0)
+    _, h = acn.train.train(acn.train.preset("gae-pendulum", total_steps=STEPS, lr=1.1e-3), progress=False)
+    assert not torch.allclose(torch.tensor(h.episode_returns, dtype=torch.float64), want, rtol=RTOL, atol=0)

@@ -222,3 +222,35 @@ def test_same_seed_same_batches():
     c3, b3 = collect(seed=12, T=40)
     assert not torch.equal(b1.obs, b3.obs)
     assert not torch.equal(b1.actions, b3.actions)
+
+
+# ----------------------------------------------------------------------------- continuous actions
+def test_gaussian_actions_are_clipped_for_the_env_only():
+    """On Pendulum-v1 the Batch keeps the unclipped a_t = mu + sigma eps (what the log-probability
+    scores); the env receives clip(a_t, -2, 2): its states are gymnasium's under the clipped
+    torques. The eps are member 0's generator's normal numbers, [N, 1] per step."""
+    from acnotes.envs import make_pendulum
+
+    n, T, seed = 3, 230, 4
+
+    def policy(obs):                       # mu = 2.5 cos(theta) (often beyond 2), sigma = e^-1
+        return torch.stack([2.5 * obs[:, 0], torch.full((obs.shape[0],), -1.0)], -1)
+
+    col = Collector(make_pendulum(n), policy, seed=seed, reward_scale=0.1)
+    b = col.steps(T)
+    assert b.actions.shape == (T, n, 1) and b.actions.dtype == torch.float32
+    g = torch.Generator().manual_seed(seed)
+    eps = torch.stack([torch.randn(n, 1, generator=g) for _ in range(T)])
+    mu = 2.5 * b.obs[..., :1]
+    assert torch.equal(b.actions, mu + torch.exp(torch.tensor(-1.0)) * eps)
+    assert (b.actions.abs() > 2).float().mean() > 0.2          # the clip mattered
+    ref = gym.make_vec("Pendulum-v1", num_envs=n, vectorization_mode="sync")
+    obs, _ = ref.reset(seed=seed)
+    for t in range(T):
+        assert np.array_equal(b.obs[t].numpy(), obs)
+        obs, r, term, trunc, _ = ref.step(np.clip(b.actions[t].numpy(), -2, 2))
+        valid = b.valid[t].numpy()
+        # the reward is scaled in float64 and rounded once, as the reference does
+        assert np.array_equal(b.rewards[t].numpy(), (r * valid * 0.1).astype(np.float32))
+        assert np.array_equal(b.truncated[t].numpy(), trunc & valid) and not b.terminated[t].any()
+    assert b.truncated.sum() == n and col.log.returns and len(col.log.returns) == n

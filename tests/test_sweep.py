@@ -241,3 +241,20 @@ def test_plot_never_replaces_a_png_the_sweep_did_not_write(tmp_path, reference):
     assert rc == 0 and "heatmap-a2c-gamma-lr.png" in json.loads((out / "sweep.json").read_text())["plots"]
     rc, _, _ = main(*spec)
     assert rc == 0 and (out / "heatmap-a2c-gamma-lr.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_results_table_from_before_env_reads_as_cartpole():
+    """A results.csv written before Config had ``env`` and ``log_std_init`` (the sweep shipped in
+    acnotes/data, or a sweep to resume) is read, with those two at their defaults; any other
+    set of columns is still refused."""
+    from acnotes.config import Config
+    from acnotes.sweep import _EARLIER_COLUMNS, _read_rows
+
+    row = {"member": "0", "chunk": "chunk-00000", "preset": "a2c", **{k: str(v) for k, v in Config().to_dict().items()},
+           "status": "done"}
+    text = ",".join(_EARLIER_COLUMNS) + "\n" + ",".join(row.get(c, "") for c in _EARLIER_COLUMNS) + "\n"
+    (r,) = _read_rows(text, "old.csv")
+    assert "env" not in _EARLIER_COLUMNS and r["env"] == "CartPole-v1" and r["log_std_init"] == -0.5
+    assert r["algo"] == "a2c" and r["member"] == 0
+    with pytest.raises(ValueError, match="old.csv does not have the columns"):
+        _read_rows(text.replace("algo,", "algorithm,", 1), "old.csv")

@@ -442,3 +442,30 @@ def test_preset_errors():
         preset("nope")
     with pytest.raises(ValueError, match="bogus"):
         preset("a2c", bogus=1)
+
+
+def test_saved_configs_from_before_env_load_as_cartpole():
+    """config.json files written before ``env`` and ``log_std_init`` existed hold CartPole runs:
+    strict loading accepts them without those two keys, and still refuses any other key missing."""
+    old = Config().to_dict()
+    del old["env"], old["log_std_init"]
+    assert Config.from_dict(old, strict=True).env == "CartPole-v1"
+    del old["activation"]
+    with pytest.raises(ValueError, match=r"missing setting\(s\) \['activation'\]"):
+        Config.from_dict(old, strict=True)
+
+
+def test_a_q_critic_cannot_train_on_continuous_actions():
+    with pytest.raises(ValueError, match="algo qac .* cannot train on Pendulum-v1"):
+        Config(algo="qac", env="Pendulum-v1").validate()
+    assert preset("gae-pendulum").validate().env == "Pendulum-v1"
+
+
+def test_a_pendulum_agent_saves_loads_and_plays(tmp_path):
+    agent, h = train(preset("gae-pendulum", total_steps=1024), progress=False)
+    back = Agent.load(agent.save(tmp_path / "a"))
+    assert back.model.gaussian and back.config.env == "Pendulum-v1"
+    returns = back.evaluate(episodes=3)
+    assert returns.shape == (3,) and ((-3254 < returns) & (returns < 0)).all()
+    a = back.act(np.zeros((5, 3), dtype=np.float32), greedy=False, generator=torch.Generator().manual_seed(0))
+    assert a.shape == (5, 1) and (np.abs(a) <= 2).all()

@@ -121,3 +121,16 @@ def test_bad_input_in_a_subprocess_has_no_traceback():
     p = run("-K", "-3")
     assert p.returncode == 2 and "Traceback" not in p.stderr
     assert p.stderr.strip().splitlines()[-1].startswith("python -m acnotes variance: error: argument -K")
+
+
+def test_cartpole_target_refuses_a_pendulum_agent_and_preset(tmp_path, capsys):
+    import acnotes as acn
+
+    agent, _ = acn.train.train(acn.train.preset("gae-pendulum", total_steps=512), progress=False)
+    agent.save(tmp_path / "p")
+    with pytest.raises(SystemExit) as stop:
+        main(["variance", "--target", "cartpole", "--agent", str(tmp_path / "p")])
+    assert stop.value.code == 2 and "an agent for Pendulum-v1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["variance", "--target", "cartpole", "--preset", "gae-pendulum"])
+    assert stop.value.code == 2 and "--preset" in capsys.readouterr().err

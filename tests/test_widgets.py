@@ -140,3 +140,19 @@ def test_stored_settings_draw_without_training(monkeypatch, tmp_path):
         p.controls["gamma"].value = v
         assert p.source in ("stored", "memo")
     assert len(p.trail) == len(atlas.star(spec))
+
+
+def test_a_pendulum_panel_draws_pendulums_returns():
+    """With a Pendulum preset the panel trains the Gaussian policy and draws the returns on
+    [-1600, 0], without CartPole's solved line, and a low return is no collapse (only
+    divergence is); the same panel on CartPole keeps its [0, 500] and its line."""
+    p = widgets.learning_panel(["gae", "a2c"], preset="gae-pendulum", total_steps=3_200, seeds=(0, 1),
+                               controls=("lr",))
+    assert p.histories[0].config["env"] == "Pendulum-v1" and p.histories[0].episode_returns
+    ax = p.figure.axes[0]
+    assert ax.get_ylim()[0] == -1600 and ax.get_ylim()[1] > 0
+    assert not any("solved" in t.get_text() for t in ax.texts)
+    assert max(h.episode_returns[-1] for h in p.histories) < -15 and "collapsed" not in p.message.value
+    c = widgets.learning_panel("a2c", preset="a2c", total_steps=600, seeds=(0,))
+    ax = c.figure.axes[0]
+    assert ax.get_ylim() == (0, 505) and any("solved" in t.get_text() for t in ax.texts)

@@ -72,7 +72,11 @@ def _target(args):
     from ._common import stop_if_interrupted
 
     if args.agent:
-        return Agent.load(args.agent), None
+        agent = Agent.load(args.agent)
+        if agent.config.env != "CartPole-v1":
+            raise ValueError(f"--agent {args.agent}: an agent for {agent.config.env}; the cartpole target "
+                             f"measures CartPole-v1 agents")
+        return agent, None
     cfg = preset(args.preset, seed=args.seed, total_steps=max(args.train_steps, 1))
     if args.train_steps:
         agent, h = train(cfg, progress=False)
@@ -200,7 +204,8 @@ def add_cli(subparsers) -> None:
     p.add_argument("--agent", metavar="DIR", default=None,
                    help="cartpole only: a saved agent (python -m acnotes train --out ...) to "
                         "measure (default: a fresh --preset network)")
-    p.add_argument("--preset", choices=sorted(PRESETS), default="a2c",
+    p.add_argument("--preset", choices=sorted(n for n, v in PRESETS.items() if v.get("env", "CartPole-v1") == "CartPole-v1"),
+                   default="a2c",
                    help="cartpole only: the network and settings when no --agent is given "
                         "(default: a2c)")
     p.add_argument("--train-steps", type=_arg_steps, default=0, metavar="N",

@@ -16,7 +16,7 @@ from . import style
 from .ablations import entropy_plot
 from . import continuous
 from .blog import blog_runs
-from .continuous import lqr_objective, pendulum_runs, variance_by_sigma
+from .continuous import lqr_objective, pendulum_engine_runs, pendulum_runs, variance_by_sigma
 from .corridor import corridor_learning, corridor_value
 from .critics import critic_error, td_convergence
 from .onestep import value_curves
@@ -33,5 +33,5 @@ __all__ = ["style", "curve_on_grid", "mean_and_band", "learning_curves", "learni
            "sensitivity_map", "sweep_heatmap", "sweep_sensitivity", "timescales_plot", "rollouts_plot",
            "corridor_value", "corridor_learning", "td_convergence", "critic_error", "blog_runs", "entropy_plot", "value_curves",
            "gae_weights", "score_pull", "centring_seeds", "softmax_temperature",
-           "continuous", "lqr_objective", "variance_by_sigma", "pendulum_runs",
+           "continuous", "lqr_objective", "variance_by_sigma", "pendulum_runs", "pendulum_engine_runs",
            "offpolicy_bias_variance", "epochs_gain"]

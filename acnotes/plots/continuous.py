@@ -4,6 +4,7 @@ the variance of the gradient estimators against the policy's sigma, and the Pend
     acn.plots.lqr_objective(k, {"σ = 0.37": J, ...}, mc={"σ = 0.37": (k_points, means, half_widths)}, k_star=1.1)
     acn.plots.variance_by_sigma(sigmas, {"reinforce": v1, "reinforce_baseline": v2, ...})
     acn.plots.pendulum_runs(acn.stored.pendulum.load())
+    acn.plots.pendulum_engine_runs(acn.stored.pendulumruns.load(), acn.stored.pendulum.load())
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import numpy as np
 from . import style
 from .learning import mean_and_band
 
-__all__ = ["lqr_objective", "variance_by_sigma", "pendulum_runs", "PENDULUM_RANGE", "ESTIMATOR_NAMES"]
+__all__ = ["lqr_objective", "variance_by_sigma", "pendulum_runs", "pendulum_engine_runs", "PENDULUM_RANGE",
+           "ESTIMATOR_NAMES"]
 
 PENDULUM_RANGE = (-1600.0, 0.0)   # where means of many 200-step episodes lie (one episode: [-3254, 0])
 
@@ -75,15 +77,8 @@ def pendulum_runs(data: dict, window: int = 100, points: int = 61, title: str | 
     """The stored Pendulum-v1 runs (``acnotes.stored.pendulum``): each seed's mean return of its
     last ``window`` episodes (thin grey), their mean over seeds with its 95% band (GAE(λ)'s
     colour), on [-1600, 0], where the means of a first policy and of a good one lie. Returns the Figure."""
-    from ..history import History, curve_on_grid
-
     grid = np.linspace(0.0, float(data["total_steps"]), points)
-    curves = []
-    for run in data["runs"]:
-        h = History(episode_returns=list(run["episode_returns"]), episode_steps=list(run["episode_steps"]),
-                    episode_lengths=[200] * len(run["episode_returns"]), status=run["status"])
-        curves.append(curve_on_grid(h, grid, window))
-    curves = np.array(curves, dtype=float)
+    curves = _curves(data["runs"], grid, window)
     fig, ax = style.figure()
     for c in curves:
         ax.plot(grid, c, color=style.NEUTRAL[2], linewidth=1.0, label="_seed")
@@ -97,3 +92,47 @@ def pendulum_runs(data: dict, window: int = 100, points: int = 61, title: str | 
     style.finish(ax, title=title, note=f"{style.band_note(len(curves))}; grey: each seed",
                  ylabel=f"return (mean of last {window} episodes)")
     return fig
+
+
+def _curves(runs, grid, window: int) -> np.ndarray:
+    """[seeds, len(grid)]: each stored run's mean return of its last ``window`` episodes on ``grid``."""
+    from ..history import History, curve_on_grid
+
+    out = []
+    for run in runs:
+        h = History(episode_returns=list(run["episode_returns"]), episode_steps=list(run["episode_steps"]),
+                    episode_lengths=[200] * len(run["episode_returns"]), status=run["status"])
+        out.append(curve_on_grid(h, grid, window))
+    return np.array(out, dtype=float)
+
+
+def pendulum_engine_runs(engine: dict, reference: dict | None = None, window: int = 100, points: int = 61,
+                         title: str | None = None):
+    """The engine's stored Pendulum-v1 runs (``acnotes.stored.pendulumruns``): for each preset the
+    mean over seeds of the mean return of the last ``window`` episodes, with its 95% band, in its
+    algorithm's colour and under its name; beside them, if given, the mean of the reference file's
+    runs (``acnotes.stored.pendulum``, GAE(λ) too: its colour, dashed, no band). On [-1600, 0], to
+    the longer of the two budgets. Returns the Figure."""
+    total = max(engine["total_steps"], reference["total_steps"] if reference else 0)
+    grid = np.linspace(0.0, float(total), points)
+    fig, ax = style.figure()
+    lines = {}
+    for preset, runs in engine["runs"].items():
+        algo = engine["configs"][preset]["algo"]
+        curves = _curves(runs, grid, window)
+        mean, lo, hi = mean_and_band(curves)
+        name = f"{style.name(algo)}, engine"
+        (lines[name],) = ax.plot(grid, mean, color=style.color(algo), linewidth=2.2, label=name)
+        style.band(ax, grid, lo, hi, style.color(algo), clip=PENDULUM_RANGE)
+    if reference is not None:
+        mean, _, _ = mean_and_band(_curves(reference["runs"], grid, window))
+        name = f"{style.name('gae')}, reference file"
+        (lines[name],) = ax.plot(grid, mean, color=style.color("gae"), linewidth=1.6, linestyle="--", label=name)
+    ax.set_ylim(PENDULUM_RANGE[0], PENDULUM_RANGE[1] + 20)
+    style.steps_axis(ax)
+    style.label_ends(ax, lines)
+    n = len(next(iter(engine["runs"].values())))
+    note = style.band_note(n) + ("; dashed: the reference file's mean, no band" if reference is not None else "")
+    style.finish(ax, title=title, note=note, ylabel=f"return (mean of last {window} episodes)")
+    return fig
+

@@ -49,7 +49,8 @@ def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: 
                     faded: Mapping[str, Sequence[History] | np.ndarray] | None = None,
                     grid: np.ndarray | None = None, colors: Mapping[str, str] | None = None,
                     faded_colors: Mapping[str, str] | None = None, note: str | None = None,
-                    faded_styles: Mapping[str, object] | None = None, band: str = "ci", top: float = 500):
+                    faded_styles: Mapping[str, object] | None = None, band: str = "ci", top: float = 500,
+                    yrange: tuple[float, float] | None = None):
     """Plot mean return over seeds, with a 95% band, against env steps.
 
     ``runs`` maps a label to the Histories of its seeds. A label that names an algorithm
@@ -67,7 +68,8 @@ def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: 
     Returns the Figure. The band is a confidence interval of the mean over seeds, so
     with 2 seeds it is wide: that is honest, not a bug. ``band="minmax"`` shades the range
     of the seeds instead (and says so); ``top``: the largest return (500, or a shorter time
-    limit's).
+    limit's). ``yrange``: another task's range of returns instead of CartPole's [0, ``top``]
+    (Pendulum-v1's [-1600, 0], ``plots.continuous.PENDULUM_RANGE``).
     """
     if band not in ("ci", "minmax"):
         raise ValueError(f"band must be 'ci' or 'minmax', got {band!r}")
@@ -90,7 +92,13 @@ def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: 
             return hs
         return np.stack([curve_on_grid(h, grid, window) for h in hs])
 
-    style.returns_axis(ax, window, top=top)
+    if yrange is None:
+        style.returns_axis(ax, window, top=top)
+        clip = (0.0, top)
+    else:
+        clip = yrange
+        ax.set_ylim(yrange[0], yrange[1] + 0.01 * (yrange[1] - yrange[0]))
+        ax.set_ylabel(f"return (mean of last {window} episodes)")
     style.steps_axis(ax)
     labelled = {}
     shades = style.shades("#555555", len(faded))
@@ -99,7 +107,8 @@ def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: 
             mean, _, _ = mean_and_band(on_grid(hs))
             c = (faded_colors or {}).get(label, shade)
             ls = (faded_styles or {}).get(label, "-")
-            (labelled[label],) = ax.plot(grid, np.clip(mean, 0, 500), linewidth=1.3, color=c, zorder=2,
+            (labelled[label],) = ax.plot(grid, np.clip(mean, *(clip if yrange else (0, 500))), linewidth=1.3,
+                                         color=c, zorder=2,
                                          label=label, linestyle=ls)
     seeds = set()
     others = [label for label in runs if not style.is_algorithm(label) and not (colors and label in colors)]
@@ -116,8 +125,8 @@ def learning_curves(runs: Mapping[str, Sequence[History] | np.ndarray], window: 
                 warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns before the first episode
                 lo, hi = np.nanmin(curves, axis=0), np.nanmax(curves, axis=0)
         (labelled[shown],) = ax.plot(grid, mean, linewidth=2.2, color=c, zorder=3, label=shown)
-        style.band(ax, grid, lo, hi, c, clip=(0.0, top))
-    if target is not None and target <= top:
+        style.band(ax, grid, lo, hi, c, clip=clip)
+    if target is not None and target <= clip[1]:
         style.solved_line(ax, target)
     if len(labelled) > 6:
         style.legend_beside(ax, list(labelled.values()), list(labelled))

@@ -7,8 +7,10 @@ Each ``train(total_steps=..., seed=...)`` returns ``(episode_returns, end_steps)
 ``one_step_ac.py`` is Sutton & Barto's one-step actor-critic (and its version with eligibility
 traces) on a tabular MDP, in numpy: the boxes of Sections 13.5 and 13.6 line by line
 (notebook 9); ``acnotes.one_step`` runs many of it at once. ``gaussian_a2c.py`` is ``a2c.py``
-with a Gaussian policy (``acnotes.gaussian``) on Pendulum-v1 (notebook 11); the engine has no
-continuous actions yet, so it stands alone.
+with a Gaussian policy (``acnotes.gaussian``) on Pendulum-v1 (notebook 11); the engine's
+``gae-pendulum`` and ``a2c-pendulum`` presets compute it too, to float rounding only: every
+torque depends continuously on the weights, so the weights' rounding differences (below) move
+each return a little, more as training goes on (tests/test_reference.py states the tolerance).
 ``ppo.py`` is PPO (notebook 12) with
 rl-baselines3-zoo's CartPole-v1 settings; the engine has no PPO yet, so no test compares it with
 ``acnotes.train`` (tests/test_ppo.py checks its pieces and its stored runs instead).

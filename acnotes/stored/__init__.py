@@ -12,6 +12,7 @@ Every kind is one module of this package, and every kind works the same way:
     ``stored.sweeps``       notebook 6: the lr sweep of every algorithm     sweep ... (then copy its files)
     ``stored.centring``     notebook 2: Q-AC with and without centring      centring --from BENCHMARK_JSON --out FILE
     ``stored.pendulum``     notebook 11: Gaussian A2C on Pendulum-v1        pendulum --out FILE
+    ``stored.pendulumruns`` notebook 11: the engine's a2c/gae-pendulum      pendulumruns --out FILE
     ``stored.ppo``          notebook 12: PPO and SB3's PPO on CartPole      pporuns --out FILE
 
 * **compute**: ``compute(...)`` trains the members with ``train.train_population``, as few
@@ -25,9 +26,9 @@ Every kind is one module of this package, and every kind works the same way:
   is what training its Config again gives; each kind's tests (``tests/test_atlas.py``,
   ``test_sensitivity.py``, ``test_studies.py``, ``test_semigradient.py``, ``test_blogruns.py``,
   ``test_sweep_study.py``, ``test_ppo.py``) retrain one stored case and compare it field by field.
-  (``pendulum`` is the exception: the engine has no continuous actions yet, so its runs come
-  from ``reference/gaussian_a2c.py``, one seed at a time; ``tests/test_continuous.py`` retrains
-  the start of one.)
+  (``pendulum`` is the exception: its runs come from ``reference/gaussian_a2c.py``, one seed at
+  a time, and ``tests/test_continuous.py`` retrains the start of one; ``pendulumruns`` holds the
+  engine's runs of the same settings.)
 
 ``SOLVED`` (475, CartPole-v1's threshold over 100 episodes) is the one threshold of them all.
 """
@@ -43,7 +44,7 @@ from ..history import SOLVED, History, curve_on_grid
 
 __all__ = ["SOLVED", "FINAL_WINDOW", "summary", "read_data", "save_json", "KINDS"]
 
-KINDS = ("atlas", "sensitivity", "studies", "ablations", "blogruns", "sweeps", "centring", "pendulum", "ppo")
+KINDS = ("atlas", "sensitivity", "studies", "ablations", "blogruns", "sweeps", "centring", "pendulum", "pendulumruns", "ppo")
 FINAL_WINDOW = 100   # "final return": the mean of the last 100 episodes, CartPole-v1's own window
 
 

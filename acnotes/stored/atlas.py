@@ -112,6 +112,9 @@ PANELS: dict[str, PanelSpec] = {
     "06": PanelSpec(("a2c", "tdac", "gae", "qac", "reinforce"), "a2c", 100_000, ("gamma", "lr", "entropy")),
     "07": PanelSpec(("qac", "a2c"), "a2c", 50_000, ("entropy", "lr"),
                     fixed=dict(lr=1e-3, critic_lr=1e-2, max_grad_norm=None)),
+    # Pendulum-v1 (a Gaussian policy): one slider, the actor's lr, at a budget where learning has
+    # begun; a setting trains 5 x 200k env steps, so a second slider's plane is not stored
+    "11": PanelSpec(("gae", "a2c"), "gae-pendulum", 200_000, ("lr",)),
 }
 
 

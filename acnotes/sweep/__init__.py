@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .._files import out_dir, write_text
+from ..config import ADDED_LATER, Config
 from .chunks import Chunk, _one_line, area_under_curve, member_row, plan, run_chunk
 from .raypool import RayPool, RayStartError, ray_available
 from .spec import CONFIG_FIELDS, Spec, _scalar, load_spec, parse_grid_option, parse_seeds, parse_values
@@ -49,6 +50,7 @@ __all__ = ["Spec", "Chunk", "parse_values", "parse_grid_option", "parse_seeds", 
 METRICS = ["steps_to_target", "seconds_to_target", "final_return", "auc", "episodes",
            "env_steps", "wall_time"]
 COLUMNS = ["member", "chunk", "preset"] + CONFIG_FIELDS + METRICS + ["status", "message"]
+_EARLIER_COLUMNS = [c for c in COLUMNS if c not in ADDED_LATER]   # a table written before them
 
 
 
@@ -70,12 +72,15 @@ def _from_text(name: str, text: str):
 
 
 def _read_rows(text: str, name: str) -> list[dict]:
-    """The typed rows of a results table given as CSV text; ``name`` says where it came from."""
+    """The typed rows of a results table given as CSV text; ``name`` says where it came from.
+    A table written before the Config fields ``ADDED_LATER`` existed (CartPole runs) is read
+    with their defaults."""
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    if reader.fieldnames != COLUMNS:
+    if reader.fieldnames not in (COLUMNS, _EARLIER_COLUMNS):
         raise ValueError(f"{name} does not have the columns of this version of `sweep`; "
                          f"choose another --out")
-    return [{k: _from_text(k, v) for k, v in r.items()} for r in reader]
+    earlier = {f: Config.__dataclass_fields__[f].default for f in ADDED_LATER}
+    return [{**earlier, **{k: _from_text(k, v) for k, v in r.items()}} for r in reader]
 
 
 def read_results(out: str | Path) -> list[dict]:

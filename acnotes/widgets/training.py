@@ -25,6 +25,7 @@ from .. import plots
 from ..stored import atlas
 from ..config import Config
 from ..plots import style
+from ..plots.continuous import PENDULUM_RANGE
 from ..train import train_population
 from .panel import _SMALL, Panel, _html
 
@@ -54,6 +55,11 @@ CONTROLS = tuple(_SLIDERS)
 # 20 episodes) is below COLLAPSED_BELOW: under a random policy's return (about 22), where a
 # policy that saturated on one action sits (about 9).
 COLLAPSED_BELOW = 15.0
+# what a panel draws differently per env: the solved line, the range of returns, the collapse
+# threshold (Pendulum-v1 has no solved threshold, and no return that marks a collapse: only
+# divergence does)
+_VIEW = {"CartPole-v1": dict(target=style.SOLVED, yrange=None, below=COLLAPSED_BELOW),
+         "Pendulum-v1": dict(target=None, yrange=PENDULUM_RANGE, below=None)}
 # env steps per second of a panel's population (5 seeds) before one was timed in this session:
 # measured on 2 cores at 32k (REINFORCE, long episodes) to 76k (A2C); the lower end, so the
 # first estimate is not too short
@@ -113,10 +119,10 @@ def _final(curve: np.ndarray) -> float:
     return float(curve[ok][-1]) if ok.any() else float("nan")
 
 
-def collapsed(runs: Sequence[atlas.Stored], seeds: Sequence[int]) -> list[str]:
+def collapsed(runs: Sequence[atlas.Stored], seeds: Sequence[int], below: float | None = COLLAPSED_BELOW) -> list[str]:
     """What happened to each collapsed seed, in plain words with its seed number: a seed
     collapsed when it diverged, or when its return at the end (the mean of its last 20
-    episodes) is below ``COLLAPSED_BELOW``."""
+    episodes) is below ``below`` (``COLLAPSED_BELOW``; None: only divergence)."""
     out = []
     for seed, r in zip(seeds, runs):
         if r.status == "diverged":
@@ -125,7 +131,7 @@ def collapsed(runs: Sequence[atlas.Stored], seeds: Sequence[int]) -> list[str]:
             what = _AFTER.sub("", msg).strip()
             out.append(f"seed {seed} diverged" + (f" ({what})" if what else "")
                        + (f" after {style.steps(int(when.group(1)))} env steps" if when else ""))
-        elif _final(r.curve) < COLLAPSED_BELOW:
+        elif below is not None and _final(r.curve) < below:
             out.append(f"seed {seed} ended at a return of {_final(r.curve):.1f}")
     return out
 
@@ -133,7 +139,8 @@ def collapsed(runs: Sequence[atlas.Stored], seeds: Sequence[int]) -> list[str]:
 def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = None,
                    seeds: Sequence[int] = range(5), total_steps: int = 100_000,
                    controls: Sequence[str] = ("gamma", "lr"), auto: bool = True, **fixed) -> Panel:
-    """A panel that trains ``seeds`` as one population on CartPole-v1 and draws the mean
+    """A panel that trains ``seeds`` as one population on the preset's env (CartPole-v1, or Pendulum-v1
+    with ``a2c-pendulum`` or ``gae-pendulum``: no solved line there, returns on [-1600, 0]) and draws the mean
     learning curve (the mean return of the last 20 episodes) with a 95% band.
 
     ``controls`` picks the sliders, from ``CONTROLS`` ("gamma", "lr", "critic_lr",
@@ -205,10 +212,10 @@ class _LearningPanel:
         panel.trail = self.trail
 
     def summary(self) -> str:
-        names = ", ".join(_SLIDERS[c][0] for c in self.controls)
-        summary = (f"learning panel ({' or '.join(style.name(a) for a in self.algos)}): {names} sliders; "
+        names = ", ".join(_SLIDERS[c][0] for c in self.controls) + (" slider" if len(self.controls) == 1 else " sliders")
+        summary = (f"learning panel ({' or '.join(style.name(a) for a in self.algos)}): {names}; "
                    f"run the notebook to move them")
-        return summary if len(summary) <= 110 else f"learning panel: {names} sliders; run the notebook to move them"
+        return summary if len(summary) <= 110 else f"learning panel: {names}; run the notebook to move them"
 
     def on_clear(self, _):
         del self.trail[:-1]
@@ -257,7 +264,9 @@ class _LearningPanel:
             fcolors[lab], fstyles[lab] = self.look(k, results[k][0].algo, taken)
         note = style.band_note(len(curves)) + ("; thin: earlier settings" if faded else "")
         title = ", ".join(shared + [f"{style.steps(self.total)} env steps"])
-        return plots.learning_curves({label: curves}, grid=self.grid, target=style.SOLVED, faded=faded,
+        view = _VIEW[self.base.env]
+        return plots.learning_curves({label: curves}, grid=self.grid, target=view["target"], yrange=view["yrange"],
+                                     faded=faded,
                                      colors={label: style.color(cfg.algo)}, faded_colors=fcolors,
                                      faded_styles=fstyles, note=note, title=title)
 
@@ -331,9 +340,10 @@ class _LearningPanel:
         else:
             text = f"{what}: trained now, {len(self.seeds)} seeds in {seconds:.1f} s"
         text = _html(text)
-        bad = collapsed(runs, self.seeds)
+        below = _VIEW[self.base.env]["below"]
+        bad = collapsed(runs, self.seeds, below)
         if bad:
+            rule = "diverged" if below is None else f"diverged, or a final return below {below:g}"
             text = (f"<b style='color:#b60'>{len(bad)} of {len(runs)} seeds collapsed:</b> "
-                    + _html("; ".join(bad)) + f" <small>(collapsed: diverged, or a final return below "
-                    f"{COLLAPSED_BELOW:g})</small><br>" + text)
+                    + _html("; ".join(bad)) + f" <small>(collapsed: {rule})</small><br>" + text)
         return text
