@@ -50,4 +50,13 @@ PRESETS: dict[str, dict] = {
     # within 300k env steps, median 105k.
     "gae": dict(algo="gae", lr=2e-3, critic_lr=4e-3, gamma=0.99, lam=0.95, n_envs=8, n_steps=16,
                 hidden=64, max_grad_norm=1.0, vf_coef=0.5),
+    # PPO (acnotes/epochs.py): GAE(0.8)'s Psi_t, then 20 epochs on the ratio-clipped loss.
+    # rl-baselines3-zoo's CartPole-v1 settings for stable-baselines3's PPO, as in
+    # acnotes/reference/ppo.py: 8 envs, 32 steps, minibatches of 256 (one per epoch), gamma
+    # 0.98, lambda 0.8, lr 1e-3 and eps 0.2 falling linearly to 0 over total_steps, Psi_t
+    # normalised per minibatch, Adam's eps 1e-5, gradient norm clipped at 0.5, one lr for both
+    # nets. vf_coef 1 with the engine's (V - y)^2 / 2 is SB3's 0.5 with (V - y)^2.
+    "ppo": dict(algo="gae", lr=1e-3, gamma=0.98, lam=0.8, n_envs=8, n_steps=32, hidden=64, vf_coef=1.0,
+                max_grad_norm=0.5, epochs=20, batch_size=256, clip_eps=0.2, norm_adv=True, anneal=True,
+                adam_eps=1e-5),
 }

@@ -28,6 +28,7 @@ trains only the others. A directory holding a different spec is refused.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from .._files import out_dir, write_text
+from ..config import ADDED_LATER, Config
 from .chunks import Chunk, _one_line, area_under_curve, member_row, plan, run_chunk
 from .raypool import RayPool, RayStartError, ray_available
 from .spec import CONFIG_FIELDS, Spec, _scalar, load_spec, parse_grid_option, parse_seeds, parse_values
@@ -72,10 +74,12 @@ def _from_text(name: str, text: str):
 def _read_rows(text: str, name: str) -> list[dict]:
     """The typed rows of a results table given as CSV text; ``name`` says where it came from."""
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    if reader.fieldnames != COLUMNS:
+    before = [c for c in COLUMNS if c not in ADDED_LATER]   # a table written before those fields
+    if reader.fieldnames not in (COLUMNS, before):
         raise ValueError(f"{name} does not have the columns of this version of `sweep`; "
                          f"choose another --out")
-    return [{k: _from_text(k, v) for k, v in r.items()} for r in reader]
+    later = {f.name: f.default for f in dataclasses.fields(Config) if f.name in ADDED_LATER}
+    return [{k: _from_text(k, r[k]) if k in r else later[k] for k in COLUMNS} for r in reader]
 
 
 def read_results(out: str | Path) -> list[dict]:
