@@ -235,6 +235,18 @@ def test_a_stored_run_starts_as_a_run_trained_now():
     assert n > 50 and returns == run["episode_returns"][:n] and ends == run["episode_steps"][:n]
 
 
+def test_the_side_by_side_has_the_engines_runs_equal_to_the_reference_files():
+    """benchmarks/ppo_cartpole.py's three columns: the engine's ppo preset beside the reference
+    file gives the same episodes (tests/test_reference.py: over runs of 5,000 env steps)."""
+    data = stored.compute([0, 1], 1_500, peer=False, engine=True, log=None)
+    assert list(data["runs"]) == ["engine", "reference"]
+    for ours, ref in zip(data["runs"]["engine"], data["runs"]["reference"]):
+        assert len(ours["episode_returns"]) > 20
+        assert ours["episode_returns"] == ref["episode_returns"] and ours["episode_steps"] == ref["episode_steps"]
+    assert data["runs"]["engine"][0]["episode_returns"] != data["runs"]["engine"][1]["episode_returns"]
+    assert "engine's ppo preset" in stored.table(data)
+
+
 def test_command_writes_runs_and_never_overwrites(tmp_path, capsys):
     out = tmp_path / "p.json"
     assert main(["pporuns", "--out", str(out), "--steps", "300", "--seeds", "3", "--no-peer", "--quiet"]) == 0

@@ -24,7 +24,7 @@ import numpy as np
 from . import FINAL_WINDOW, SOLVED, read_data, save_json
 from .blogruns import history   # a stored run (its episodes) as a History: the same fields
 
-__all__ = ["SEEDS", "TOTAL_STEPS", "SB3_SETTINGS", "FILENAME", "NAMES", "compute", "run_reference", "run_sb3",
+__all__ = ["SEEDS", "TOTAL_STEPS", "SB3_SETTINGS", "FILENAME", "NAMES", "compute", "run_engine", "run_reference", "run_sb3",
            "load", "history", "summarize", "table", "save"]
 
 SEEDS = tuple(range(10))
@@ -48,6 +48,15 @@ def run_reference(seed: int, total_steps: int = TOTAL_STEPS) -> dict:
     t0 = time.perf_counter()
     returns, steps = ppo.train(total_steps=total_steps, seed=seed)
     return _run(seed, returns, steps, time.perf_counter() - t0)
+
+
+def run_engine(seed: int, total_steps: int = TOTAL_STEPS) -> dict:
+    """One run of the engine's ``ppo`` preset (the same settings, ``acnotes/epochs.py``)."""
+    from ..train import preset, train
+
+    t0 = time.perf_counter()
+    _, h = train(preset("ppo", seed=seed, total_steps=total_steps), progress=False)
+    return _run(seed, h.episode_returns, h.episode_steps, time.perf_counter() - t0)
 
 
 def run_sb3(seed: int, total_steps: int = TOTAL_STEPS) -> dict:
@@ -86,21 +95,23 @@ def run_sb3(seed: int, total_steps: int = TOTAL_STEPS) -> dict:
 
 
 def compute(seeds: Sequence[int] = SEEDS, total_steps: int = TOTAL_STEPS, peer: bool = True,
-            log=print) -> dict:
-    """Train the reference PPO (and SB3's, with ``peer``) for every seed, one seed of each
-    in turn, on one torch thread. ``runs["reference"]`` and ``runs["sb3"]``: one dict per seed."""
+            log=print, engine: bool = False) -> dict:
+    """Train the reference PPO (and SB3's, with ``peer``; the engine's ``ppo`` preset, with
+    ``engine``) for every seed, one seed of each in turn, on one torch thread.
+    ``runs["reference"]``, ``runs["sb3"]``, ``runs["engine"]``: one dict per seed."""
     import torch
 
     if peer and importlib.util.find_spec("stable_baselines3") is None:   # before any training
         raise ValueError(_NO_SB3)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    runs: dict[str, list[dict]] = {"reference": []}
+    runs: dict[str, list[dict]] = {"engine": []} if engine else {}
+    runs["reference"] = []
     if peer:
         runs["sb3"] = []
     try:
         for seed in seeds:
-            for name, fn in (("reference", run_reference), ("sb3", run_sb3)):
+            for name, fn in (("engine", run_engine), ("reference", run_reference), ("sb3", run_sb3)):
                 if name in runs:
                     r = fn(seed, total_steps)
                     runs[name].append(r)
@@ -114,7 +125,8 @@ def compute(seeds: Sequence[int] = SEEDS, total_steps: int = TOTAL_STEPS, peer: 
                 runs=runs)
 
 
-NAMES = {"reference": "PPO (reference/ppo.py)", "sb3": "SB3 PPO (rl-zoo settings)"}
+NAMES = {"engine": "PPO (the engine's ppo preset)", "reference": "PPO (reference/ppo.py)",
+         "sb3": "SB3 PPO (rl-zoo settings)"}
 
 
 def summarize(data: dict) -> dict[str, dict]:
