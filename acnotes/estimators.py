@@ -17,6 +17,10 @@ and they differ only in ``Psi_t`` (and in the critic they learn to compute it):
     gae                 sum_k (gamma lambda)^k delta_{t+k}    V
     ==================  ====================================  =========
 
+PPO (the ``ppo`` preset) is not a row of its own: its Psi_t is ``gae``'s, and what it changes is
+the loss around Psi_t (the ratio pi/pi_old and its clip, ``clipped_terms``) and the loop
+(several epochs of minibatch steps on one batch, ``epochs.py``).
+
 ``w_t = gamma^t`` makes the estimator the gradient of the discounted objective J; most code
 uses ``w_t = 1`` (``discount_actor=False``), which is not the gradient of any objective in
 general but has lower variance and works well in practice.

@@ -10,6 +10,8 @@
   meant to solve CartPole-v1 (a mean return of 475 over 100 episodes) on every seed. Over seeds
   0-49 all but ``qac`` do, within 1M env steps (the REINFORCEs), 400k (``a2c``) or 300k (the
   others); ``qac`` solves 1. The table, and the sweeps that chose them: benchmarks/README.md.
+* ``ppo``: PPO (``acnotes/epochs.py``) with rl-baselines3-zoo's CartPole-v1 settings, the
+  engine's twin of ``acnotes/reference/ppo.py``.
 """
 
 PRESETS: dict[str, dict] = {

@@ -103,7 +103,8 @@ def _ppo_members(cfg):
 @pytest.mark.parametrize("updates, settings", [
     (12, dict()),                                             # the preset: one minibatch per epoch
     (40, dict(n_envs=4, n_steps=4, batch_size=5, epochs=3)),  # 4 minibatches, the last one often empty
-], ids=["ppo", "small-minibatches"])
+    (20, dict(target_return=30.0)),                           # members stop one by one: the others go on
+], ids=["ppo", "small-minibatches", "stopping"])
 def test_member_follows_its_single_run(updates, settings):
     """Every member ends the same episodes with the same returns as its single run, with its
     parameters bit for bit, whatever the other members' settings and minibatches."""
@@ -113,13 +114,18 @@ def test_member_follows_its_single_run(updates, settings):
     pop = train_population(cfgs, progress=False)
     for (agent_p, hist_p), c in zip(pop, cfgs):
         agent_s, hist_s = train(c, progress=False)
-        assert len(hist_s.steps) == updates and len(hist_s.episode_returns) > 5
+        assert len(hist_s.steps) <= updates and len(hist_s.episode_returns) > 5
+        assert hist_p.status == hist_s.status
         assert hist_p.episode_returns == hist_s.episode_returns
         assert hist_p.episode_steps == hist_s.episode_steps
         assert hist_p.actor_loss == hist_s.actor_loss and hist_p.grad_norm == hist_s.grad_norm
         for (n, p), q in zip(agent_p.model.named_parameters(), agent_s.model.parameters()):
             assert torch.equal(p, q), f"seed {c.seed}: {n} differs from the single run's"
     assert pop[0][1].episode_returns != pop[1][1].episode_returns
+    if "target_return" in settings:   # they stopped at different updates
+        assert len({len(h.steps) for _, h in pop}) > 1 and any(h.status == "target reached" for _, h in pop)
+    else:
+        assert all(len(h.steps) == updates for _, h in pop)
 
 
 def test_anneal_lets_the_step_size_fall_to_zero():
