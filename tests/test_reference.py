@@ -12,7 +12,7 @@ PPO (``reference/ppo.py``, the ``ppo`` preset) is compared over whole runs of 5,
 (its step size and clip range fall to 0 over them; the mean return of 20 episodes grows
 from about 25 to 50 or more).
 Over longer runs the two part: its 20 Adam steps per rollout on one batch amplify the last-bit
-differences of the weights (1e-7 after the first rollout, 1e-6 after ten) until a sampled
+differences of the weights (about 2e-7 after the first rollout, 2e-6 after ten) until a sampled
 action flips, after 4,400 to 6,900 env steps on the seeds and settings tried (with the clipping
 or without), where A2C's single step per rollout keeps them apart by rounding over 20k.
 """
