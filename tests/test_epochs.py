@@ -7,6 +7,7 @@ import torch
 
 import acnotes as acn
 from acnotes import epochs, estimators
+from acnotes.backprop import to_members, to_time
 from acnotes.models import ActorCritic, Population
 from acnotes.rollout import Collector
 from acnotes.train import losses, member_sums, preset, step_terms, train, train_population
@@ -23,9 +24,9 @@ def _rollout(K=2, n_envs=4, n_steps=16, seed=0):
     batch = Collector(env, policy, seed=list(range(K))).steps(n_steps)
 
     def forward(obs):
-        logits, v = pop(acn.backprop.to_members(obs, K))
+        logits, v = pop(to_members(obs, K))
         T = obs.shape[0]
-        return acn.backprop.to_time(logits, T), acn.backprop.to_time(v, T)
+        return to_time(logits, T), to_time(v, T)
     return pop, batch, forward
 
 
@@ -52,7 +53,7 @@ def test_one_epoch_one_minibatch_no_clipping_is_a2cs_gradient(clip_eps):
     lo, hi = epochs.clip_bounds([clip_eps] * K, np.ones(K))
 
     def ppo_grad(norm_adv):
-        to = acn.backprop.to_members
+        to = to_members
         valid = to(batch.valid, K)
         logits, v = epochs.forward_rows(pop, to(batch.obs, K))
         a, c, e = epochs.minibatch_losses(logits, v, to(batch.actions, K), to(logp_old, K), to(old.psi, K),
