@@ -13,12 +13,13 @@ import numpy as np
 from . import _validate
 from ._names import ESTIMATOR_NAMES
 
-__all__ = ["Config", "preset", "CONTINUOUS"]
+__all__ = ["Config", "preset", "CONTINUOUS", "ADDED_LATER"]
 
 # the environments with continuous actions (a Gaussian policy); the others have two actions
 CONTINUOUS = ("Pendulum-v1",)
-# fields a saved config.json may lack: they came later, and their defaults are what older runs used
-ADDED_LATER = ("env", "log_std_init")
+# Fields added after runs had been saved: a file without them ran with their defaults (CartPole,
+# one step per rollout, Adam's usual epsilon), so reading it fills them in (``from_dict``'s strict).
+ADDED_LATER = ("env", "log_std_init", "epochs", "batch_size", "clip_eps", "norm_adv", "anneal", "adam_eps")
 
 
 @dataclass
@@ -52,6 +53,14 @@ class Config:
     discount_actor: bool = field(default=False, metadata={"help": "weight each term by gamma^t (the true gradient of J)"})
     detach_target: bool = field(default=True, metadata={"help": "detach the critic's target (semi-gradient TD); False also sends the critic loss's gradient through V(s_{t+1}) in the target (the residual gradient: notebook 7 shows what it does)"})
     optimizer: str = field(default="adam", metadata={"help": "adam or rmsprop"})
+    # PPO's settings (Schulman et al., 2017; acnotes/epochs.py): their defaults are the one
+    # step per rollout of every other algorithm
+    epochs: int = field(default=1, metadata={"help": "passes over each rollout, in minibatches of batch_size, each step on the ratio-weighted loss (PPO: several); 1 with no batch_size, clip_eps or norm_adv: one step on the rollout, as every algorithm but PPO, >= 1"})
+    batch_size: int | None = field(default=None, metadata={"help": "minibatch size of those passes, >= 1 (default: the whole rollout)"})
+    clip_eps: float | None = field(default=None, metadata={"help": "PPO's clip range eps: the ratio pi/pi_old is clipped to [1 - eps, 1 + eps] in the loss, > 0 (none: no clipping)"})
+    norm_adv: bool = field(default=False, metadata={"help": "normalise Psi_t over each minibatch (mean 0, std 1), as stable-baselines3's PPO"})
+    anneal: bool = field(default=False, metadata={"help": "let the learning rates and clip_eps fall linearly to 0 over total_steps"})
+    adam_eps: float = field(default=1e-8, metadata={"help": "Adam's epsilon, > 0 (stable-baselines3's PPO uses 1e-5)"})
     total_steps: int = field(default=100_000, metadata={"help": "env steps to train for, in [1, 10**12]"})
     target_return: float | None = field(default=None, metadata={"help": "stop once the mean return of the last 100 episodes reaches this"})
     log_std_init: float = field(default=-0.5, metadata={"help": "the Gaussian policy's starting log sigma (Pendulum-v1 only)"})
@@ -87,6 +96,10 @@ class Config:
             "max_grad_norm": v.number("max_grad_norm", self.max_grad_norm, lo=0.0, lo_open=True, none=True),
             "reward_scale": v.number("reward_scale", self.reward_scale, lo=0.0, lo_open=True),
             "optimizer": v.choice("optimizer", self.optimizer, ("adam", "rmsprop")),
+            "epochs": v.integer("epochs", self.epochs, lo=1),
+            "batch_size": v.integer("batch_size", self.batch_size, lo=1, none=True),
+            "clip_eps": v.number("clip_eps", self.clip_eps, lo=0.0, lo_open=True, none=True),
+            "adam_eps": v.number("adam_eps", self.adam_eps, lo=0.0, lo_open=True),
             "total_steps": v.integer("total_steps", self.total_steps, lo=1, hi=v.MAX_STEPS),
             "target_return": v.number("target_return", self.target_return, none=True),
             "seed": v.integer("seed", self.seed, lo=0, hi=v.MAX_SEED),
@@ -96,13 +109,26 @@ class Config:
             raise ValueError(f"algo {checked['algo']} learns Q(s, a) for each of a few discrete actions, so it "
                              f"cannot train on {checked['env']} (continuous actions); use a2c, gae, tdac, "
                              f"reinforce or reinforce_baseline")
-        for name in ("shared", "discount_actor", "detach_target"):
+        for name in ("shared", "discount_actor", "detach_target", "norm_adv", "anneal"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise _validate.BadValue(name, "True or False", getattr(self, name))
             checked[name] = bool(getattr(self, name))
         for name, value in checked.items():  # numpy numbers become Python numbers
             setattr(self, name, value)
+        if self.uses_epochs():
+            est = estimators.get(self.algo)
+            if est.episodic or est.critic == "q":
+                raise ValueError(f"epochs, batch_size, clip_eps and norm_adv (PPO's loss) need an estimator "
+                                 f"on rollouts with a V critic or none (a2c, tdac, gae), not {self.algo}")
+            if self.env in CONTINUOUS:
+                raise ValueError(f"epochs, batch_size, clip_eps and norm_adv (PPO's loss) run on CartPole-v1 only "
+                                 f"so far, not on {self.env}: leave them at their defaults there")
         return self
+
+    def uses_epochs(self) -> bool:
+        """Whether an update is PPO's (``acnotes/epochs.py``: epochs of minibatch steps on the
+        ratio-weighted loss) rather than the one step on the rollout of every other algorithm."""
+        return self.epochs > 1 or self.batch_size is not None or self.clip_eps is not None or bool(self.norm_adv)
 
     def replace(self, **changes) -> "Config":
         unknown = set(changes) - {f.name for f in fields(self)}
@@ -119,13 +145,13 @@ class Config:
         unknown keys are an error.
 
         ``strict=True`` (for a saved ``config.json``) also refuses a missing key, instead of
-        filling it with today's default: a run saved with relu must not load as tanh.
+        filling it with today's default: a run saved with relu must not load as tanh. Only the
+        fields of ``ADDED_LATER`` may be missing (a file saved before them ran with their defaults).
         """
         if not isinstance(d, dict):
             raise ValueError(f"a Config must be given as a mapping of settings, got {type(d).__name__}")
         names = [f.name for f in fields(cls)]
         unknown = sorted(set(d) - set(names), key=str)
-        # settings added after runs were saved without them: those runs are CartPole runs
         missing = [n for n in names if n not in d and n not in ADDED_LATER] if strict else []
         if unknown or missing:
             parts = ([f"unknown setting(s) {unknown}"] if unknown else []) + \

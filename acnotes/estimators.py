@@ -17,6 +17,10 @@ and they differ only in ``Psi_t`` (and in the critic they learn to compute it):
     gae                 sum_k (gamma lambda)^k delta_{t+k}    V
     ==================  ====================================  =========
 
+PPO (the ``ppo`` preset) is not a row of its own: its Psi_t is ``gae``'s, and what it changes is
+the loss around Psi_t (the ratio pi/pi_old and its clip, ``clipped_terms``) and the loop
+(several epochs of minibatch steps on one batch, ``epochs.py``).
+
 ``w_t = gamma^t`` makes the estimator the gradient of the discounted objective J; most code
 uses ``w_t = 1`` (``discount_actor=False``), which is not the gradient of any objective in
 general but has lower variance and works well in practice.
@@ -46,7 +50,7 @@ from torch import Tensor
 from . import returns
 
 __all__ = ["Values", "Estimator", "ESTIMATORS", "SETTINGS", "estimator", "values", "get", "log_prob",
-           "actor_terms", "critic_terms", "entropy_terms", "actor_loss", "critic_loss", "entropy"]
+           "actor_terms", "clipped_terms", "critic_terms", "entropy_terms", "actor_loss", "critic_loss", "entropy"]
 
 # the settings an estimator may read, as keyword arguments of its function
 SETTINGS = ("gamma", "lam", "n")
@@ -223,6 +227,21 @@ def actor_terms(logp: Tensor, psi: Tensor, valid: Tensor, weight: Tensor | None 
     0 on the steps that are not ``valid``. ``weight`` is w_t (None: 1)."""
     psi = psi.detach()
     terms = logp * psi if weight is None else logp * psi * weight
+    return torch.where(valid, terms, torch.zeros_like(terms))
+
+
+def clipped_terms(logp: Tensor, logp_old: Tensor, psi: Tensor, valid: Tensor, lo=None, hi=None) -> Tensor:
+    """PPO's per-step terms ``min(rho_t Psi_t, clip(rho_t, lo, hi) Psi_t)`` with the ratio
+    ``rho_t = pi(a_t|s_t) / pi_old(a_t|s_t) = exp(log pi - log pi_old)``, Psi_t detached, 0 on
+    the steps that are not ``valid`` (Schulman et al., 2017, eq. 7). ``lo``/``hi`` are
+    ``1 - eps``/``1 + eps``, numbers or tensors that broadcast (one per member); ``None``: the
+    plain ``rho_t Psi_t``. At theta = theta_old, rho_t = 1 and grad rho_t = grad log pi, so
+    the gradient of the sum of these terms is that of ``actor_terms``' (A2C's) sum."""
+    psi = psi.detach()
+    ratio = torch.exp(logp - logp_old.detach())
+    terms = ratio * psi
+    if lo is not None:
+        terms = torch.min(terms, torch.clamp(ratio, lo, hi) * psi)
     return torch.where(valid, terms, torch.zeros_like(terms))
 
 

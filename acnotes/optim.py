@@ -32,26 +32,33 @@ class PopulationOptimizer:
         is_actor: for each parameter, True if it belongs to the actor (learning rate
             ``lr``), False for the critic (``critic_lr``).
         lr, critic_lr: K learning rates each.
+        eps: Adam's epsilon (added to the root of its second moment).
 
     ``step(active)`` updates only the members where ``active`` is True; the others keep
     their parameters.
     """
 
     def __init__(self, params: Sequence[Tensor], is_actor: Sequence[bool], lr: Tensor, critic_lr: Tensor,
-                 kind: str = "adam"):
+                 kind: str = "adam", eps: float = 1e-8):
         if kind not in ("adam", "rmsprop"):
             raise ValueError(f"optimizer must be 'adam' or 'rmsprop', got {kind!r}")
         self.params = list(params)
         self.kind = kind
-        self.lrs = [_per_member(lr if a else critic_lr, p).to(p.dtype) for p, a in zip(self.params, is_actor)]
-        # the distinct lr tensors, each shaped for its parameters (one per shape and side)
-        shared: dict = {}
-        for i, (p, a) in enumerate(zip(self.params, is_actor)):
-            self.lrs[i] = shared.setdefault((a, p.dim(), str(p.dtype)), self.lrs[i])
-        self._distinct = list({id(lr): lr for lr in self.lrs}.values())
+        self.is_actor = list(is_actor)
+        self.adam_eps = eps
+        self.set_lr(lr, critic_lr)
         self.t = 0
         self.m = [torch.zeros_like(p) for p in self.params] if kind == "adam" else None
         self.v = [torch.zeros_like(p) for p in self.params]
+
+    def set_lr(self, lr: Tensor, critic_lr: Tensor) -> None:
+        """The K learning rates of the actor and of the critic from now on (a schedule)."""
+        self.lrs = [_per_member(lr if a else critic_lr, p).to(p.dtype) for p, a in zip(self.params, self.is_actor)]
+        # the distinct lr tensors, each shaped for its parameters (one per shape and side)
+        shared: dict = {}
+        for i, (p, a) in enumerate(zip(self.params, self.is_actor)):
+            self.lrs[i] = shared.setdefault((a, p.dim(), str(p.dtype)), self.lrs[i])
+        self._distinct = list({id(lr): lr for lr in self.lrs}.values())
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -68,7 +75,7 @@ class PopulationOptimizer:
             gs = [torch.where(on, p.grad, torch.zeros_like(p.grad)) for on, p in zip(ons, ps)]
             lrs = distinct = [lr * on for lr, on in zip(self.lrs, ons)]
         if self.kind == "adam":
-            b1, b2, eps = 0.9, 0.999, 1e-8
+            b1, b2, eps = 0.9, 0.999, self.adam_eps
             torch._foreach_lerp_(self.m, gs, 1 - b1)
             torch._foreach_mul_(self.v, b2)
             torch._foreach_addcmul_(self.v, gs, gs, value=1 - b2)

@@ -71,6 +71,10 @@ class Collector:
         greedy: take the most probable action instead of sampling (for evaluation).
         reward_scale: rewards are multiplied by it before learning (episode returns are
             logged unscaled); one number, or one per member.
+        block: steps of uniform numbers drawn at once per member (default ``BLOCK``). PPO
+            draws its minibatch shuffles from the same generators between two rollouts; with
+            ``block`` the rollout length, a rollout's numbers are drawn at its first step, so
+            the shuffles come after them, as in ``reference/ppo.py``.
 
     ``steps(T)`` continues where the last call stopped: episodes run across batches.
     ``episodes()`` resets every env and runs until each has finished one whole episode.
@@ -91,8 +95,10 @@ class Collector:
     BLOCK = 64  # steps of uniform numbers drawn at once per member
 
     def __init__(self, env, policy, seed: int | Sequence[int] = 0, reward_scale: float | Sequence[float] = 1.0,
-                 greedy: bool = False):
+                 greedy: bool = False, block: int | None = None):
         self.env = env
+        if block is not None:
+            self.BLOCK = int(block)
         self.policy = policy
         self.greedy = bool(greedy)
         seeds = [seed] if isinstance(seed, (int, np.integer)) else list(seed)

@@ -14,6 +14,9 @@ how the sums round, so over a long run they may part).
 
 Each update collects a batch, computes Psi_t with the algorithm's estimator, and takes one
 optimizer step on ``actor_loss + vf_coef * critic_loss - ent_coef * entropy`` per member.
+With PPO's settings (``epochs``, ``batch_size``, ``clip_eps``, ``norm_adv``: the ``ppo`` preset)
+it takes epochs of minibatch steps on the ratio-clipped loss instead, from the same batch and
+Psi_t (``epochs.py``, which says how that reduces to the one step).
 The estimators (``estimators.py``) know nothing of members: ``step_terms`` gets their
 per-step terms for the whole [T, K*N] batch, and only here are they summed per member
 (``member_sums``, in an order that does not depend on K), each member's gradient clipped
@@ -22,8 +25,8 @@ With separate actor and critic trunks (every preset but ``blog-tdac``) the loss 
 actor's layers computed while acting, and for the common losses the gradient is written out
 instead of taken by autograd (``backprop.py``): the same formulas, fewer ops.
 This computes what the one-file algorithms of ``acnotes/reference/`` (REINFORCE, A2C with
-GAE, TD-AC) compute, for K agents at once: for the same preset and seed, the same episode
-returns (tests/test_reference.py).
+GAE, TD-AC, PPO) compute, for K agents at once: for the same preset and seed, the same episode
+returns (tests/test_reference.py; PPO's over 5,000 env steps, for the reason given there).
 
 On Pendulum-v1 (``Config.env``, the presets ``a2c-pendulum`` and ``gae-pendulum``) the policy is
 a Gaussian with a free log sigma (``models.ActorCritic(gaussian=True)``), its actions clipped
@@ -46,7 +49,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from . import envs, estimators, gaussian, returns
+from . import envs, epochs, estimators, gaussian, returns
 from ._threads import torch_threads
 from .agent import Agent, make_agent
 from .config import CONTINUOUS, Config, preset
@@ -63,7 +66,8 @@ __all__ = ["Config", "History", "Agent", "preset", "make_agent", "train", "train
 
 # Settings that fix the shape of the computation: equal for every member of a population.
 STRUCTURAL = ("algo", "env", "n_envs", "n_steps", "nstep", "hidden", "layers", "shared", "activation",
-              "critic_loss", "optimizer", "discount_actor", "detach_target", "total_steps", "threads")
+              "critic_loss", "optimizer", "discount_actor", "detach_target", "total_steps", "threads",
+              "epochs", "batch_size", "norm_adv", "anneal", "adam_eps")
 
 
 @dataclass
@@ -185,6 +189,11 @@ def check_population(configs: Sequence[Config]) -> list[Config]:
                     f"population members must share {name}: member 0 has {getattr(first, name)!r}, member {k} "
                     f"has {getattr(c, name)!r}. Members may differ only in numeric settings (seed, gamma, lr, "
                     f"critic_lr, lam, ...); train the others as a separate population")
+    kinds = {c.uses_epochs() for c in configs}
+    if len(kinds) > 1:
+        raise ValueError("population members must all take PPO's epochs of minibatch steps or none: "
+                         "set epochs, batch_size, clip_eps and norm_adv alike (clip_eps may differ, but "
+                         "not be none for some members only when the others use none of them)")
     check_memory(configs)
     return configs
 
@@ -237,14 +246,17 @@ def split_to_fit(configs: Sequence[Config], share: float = 0.4) -> list[list[Con
     return [configs[i:i + size] for i in range(0, len(configs), size)]
 
 
-def _numbers(configs: Sequence[Config], name: str, default=None) -> torch.Tensor:
-    """One float32 value per member; ``None`` becomes ``default`` (or the lr)."""
+def _numbers(configs: Sequence[Config], name: str, default=None, scale=None) -> torch.Tensor:
+    """One float32 value per member; ``None`` becomes ``default`` (or the lr). ``scale`` (K
+    numbers) multiplies them first, in float64 (a schedule's factor)."""
     vals = []
     for c in configs:
         v = getattr(c, name)
         if v is None:
             v = c.lr if default == "lr" else default
         vals.append(float(v))
+    if scale is not None:
+        vals = [v * float(x) for v, x in zip(vals, scale)]
     return torch.tensor(vals, dtype=torch.float32)
 
 
@@ -271,7 +283,7 @@ def train_population(configs: Sequence[Config], progress: bool = True,
         pop = Population.stack([make_agent(c) for c in configs])
         params = list(pop.parameters())
         opt = PopulationOptimizer(params, pop.is_actor, _numbers(configs, "lr"),
-                                  _numbers(configs, "critic_lr", "lr"), cfg.optimizer)
+                                  _numbers(configs, "critic_lr", "lr"), cfg.optimizer, cfg.adam_eps)
         per_env = {name: _numbers(configs, name).repeat_interleave(cfg.n_envs) for name in ("gamma", "lam")}
         continuous = cfg.env in CONTINUOUS
         settings = dict(algo=cfg.algo, n=cfg.nstep or cfg.n_steps, discount_actor=cfg.discount_actor,
@@ -284,9 +296,10 @@ def train_population(configs: Sequence[Config], progress: bool = True,
         replay = None if pop.shared or continuous else Replay(pop)
         forward, policy = _member_major(pop) if replay is None else (replay.forward, replay.policy)
         by_hand = replay is not None and replay.by_hand(est.critic, cfg.critic_loss, cfg.detach_target)
+        ppo = cfg.uses_epochs()   # PPO's epochs of minibatch steps (epochs.py), not one step per rollout
         env = envs.make_env(cfg.env, cfg.n_envs, members=K)
         col = Collector(env, policy, seed=[c.seed for c in configs],
-                        reward_scale=[c.reward_scale for c in configs])
+                        reward_scale=[c.reward_scale for c in configs], block=cfg.n_steps if ppo else None)
         run = _Run(configs, col, params, saturates=not continuous)
         per_member = functools.partial(member_sums, members=K)
 
@@ -296,22 +309,36 @@ def train_population(configs: Sequence[Config], progress: bool = True,
         bar = _progress_bar(cfg, K) if progress else None
         try:
             while col.active.any():
+                left = epochs.schedule(configs, col.member_steps) if cfg.anneal else None
+                if left is not None:   # the learning rates fall linearly, as the clip range
+                    opt.set_lr(_numbers(configs, "lr", scale=left), _numbers(configs, "critic_lr", "lr", scale=left))
                 batch = col.episodes() if est.episodic else col.steps(cfg.n_steps)
-                with torch.set_grad_enabled(not by_hand):
-                    terms = step_terms(forward, batch, **settings)   # [T, K*N] each
-                    a, c, e = losses(terms, per_member)               # [K] each: one loss per member
-                    loss = a + vf_coef * c - ent_coef * e
-                run.stop_if_not_finite(loss, "loss")
-                opt.zero_grad()
-                if by_hand:   # the same gradient, written out (backprop.py)
-                    replay.backward(terms, col.active, vf_coef, ent_coef, per_member)
-                else:
-                    run.only_active(loss).sum().backward()
-                g = clip_per_member(params, max_norm)             # [K], the norms before clipping
-                run.stop_if_not_finite(g, "gradient norm")
-                updated = col.active.copy()
-                opt.step(torch.from_numpy(updated))
-                run.after_update(updated, params, a.detach(), c.detach(), g, e.detach())
+                if ppo:   # epochs of minibatch steps on the ratio-clipped loss (epochs.py)
+                    with torch.no_grad():
+                        terms = step_terms(forward, batch, **settings)   # pi_old's logits, Psi_t, the target
+                    lo, hi = epochs.clip_bounds([c.clip_eps for c in configs], np.ones(K) if left is None else left)
+                    a, c, g, e = epochs.update(pop, opt, params, batch, terms, run, col.gens, epochs=cfg.epochs,
+                                               batch_size=cfg.batch_size, lo=lo, hi=hi, norm_adv=cfg.norm_adv,
+                                               vf_coef=vf_coef, ent_coef=ent_coef, max_norm=max_norm)
+                    if replay is not None:
+                        replay.xs = {}
+                    run.after_update(col.active.copy(), params, a, c, g, e)
+                else:     # one step on the rollout
+                    with torch.set_grad_enabled(not by_hand):
+                        terms = step_terms(forward, batch, **settings)   # [T, K*N] each
+                        a, c, e = losses(terms, per_member)               # [K] each: one loss per member
+                        loss = a + vf_coef * c - ent_coef * e
+                    run.stop_if_not_finite(loss, "loss")
+                    opt.zero_grad()
+                    if by_hand:   # the same gradient, written out (backprop.py)
+                        replay.backward(terms, col.active, vf_coef, ent_coef, per_member)
+                    else:
+                        run.only_active(loss).sum().backward()
+                    g = clip_per_member(params, max_norm)             # [K], the norms before clipping
+                    run.stop_if_not_finite(g, "gradient norm")
+                    updated = col.active.copy()
+                    opt.step(torch.from_numpy(updated))
+                    run.after_update(updated, params, a.detach(), c.detach(), g, e.detach())
                 if bar is not None:
                     _show(bar, run.hists, col)
                 if callback is not None:

@@ -1,6 +1,6 @@
-"""PPO on CartPole-v1: acnotes/reference/ppo.py beside stable-baselines3's PPO with rl-zoo's settings.
+"""PPO on CartPole-v1: the engine's ppo preset and reference/ppo.py beside SB3's PPO (rl-zoo settings).
 
-Both train 100,000 env steps per seed (rl-zoo's budget for CartPole-v1, over which step size and
+All three train 100,000 env steps per seed (rl-zoo's budget for CartPole-v1, over which step size and
 clip range fall linearly to 0), interleaved seed by seed on one torch thread. The table says, per
 implementation: the seeds whose mean return over 100 episodes reached 475 within the budget, the
 median env steps to get there, the median final return (last 100 episodes), the median seconds
@@ -8,6 +8,10 @@ of a run and their ratio to SB3's (acnotes.stored.ppo.summarize).
 
     python benchmarks/ppo_cartpole.py --stored                 # the runs stored for notebook 12
     python benchmarks/ppo_cartpole.py --seeds 3 --json out.json    # new runs, seeds 0-2
+    python benchmarks/ppo_cartpole.py --seeds 10 --json runs/ppo-three.json   # the full comparison (about 1 h here)
+
+The engine's runs are single runs (a population of one), interleaved with the others like
+them: a population of many seeds would divide its time among them (``--no-engine``: leave them out).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, default=len(ppo.SEEDS), metavar="N", help="seeds 0..N-1 (default 10)")
     p.add_argument("--steps", type=int, default=ppo.TOTAL_STEPS, metavar="N", help="env steps per run (default 100000)")
     p.add_argument("--no-peer", action="store_true", help="leave stable-baselines3's PPO out")
+    p.add_argument("--no-engine", action="store_true", help="leave the engine's ppo preset out")
     p.add_argument("--json", metavar="OUT", help="also write the runs to this JSON file (refused if it exists)")
     args = p.parse_args(argv)
     if args.seeds < 1 or args.steps < 1:
@@ -45,7 +50,7 @@ def main(argv=None) -> int:
         print(f"stored runs (acnotes/data/{ppo.FILENAME}): seeds {data['seeds']}, {data['total_steps']:,} env steps each")
     else:
         try:
-            data = ppo.compute(list(range(args.seeds)), args.steps, peer=not args.no_peer)
+            data = ppo.compute(list(range(args.seeds)), args.steps, peer=not args.no_peer, engine=not args.no_engine)
         except ValueError as e:
             p.error(str(e))
         if args.json:

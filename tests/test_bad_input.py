@@ -338,6 +338,9 @@ def _rule(name):
         "optimizer": lambda v: v in ("adam", "rmsprop"),
         "shared": lambda v: isinstance(v, (bool, np.bool_)), "discount_actor": lambda v: isinstance(v, (bool, np.bool_)),
         "detach_target": lambda v: isinstance(v, (bool, np.bool_)),
+        "epochs": lambda v: whole(v, 1), "batch_size": lambda v: v is None or whole(v, 1),
+        "clip_eps": lambda v: v is None or real(v, 0, open_=True), "adam_eps": lambda v: real(v, 0, open_=True),
+        "norm_adv": lambda v: isinstance(v, (bool, np.bool_)), "anneal": lambda v: isinstance(v, (bool, np.bool_)),
     }
     return rules[name]
 
@@ -356,7 +359,7 @@ _FIELDS = [f for f in Config.__dataclass_fields__]
 
 def _small(field, value):
     """Keep valid runs tiny: sizes and step counts are capped (a cap is not a rule)."""
-    caps = {"n_envs": 4, "n_steps": 4, "hidden": 16, "layers": 3, "total_steps": 200, "threads": 2, "nstep": 4}
+    caps = {"n_envs": 4, "n_steps": 4, "hidden": 16, "layers": 3, "total_steps": 200, "threads": 2, "nstep": 4, "epochs": 4}
     return field not in caps or not _rule(field)(value) or value is None or value <= caps[field]
 
 

@@ -235,6 +235,18 @@ def test_a_stored_run_starts_as_a_run_trained_now():
     assert n > 50 and returns == run["episode_returns"][:n] and ends == run["episode_steps"][:n]
 
 
+def test_the_side_by_side_has_the_engines_runs_equal_to_the_reference_files():
+    """benchmarks/ppo_cartpole.py's three columns: the engine's ppo preset beside the reference
+    file gives the same episodes (tests/test_reference.py: over runs of 5,000 env steps)."""
+    data = stored.compute([0, 1], 1_500, peer=False, engine=True, log=None)
+    assert list(data["runs"]) == ["engine", "reference"]
+    for ours, ref in zip(data["runs"]["engine"], data["runs"]["reference"]):
+        assert len(ours["episode_returns"]) > 20
+        assert ours["episode_returns"] == ref["episode_returns"] and ours["episode_steps"] == ref["episode_steps"]
+    assert data["runs"]["engine"][0]["episode_returns"] != data["runs"]["engine"][1]["episode_returns"]
+    assert "engine's ppo preset" in stored.table(data)
+
+
 def test_command_writes_runs_and_never_overwrites(tmp_path, capsys):
     out = tmp_path / "p.json"
     assert main(["pporuns", "--out", str(out), "--steps", "300", "--seeds", "3", "--no-peer", "--quiet"]) == 0
@@ -258,3 +270,45 @@ def test_command_without_sb3_says_what_to_do(tmp_path, capsys, monkeypatch):
         main(["pporuns", "--out", str(tmp_path / "p.json"), "--steps", "300", "--seeds", "0"])
     err = capsys.readouterr().err
     assert stop.value.code == 2 and "--no-peer" in err and not (tmp_path / "p.json").exists()
+
+
+# ----------------------------------------------------------------------------- the ppo preset over 50 seeds
+def test_preset_summary_by_hand():
+    solved = [500.0] * 100
+    runs = [dict(seed=0, status="target reached", seconds=1.0, episode_returns=[10.0] + solved,
+                 episode_steps=list(range(10, 1020, 10))),
+            dict(seed=4, status="done", seconds=1.0, episode_returns=[20.0] * 101, episode_steps=list(range(10, 1020, 10))),
+            dict(seed=7, status="target reached", seconds=1.0, episode_returns=solved, episode_steps=list(range(5, 505, 5)))]
+    s = stored.preset_summary(dict(runs=runs))
+    assert s == dict(solved=2, n=3, median_steps=pytest.approx((1000 + 500) / 2), worst_steps=1000, unsolved=[4])
+
+
+def test_stored_preset_population_covers_its_seeds():
+    data = stored.load_preset()
+    assert data["seeds"] == list(stored.PRESET_SEEDS) and data["total_steps"] == stored.PRESET_STEPS
+    assert data["config"] == acn.train.preset("ppo", total_steps=stored.PRESET_STEPS).to_dict()
+    assert [r["seed"] for r in data["runs"]] == list(stored.PRESET_SEEDS)
+    for r in data["runs"]:
+        assert r["status"] in ("target reached", "done") and len(r["episode_returns"]) > 100
+        assert r["episode_steps"][-1] <= stored.PRESET_STEPS + 8 * 32
+
+
+@pytest.mark.slow
+def test_a_stored_preset_member_is_its_single_run_trained_now():
+    """The member that solved first, trained again now as a single run (a member follows its
+    single run bit for bit, tests/test_epochs.py): the same episodes, solved at the same step."""
+    data = stored.load_preset()
+    first = min(data["runs"], key=lambda r: stored.history(r).solved_at(475, 100)[0])
+    cfg = acn.train.preset("ppo", seed=first["seed"], total_steps=data["total_steps"], target_return=475.0)
+    _, h = acn.train.train(cfg, progress=False)
+    assert h.status == "target reached" == first["status"]
+    assert h.episode_returns == first["episode_returns"] and h.episode_steps == first["episode_steps"]
+
+
+def test_preset_command_writes_a_population(tmp_path):
+    out = tmp_path / "p.json"
+    assert main(["pporuns", "--preset", "--out", str(out), "--steps", "600", "--seeds", "2", "5", "--quiet"]) == 0
+    data = json.loads(out.read_text())
+    assert data["seeds"] == [2, 5] and data["total_steps"] == 600 and data["config"]["epochs"] == 20
+    single = acn.train.train(acn.train.preset("ppo", seed=5, total_steps=600, target_return=475.0), progress=False)[1]
+    assert data["runs"][1]["episode_returns"] == single.episode_returns != data["runs"][0]["episode_returns"]

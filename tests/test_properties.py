@@ -212,7 +212,7 @@ EDGE_VALUES = st.one_of(
     st.text(max_size=5), st.booleans(), st.none(), st.lists(st.integers(0, 2), max_size=1),
     st.sampled_from(["a2c", "tdac", "relu", "adam", "mse"]))
 _INT_FIELDS = {"n_envs": 1, "n_steps": 1, "hidden": 1, "layers": 1, "threads": 1, "nstep": 1,
-               "total_steps": 1, "seed": 0}
+               "total_steps": 1, "seed": 0, "epochs": 1, "batch_size": 1}
 _HI = {"total_steps": 10**12, "seed": 2**32 - 1}
 
 
@@ -220,20 +220,20 @@ def _config_value_ok(field, v) -> bool:
     """The documented rule of a field, decided here independently."""
     number = isinstance(v, (int, float)) and not isinstance(v, bool)
     if field in _INT_FIELDS:
-        if field == "nstep" and v is None:
+        if field in ("nstep", "batch_size") and v is None:
             return True
         return isinstance(v, int) and not isinstance(v, bool) and _INT_FIELDS[field] <= v <= _HI.get(field, math.inf)
     if field in ("gamma", "lam"):
         return number and 0 <= v <= 1
-    if field in ("lr", "reward_scale", "critic_lr", "max_grad_norm"):
-        return (v is None and field in ("critic_lr", "max_grad_norm")) or (number and math.isfinite(v) and v > 0)
+    if field in ("lr", "reward_scale", "critic_lr", "max_grad_norm", "clip_eps", "adam_eps"):
+        return (v is None and field in ("critic_lr", "max_grad_norm", "clip_eps")) or (number and math.isfinite(v) and v > 0)
     if field in ("vf_coef", "ent_coef"):
         return number and math.isfinite(v) and v >= 0
     if field == "target_return":
         return v is None or (number and math.isfinite(v))
     if field == "log_std_init":
         return number and math.isfinite(v) and -20 <= v <= 2
-    if field in ("shared", "discount_actor", "detach_target"):
+    if field in ("shared", "discount_actor", "detach_target", "norm_adv", "anneal"):
         return isinstance(v, bool)
     choices = {"algo": ("reinforce", "reinforce_baseline", "qac", "a2c", "tdac", "gae"), "activation": ("tanh", "relu"),
                "critic_loss": ("mse", "smooth_l1"), "optimizer": ("adam", "rmsprop"),

@@ -10,6 +10,10 @@ def cmd_pporuns(args) -> int:
     from ._stored import train_and_store
 
     log = None if args.quiet else (lambda line: print(line, flush=True))
+    if args.preset:
+        train_and_store(args.out, args.force, lambda: ppo.compute_preset(args.seeds, args.steps, log=log),
+                        lambda data: (r["status"] for r in data["runs"]), "the ppo preset's population")
+        return 0
     train_and_store(args.out, args.force, lambda: ppo.compute(args.seeds, args.steps, peer=not args.no_peer, log=log),
                     lambda data: (r["status"] for runs in data["runs"].values() for r in runs), "the PPO runs")
     return 0
@@ -24,4 +28,7 @@ def add_cli(sub) -> None:
                                    "notebook 12 reads acnotes/data/ppo-cartpole.json.")
     add_run_args(p, steps=100_000, seeds=list(range(10)), quiet="no line per run")
     p.add_argument("--no-peer", action="store_true", help="leave stable-baselines3's PPO out")
+    p.add_argument("--preset", action="store_true",
+                   help="instead, train the engine's ppo preset over the seeds as one population, each member "
+                        "stopped once solved (acnotes/data/ppo-preset.json: --steps 300000 --seeds 0 to 49)")
     p.set_defaults(func=cmd_pporuns)

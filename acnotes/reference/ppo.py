@@ -71,10 +71,13 @@ def train(*, total_steps=100_000, seed=0, lr=1e-3, gamma=0.98, lam=0.8, clip_eps
     obs = torch.as_tensor(obs)
     sampler = torch.Generator().manual_seed(seed)
 
-    # Two 64-64 tanh networks, the policy pi_theta and the critic V_w, as in a2c.py.
+    # Two 64-64 tanh networks, the policy pi_theta and the critic V_w, as in a2c.py: made in
+    # this order (trunks, then heads) after seeding, so that they start from the engine's weights.
     torch.manual_seed(seed)
-    actor = nn.Sequential(nn.Linear(4, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 2))
-    critic = nn.Sequential(nn.Linear(4, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(), nn.Linear(hidden, 1))
+    trunks = [nn.Sequential(nn.Linear(4, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh())
+              for _ in range(2)]
+    actor = nn.Sequential(*trunks[0], nn.Linear(hidden, 2))
+    critic = nn.Sequential(*trunks[1], nn.Linear(hidden, 1))
     with torch.no_grad():              # small initial logits: the first policy is almost uniform
         actor[-1].weight.mul_(0.01)
         actor[-1].bias.zero_()

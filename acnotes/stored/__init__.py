@@ -14,11 +14,13 @@ Every kind is one module of this package, and every kind works the same way:
     ``stored.pendulum``     notebook 11: Gaussian A2C on Pendulum-v1        pendulum --out FILE
     ``stored.pendulumruns`` notebook 11: the engine's a2c/gae-pendulum      pendulumruns --out FILE
     ``stored.ppo``          notebook 12: PPO and SB3's PPO on CartPole      pporuns --out FILE
+                            and the ppo preset over seeds 0-49              pporuns --preset --out FILE
 
 * **compute**: ``compute(...)`` trains the members with ``train.train_population``, as few
   populations as fit in memory (``train.check_memory``), and keeps of each run what
-  ``summary`` says (one function for every kind; each keeps the fields it draws). ``ppo`` is
-  the exception while the engine has no PPO: it runs ``reference/ppo.py`` and SB3, seed by seed.
+  ``summary`` says (one function for every kind; each keeps the fields it draws). ``ppo``'s
+  side-by-side is the exception: it runs ``reference/ppo.py`` and SB3, seed by seed, to time
+  them alike (its ``--preset`` population is the engine's).
 * **store**: ``save(data, path)`` writes atomically; the command refuses to replace a file
   without ``--force`` and, interrupted, exits 130 and keeps the previous file.
 * **load**: ``load(...)`` reads the copy shipped with the package.

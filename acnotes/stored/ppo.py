@@ -24,7 +24,8 @@ import numpy as np
 from . import FINAL_WINDOW, SOLVED, read_data, save_json
 from .blogruns import history   # a stored run (its episodes) as a History: the same fields
 
-__all__ = ["SEEDS", "TOTAL_STEPS", "SB3_SETTINGS", "FILENAME", "NAMES", "compute", "run_reference", "run_sb3",
+__all__ = ["SEEDS", "TOTAL_STEPS", "SB3_SETTINGS", "FILENAME", "NAMES", "compute", "run_engine", "run_reference", "run_sb3",
+           "PRESET_FILE", "PRESET_SEEDS", "PRESET_STEPS", "compute_preset", "preset_summary", "load_preset",
            "load", "history", "summarize", "table", "save"]
 
 SEEDS = tuple(range(10))
@@ -48,6 +49,15 @@ def run_reference(seed: int, total_steps: int = TOTAL_STEPS) -> dict:
     t0 = time.perf_counter()
     returns, steps = ppo.train(total_steps=total_steps, seed=seed)
     return _run(seed, returns, steps, time.perf_counter() - t0)
+
+
+def run_engine(seed: int, total_steps: int = TOTAL_STEPS) -> dict:
+    """One run of the engine's ``ppo`` preset (the same settings, ``acnotes/epochs.py``)."""
+    from ..train import preset, train
+
+    t0 = time.perf_counter()
+    _, h = train(preset("ppo", seed=seed, total_steps=total_steps), progress=False)
+    return _run(seed, h.episode_returns, h.episode_steps, time.perf_counter() - t0)
 
 
 def run_sb3(seed: int, total_steps: int = TOTAL_STEPS) -> dict:
@@ -86,21 +96,23 @@ def run_sb3(seed: int, total_steps: int = TOTAL_STEPS) -> dict:
 
 
 def compute(seeds: Sequence[int] = SEEDS, total_steps: int = TOTAL_STEPS, peer: bool = True,
-            log=print) -> dict:
-    """Train the reference PPO (and SB3's, with ``peer``) for every seed, one seed of each
-    in turn, on one torch thread. ``runs["reference"]`` and ``runs["sb3"]``: one dict per seed."""
+            log=print, engine: bool = False) -> dict:
+    """Train the reference PPO (and SB3's, with ``peer``; the engine's ``ppo`` preset, with
+    ``engine``) for every seed, one seed of each in turn, on one torch thread.
+    ``runs["reference"]``, ``runs["sb3"]``, ``runs["engine"]``: one dict per seed."""
     import torch
 
     if peer and importlib.util.find_spec("stable_baselines3") is None:   # before any training
         raise ValueError(_NO_SB3)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    runs: dict[str, list[dict]] = {"reference": []}
+    runs: dict[str, list[dict]] = {"engine": []} if engine else {}
+    runs["reference"] = []
     if peer:
         runs["sb3"] = []
     try:
         for seed in seeds:
-            for name, fn in (("reference", run_reference), ("sb3", run_sb3)):
+            for name, fn in (("engine", run_engine), ("reference", run_reference), ("sb3", run_sb3)):
                 if name in runs:
                     r = fn(seed, total_steps)
                     runs[name].append(r)
@@ -114,7 +126,8 @@ def compute(seeds: Sequence[int] = SEEDS, total_steps: int = TOTAL_STEPS, peer: 
                 runs=runs)
 
 
-NAMES = {"reference": "PPO (reference/ppo.py)", "sb3": "SB3 PPO (rl-zoo settings)"}
+NAMES = {"engine": "PPO (the engine's ppo preset)", "reference": "PPO (reference/ppo.py)",
+         "sb3": "SB3 PPO (rl-zoo settings)"}
 
 
 def summarize(data: dict) -> dict[str, dict]:
@@ -158,6 +171,47 @@ def table(data: dict) -> str:
 def load() -> dict:
     """The stored runs (``acnotes/data/ppo-cartpole.json``)."""
     return read_data(FILENAME)
+
+
+# ------------------------------------------------------------- the preset over 50 seeds
+PRESET_FILE = "ppo-preset.json"
+PRESET_SEEDS = tuple(range(50))
+PRESET_STEPS = 300_000   # with 150,000 the preset solved 47 of seeds 0-49 (benchmarks/README.md)
+
+
+def compute_preset(seeds: Sequence[int] = PRESET_SEEDS, total_steps: int = PRESET_STEPS, log=print) -> dict:
+    """The engine's ``ppo`` preset for every seed, trained as one population (the schedules
+    fall to 0 over ``total_steps``), each member stopped once its mean return over 100 episodes
+    reaches 475. ``runs``: one dict per seed with its episodes, as ``compute``'s (``seconds``:
+    the population's, divided by the number of members)."""
+    from ..config import preset
+    from ..train import train_population
+
+    t0 = time.perf_counter()
+    configs = [preset("ppo", seed=s, total_steps=total_steps, target_return=SOLVED) for s in seeds]
+    pairs = train_population(configs, progress=False)
+    share = (time.perf_counter() - t0) / len(configs)
+    runs = [dict(_run(c.seed, h.episode_returns, h.episode_steps, share), status=h.status) for c, (_, h) in
+            zip(configs, pairs)]
+    if log:
+        log(f"{len(runs)} members in {share * len(runs):.0f} s")
+    return dict(preset="ppo", config=preset("ppo", total_steps=total_steps).to_dict(), total_steps=total_steps,
+                seeds=[int(s) for s in seeds], runs=runs)
+
+
+def preset_summary(data: dict) -> dict:
+    """``solved`` of ``n`` seeds (the mean return over 100 episodes reached 475), the ``median_steps``
+    and ``worst_steps`` to get there over the solved seeds (None if none), and the seeds not solved."""
+    hits = {r["seed"]: history(r).solved_at(SOLVED, FINAL_WINDOW) for r in data["runs"]}
+    steps = [h[0] for h in hits.values() if h is not None]
+    return dict(solved=len(steps), n=len(hits), median_steps=float(np.median(steps)) if steps else None,
+                worst_steps=int(max(steps)) if steps else None,
+                unsolved=[s for s, h in hits.items() if h is None])
+
+
+def load_preset() -> dict:
+    """The stored population of the ``ppo`` preset (``acnotes/data/ppo-preset.json``)."""
+    return read_data(PRESET_FILE)
 
 
 save = save_json   # write the runs atomically

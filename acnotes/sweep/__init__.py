@@ -28,6 +28,7 @@ trains only the others. A directory holding a different spec is refused.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 from dataclasses import dataclass
@@ -79,8 +80,8 @@ def _read_rows(text: str, name: str) -> list[dict]:
     if reader.fieldnames not in (COLUMNS, _EARLIER_COLUMNS):
         raise ValueError(f"{name} does not have the columns of this version of `sweep`; "
                          f"choose another --out")
-    earlier = {f: Config.__dataclass_fields__[f].default for f in ADDED_LATER}
-    return [{**earlier, **{k: _from_text(k, v) for k, v in r.items()}} for r in reader]
+    later = {f.name: f.default for f in dataclasses.fields(Config) if f.name in ADDED_LATER}
+    return [{k: _from_text(k, r[k]) if k in r else later[k] for k in COLUMNS} for r in reader]
 
 
 def read_results(out: str | Path) -> list[dict]:

@@ -1,0 +1,204 @@
+"""PPO in the engine (acnotes/epochs.py): the loss reduces to A2C's, members follow their single
+runs, the settings are checked; tests/test_reference.py compares it with reference/ppo.py."""
+
+import numpy as np
+import pytest
+import torch
+
+import acnotes as acn
+from acnotes import epochs, estimators
+from acnotes.backprop import to_members, to_time
+from acnotes.models import ActorCritic, Population
+from acnotes.rollout import Collector
+from acnotes.train import losses, member_sums, preset, step_terms, train, train_population
+
+
+def _rollout(K=2, n_envs=4, n_steps=16, seed=0):
+    """A population of K fresh nets and one rollout of theirs, with its terms (GAE(0.9))."""
+    nets = [acn.train.make_agent(preset("gae", seed=seed + k)) for k in range(K)]
+    pop = Population.stack(nets)
+    env = acn.envs.make_cartpole(n_envs, members=K)
+
+    def policy(obs):
+        return pop.logits(obs.reshape(K, n_envs, -1)).reshape(K * n_envs, -1)
+    batch = Collector(env, policy, seed=list(range(K))).steps(n_steps)
+
+    def forward(obs):
+        logits, v = pop(to_members(obs, K))
+        T = obs.shape[0]
+        return to_time(logits, T), to_time(v, T)
+    return pop, batch, forward
+
+
+@pytest.mark.parametrize("clip_eps", [None, 0.2])
+def test_one_epoch_one_minibatch_no_clipping_is_a2cs_gradient(clip_eps):
+    """At theta = theta_old (the first step), rho_t = 1 and grad rho_t = grad log pi: PPO's loss
+    on the whole rollout has the gradient of the engine's usual loss, clipped or not (the clip
+    is inactive at rho = 1); normalising Psi_t changes it (so the comparison can fail)."""
+    pop, batch, forward = _rollout()
+    K = pop.members
+    kw = dict(algo="gae", gamma=torch.tensor(0.99), lam=torch.tensor(0.9), n=None)
+
+    def grads(loss):
+        pop.zero_grad()
+        loss.backward()
+        return torch.cat([pop.actor.grad.flatten(), pop.critic.grad.flatten()])
+
+    a, c, e = losses(step_terms(forward, batch, **kw), lambda x: member_sums(x, K))
+    usual = grads((a + 0.5 * c - 0.01 * e).sum())
+
+    with torch.no_grad():
+        old = step_terms(forward, batch, **kw)
+    logp_old = estimators.log_prob(old.logits, batch.actions)
+    lo, hi = epochs.clip_bounds([clip_eps] * K, np.ones(K))
+
+    def ppo_grad(norm_adv):
+        to = to_members
+        valid = to(batch.valid, K)
+        logits, v = epochs.forward_rows(pop, to(batch.obs, K))
+        a, c, e = epochs.minibatch_losses(logits, v, to(batch.actions, K), to(logp_old, K), to(old.psi, K),
+                                          to(old.target, K), valid, lo=lo, hi=hi, norm_adv=norm_adv)
+        return grads((a + 0.5 * c - 0.01 * e).sum())
+
+    assert usual.abs().max() > 1e-3
+    torch.testing.assert_close(ppo_grad(False), usual, rtol=1e-5, atol=1e-7)
+    assert not torch.allclose(ppo_grad(True), usual, rtol=1e-3, atol=1e-5)
+
+
+def test_clipped_terms_by_hand():
+    """min(rho A, clip(rho) A) for rho beyond either edge and both signs of A, with its slope."""
+    rho = torch.tensor([1.5, 1.5, 0.5, 0.5, 1.1], dtype=torch.float64)
+    adv = torch.tensor([2.0, -2.0, 2.0, -2.0, 2.0], dtype=torch.float64)
+    logp = torch.log(rho).requires_grad_()
+    out = estimators.clipped_terms(logp, torch.zeros_like(rho), adv, torch.ones(5, dtype=torch.bool), 0.8, 1.2)
+    out.sum().backward()
+    assert torch.allclose(out, torch.tensor([2.4, -3.0, 1.0, -1.6, 2.2], dtype=torch.float64))
+    # d/dlogp of rho A is rho A where the unclipped term is kept, 0 where the clip holds
+    assert torch.allclose(logp.grad, torch.tensor([0.0, -3.0, 1.0, 0.0, 2.2], dtype=torch.float64))
+
+
+def test_the_usual_step_and_ppos_path_with_one_epoch_agree():
+    """One rollout of the gae preset: the engine's usual step, and PPO's path with one epoch of
+    one minibatch (the whole rollout, shuffled: the sums round otherwise) end at the same
+    parameters to rounding; with Psi_t normalised they do not."""
+    cfg = preset("gae", total_steps=128)             # 8 envs x 16 steps: one update
+
+    def params(c):
+        agent, h = train(c, progress=False)
+        assert len(h.steps) == 1
+        return torch.cat([p.detach().flatten() for p in agent.model.parameters()])
+
+    usual, start = params(cfg), params(cfg.replace(lr=1e-30, critic_lr=1e-30))
+    one_epoch = params(cfg.replace(batch_size=128))
+    assert (usual - start).abs().max() > 1e-3
+    torch.testing.assert_close(one_epoch, usual, rtol=0, atol=1e-6)
+    assert (params(cfg.replace(batch_size=128, norm_adv=True)) - usual).abs().max() > 1e-4
+
+
+def _ppo_members(cfg):
+    return [cfg.replace(seed=0),
+            cfg.replace(seed=1, gamma=0.95, lr=cfg.lr * 2, clip_eps=0.1, max_grad_norm=None),
+            cfg.replace(seed=2, lr=cfg.lr / 3, lam=0.5, clip_eps=None, ent_coef=0.01)]
+
+
+@pytest.mark.parametrize("updates, settings", [
+    (12, dict()),                                             # the preset: one minibatch per epoch
+    (40, dict(n_envs=4, n_steps=4, batch_size=5, epochs=3)),  # 4 minibatches, the last one often empty
+    (20, dict(target_return=30.0)),                           # members stop one by one: the others go on
+], ids=["ppo", "small-minibatches", "stopping"])
+def test_member_follows_its_single_run(updates, settings):
+    """Every member ends the same episodes with the same returns as its single run, with its
+    parameters bit for bit, whatever the other members' settings and minibatches."""
+    cfg = preset("ppo", **settings)
+    cfg = cfg.replace(total_steps=updates * cfg.n_envs * cfg.n_steps)
+    cfgs = _ppo_members(cfg)
+    pop = train_population(cfgs, progress=False)
+    for (agent_p, hist_p), c in zip(pop, cfgs):
+        agent_s, hist_s = train(c, progress=False)
+        assert len(hist_s.steps) <= updates and len(hist_s.episode_returns) > 5
+        assert hist_p.status == hist_s.status
+        assert hist_p.episode_returns == hist_s.episode_returns
+        assert hist_p.episode_steps == hist_s.episode_steps
+        assert hist_p.actor_loss == hist_s.actor_loss and hist_p.grad_norm == hist_s.grad_norm
+        for (n, p), q in zip(agent_p.model.named_parameters(), agent_s.model.parameters()):
+            assert torch.equal(p, q), f"seed {c.seed}: {n} differs from the single run's"
+    assert pop[0][1].episode_returns != pop[1][1].episode_returns
+    if "target_return" in settings:   # they stopped at different updates
+        assert len({len(h.steps) for _, h in pop}) > 1 and any(h.status == "target reached" for _, h in pop)
+    else:
+        assert all(len(h.steps) == updates for _, h in pop)
+
+
+def test_anneal_lets_the_step_size_fall_to_zero():
+    """With anneal, the last update's lr is lr * (1 - steps / total_steps): training one more
+    rollout at the end moves the weights less than the first rollout did; without, not so."""
+    def moves(anneal):
+        snaps = []
+        cfg = preset("ppo", total_steps=6 * 256, anneal=anneal, clip_eps=None)
+        train(cfg, progress=False, on_update=lambda h, get: snaps.append(
+            torch.cat([p.detach().flatten() for p in get().model.parameters()])))
+        return [float((b - a).abs().max()) for a, b in zip(snaps, snaps[1:])]
+    annealed, constant = moves(True), moves(False)
+    assert annealed[-1] < 0.4 * annealed[0]
+    assert constant[-1] > 0.4 * constant[0]
+
+
+@pytest.mark.parametrize("algo", ["reinforce", "reinforce_baseline", "qac"])
+def test_ppos_settings_need_a_rollout_estimator_with_a_v_critic(algo):
+    with pytest.raises(ValueError, match="epochs, batch_size, clip_eps and norm_adv"):
+        acn.Config(algo=algo, epochs=4).validate()
+
+
+@pytest.mark.parametrize("field, value", [("epochs", 0), ("batch_size", 0), ("clip_eps", 0.0), ("adam_eps", -1.0),
+                                          ("norm_adv", 1), ("anneal", "yes")])
+def test_bad_settings_are_named(field, value):
+    with pytest.raises(ValueError, match=field):
+        preset("ppo", **{field: value}).validate()
+
+
+def test_population_of_ppo_and_one_step_members_is_refused():
+    base = preset("gae", total_steps=256)
+    with pytest.raises(ValueError, match="PPO's epochs"):
+        train_population([base, base.replace(seed=1, clip_eps=0.2)], progress=False)
+
+
+def test_saved_config_without_ppos_fields_loads_with_their_defaults():
+    d = preset("a2c").to_dict()
+    for name in acn.config.ADDED_LATER:
+        del d[name]
+    assert acn.Config.from_dict(d, strict=True) == preset("a2c")
+    del d["activation"]
+    with pytest.raises(ValueError, match="missing setting.*activation"):
+        acn.Config.from_dict(d, strict=True)
+
+
+def test_ppo_net_shapes():
+    """The preset's nets are the usual separate 64-64 tanh actor and critic (so Replay serves it)."""
+    net = acn.train.make_agent(preset("ppo"))
+    assert isinstance(net, ActorCritic) and not net.shared and net.critic_kind == "v"
+
+
+def test_results_table_written_before_ppos_fields_reads_with_their_defaults():
+    """A sweep's results.csv without the columns of ADDED_LATER (the stored sweep-lr.csv was
+    written so) reads with their defaults; a table missing any other column is refused."""
+    from acnotes import sweep
+    from importlib import resources
+    text = (resources.files("acnotes") / "data" / "sweep-lr.csv").read_text()
+    header = text.splitlines()[0].split(",")
+    rows = sweep._read_rows(text, "sweep-lr.csv")
+    assert len(rows) > 10 and list(rows[0]) == sweep.COLUMNS
+    if "epochs" not in header:   # written before these fields
+        assert all(r["epochs"] == 1 and r["clip_eps"] is None and r["adam_eps"] == 1e-8 for r in rows)
+    lines = text.splitlines()
+    cut = "\n".join(",".join(line.split(",")[:-1]) for line in lines) + "\n"   # no message column
+    with pytest.raises(ValueError, match="columns"):
+        sweep._read_rows(cut, "cut.csv")
+
+
+def test_ppo_settings_on_pendulum_are_refused_with_what_to_do():
+    """PPO's loss takes categorical log-probabilities (epochs.minibatch_losses): on Pendulum-v1
+    the Config refuses it before any training, naming the settings."""
+    with pytest.raises(ValueError, match="CartPole-v1 only"):
+        acn.train.preset("gae-pendulum", epochs=2)
+    with pytest.raises(ValueError, match="CartPole-v1 only"):
+        acn.train.preset("ppo", env="Pendulum-v1")
