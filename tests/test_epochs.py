@@ -198,7 +198,8 @@ def test_results_table_written_before_ppos_fields_reads_with_their_defaults():
 def test_ppo_settings_on_pendulum_are_refused_with_what_to_do():
     """PPO's loss takes categorical log-probabilities (epochs.minibatch_losses): on Pendulum-v1
     the Config refuses it before any training, naming the settings."""
+    acn.train.preset("gae-pendulum").validate()
     with pytest.raises(ValueError, match="CartPole-v1 only"):
-        acn.train.preset("gae-pendulum", epochs=2)
+        acn.train.preset("gae-pendulum", epochs=2).validate()
     with pytest.raises(ValueError, match="CartPole-v1 only"):
-        acn.train.preset("ppo", env="Pendulum-v1")
+        train(preset("ppo", env="Pendulum-v1", total_steps=64), progress=False)
