@@ -8,8 +8,8 @@
   by 1/100, smooth-L1 critic loss.
 * ``reinforce``, ``reinforce_baseline``, ``qac``, ``a2c``, ``tdac``, ``gae``: one per algorithm,
   meant to solve CartPole-v1 (a mean return of 475 over 100 episodes) on every seed. Over seeds
-  0-49 all but ``qac`` do, within 1M env steps (the REINFORCEs), 400k (``a2c``) or 300k (the
-  others); ``qac`` solves 1. The table, and the sweeps that chose them: benchmarks/README.md.
+  0-49 all but ``qac`` do, within 1M env steps (the REINFORCEs), 700k (``a2c``) or 400k (``tdac``,
+  ``gae``); ``qac`` solves 1 within 300k. The table, and the sweeps that chose them: benchmarks/README.md.
 * ``a2c-pendulum``, ``gae-pendulum``: A2C and GAE(lambda) with a Gaussian policy on Pendulum-v1,
   the settings of ``acnotes/reference/gaussian_a2c.py`` (notebook 11), not tuned here.
 * ``ppo``: PPO (``acnotes/epochs.py``) with rl-baselines3-zoo's CartPole-v1 settings, the
@@ -22,15 +22,15 @@ PRESETS: dict[str, dict] = {
                       layers=1, shared=True, activation="relu", reward_scale=0.01,
                       critic_loss="smooth_l1", vf_coef=1.0, max_grad_norm=None),
     # Adam, separate 64-64 tanh nets; short rollouts of many envs; grad norm clipped at 1.
-    # Without the clipping it solved 47 of seeds 0-49 (two runs committed to one action early);
-    # with it 50/50 when chosen, 49/50 (median 128k env steps; seed 43 at 438 when the 300k cap
-    # came, solved at 306k with a 400k cap) re-measured after the per-member gradient-norm fix
-    # (benchmarks/README.md).
+    # Without the clipping it solved 47 of seeds 0-49 (two runs committed to one action early).
+    # With today's engine (issue 27's rounding) seeds 0-49 all solve within 700k env steps,
+    # median 129k; the slowest two at 466k and 655k (benchmarks/README.md).
     "a2c": dict(algo="a2c", lr=2e-3, critic_lr=4e-3, gamma=0.99, n_envs=32, n_steps=4,
                 hidden=64, max_grad_norm=1.0, vf_coef=0.5),
     # The one-step TD error is noisy: gamma 0.98, grad norm clipped at 1, rewards scaled by 1/20
     # (V and delta stay small), an actor 12x slower than the critic (the policy waits for V).
-    # Chosen on seeds 0-29: all solved, median 128k steps (64 envs with lr 5e-4 failed 2 of them).
+    # Chosen on seeds 0-29 (64 envs with lr 5e-4 failed 2 of them). Seeds 0-49 with today's
+    # engine: all solved within 400k env steps, median 132k, the slowest at 350k.
     "tdac": dict(algo="tdac", lr=4e-4, critic_lr=5e-3, gamma=0.98, n_envs=32, n_steps=2,
                  hidden=64, max_grad_norm=1.0, reward_scale=0.05, vf_coef=0.5),
     # Whole episodes of 8 envs per update, no clipping. Seeds 0-49: 46 solved within 500k env
@@ -38,21 +38,21 @@ PRESETS: dict[str, dict] = {
     "reinforce": dict(algo="reinforce", lr=2e-3, gamma=0.99, n_envs=8, hidden=64,
                       max_grad_norm=None),
     # REINFORCE's settings, plus a V critic (whole episodes, onto G_t) at the same lr.
-    # Seeds 0-49: all solved, median 270k env steps (the last at 501k).
+    # Seeds 0-49: all solved, median 269k env steps (the last at 537k).
     "reinforce_baseline": dict(algo="reinforce_baseline", lr=2e-3, critic_lr=2e-3, gamma=0.99, n_envs=8,
                                hidden=64, max_grad_norm=None, vf_coef=0.5),
     # Psi_t = Q_w(s_t, a_t) keeps the common part V(s_t): TD-AC's cautious settings (an actor
     # 12x slower than its critic, rewards scaled by 1/20, grad norm clipped at 1). NOT robust:
     # it solved 1 of seeds 0-49 within 300k env steps, and none of 26 other settings tried
     # solved more than 5 of seeds 0-9. The same settings with the critic's own policy average
-    # subtracted from Psi_t solved 45 of 50 (all 50 within 600k), with a slowly moving target
+    # subtracted from Psi_t solved 46 of 50 within 300k, with a slowly moving target
     # copy of Q_w at most 2 of 10: the common part V(s_t) is what fails (benchmarks/qac_baseline.py).
     "qac": dict(algo="qac", lr=4e-4, critic_lr=5e-3, gamma=0.98, n_envs=32, n_steps=2,
                 hidden=64, max_grad_norm=1.0, reward_scale=0.05, vf_coef=0.5),
     # The a2c preset with a 16-step rollout of 8 envs (the same 128 steps per update): the
     # advantage sums (gamma lambda)^k delta_{t+k} over up to 16 steps, so lambda = 0.95 matters
     # (with a 2-step rollout GAE(0.95) would be almost a 2-step return). Seeds 0-49: all solved
-    # within 300k env steps, median 105k.
+    # within 400k env steps, median 102k, the slowest at 370k.
     "gae": dict(algo="gae", lr=2e-3, critic_lr=4e-3, gamma=0.99, lam=0.95, n_envs=8, n_steps=16,
                 hidden=64, max_grad_norm=1.0, vf_coef=0.5),
     # Pendulum-v1 with a Gaussian policy (mean head, one free log sigma started at -0.5, the
