@@ -96,6 +96,25 @@ def test_train_json_history_and_preset(tmp_path):
     assert len(loaded.actor_loss) == len(loaded.steps) > 0
 
 
+def test_train_on_pendulum_draws_its_returns_range(tmp_path, monkeypatch):
+    """On Pendulum-v1 (negative returns) the learning curve spans Pendulum's range, without
+    CartPole's solved line, and its title names the env (CartPole's [0, 500] hid every curve)."""
+    from acnotes import plots
+    seen = {}
+    draw = plots.learning_curves
+
+    def spy(runs, **kw):
+        seen.update(kw)
+        return draw(runs, **kw)
+    monkeypatch.setattr(plots, "learning_curves", spy)
+    out = tmp_path / "pend"
+    rc, _, err = main("train", "--preset", "a2c-pendulum", "--n-envs", "2", "--steps", "600", "--out", out, "--quiet")
+    assert rc == 0, err
+    assert seen["yrange"] == plots.continuous.PENDULUM_RANGE and seen["target"] is None
+    assert "Pendulum-v1" in seen["title"]
+    assert (out / "learning_curve.png").exists()
+
+
 @pytest.mark.parametrize("args, words", [
     (["train", "--gamma", "1.5", "--out", "X"], "--gamma must be in [0, 1], got 1.5"),
     (["train", "--lr", "0", "--out", "X"], "--lr must be a finite number > 0, got 0.0"),

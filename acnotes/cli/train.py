@@ -1,4 +1,4 @@
-"""``python -m acnotes train``: train on CartPole-v1 over several seeds and save everything.
+"""``python -m acnotes train``: train on CartPole-v1 (or Pendulum-v1: ``--env``) over several seeds and save everything.
 
     python -m acnotes train --algo a2c --seeds 0 1 2 --steps 50000 --out runs/a2c
 
@@ -179,8 +179,10 @@ def cmd_train(args) -> int:
         if h.status == "interrupted":
             break
     shown = plots.style.line_look(cfg.algo)[0]
-    fig = plots.learning_curves({cfg.algo: histories},
-                                title=f"{shown} on CartPole-v1, {plots.style.settings(gamma=cfg.gamma, lr=cfg.lr)}")
+    # Pendulum's returns are negative: its range, and no solved line (CartPole's 475)
+    view = dict(target=None, yrange=plots.continuous.PENDULUM_RANGE) if cfg.env == "Pendulum-v1" else {}
+    fig = plots.learning_curves({cfg.algo: histories}, **view,
+                                title=f"{shown} on {cfg.env}, {plots.style.settings(gamma=cfg.gamma, lr=cfg.lr)}")
     with atomic_path(out / "learning_curve.png") as tmp:
         plots.style.save(fig, tmp, format="png")
     plt.close(fig)
@@ -200,8 +202,8 @@ def cmd_train(args) -> int:
 def add_cli(sub) -> None:
     from ..presets import PRESETS
 
-    t = sub.add_parser("train", help="train on CartPole-v1 over several seeds and save everything",
-                       description="Train on CartPole-v1 for each seed; write the History of each run, "
+    t = sub.add_parser("train", help="train on CartPole-v1 (or Pendulum-v1: --env) over several seeds and save everything",
+                       description="Train on CartPole-v1 (or --env Pendulum-v1) for each seed; write the History of each run, "
                                    "a learning-curve PNG (mean and 95% band over seeds) and the agents.")
     t.add_argument("--preset", choices=sorted(PRESETS), default=None,
                    help="start from these settings (options given here override them)")
