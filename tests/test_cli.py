@@ -96,6 +96,23 @@ def test_train_json_history_and_preset(tmp_path):
     assert len(loaded.actor_loss) == len(loaded.steps) > 0
 
 
+@pytest.mark.parametrize("args, budget", [(["--preset", "ppo"], 300_000), (["--preset", "a2c"], 100_000),
+                                          ([], 100_000), (["--preset", "ppo", "--steps", "5000"], 5_000)])
+def test_train_without_steps_keeps_the_presets_budget(tmp_path, monkeypatch, args, budget):
+    """ppo's total_steps is the length of its schedules (lr and clip fall to 0 over it): without
+    --steps the command trains over it, not over the 100000 of presets without a budget."""
+    import acnotes.train as T
+    seen, real = [], T.train
+
+    def short(cfg, **kw):   # the budget asked for, then a short run
+        seen.append(cfg.total_steps)
+        return real(cfg.replace(total_steps=256), **kw)
+    monkeypatch.setattr(T, "train", short)
+    rc, _, err = main("train", *args, "--out", tmp_path / "run", "--quiet")
+    assert rc == 0, err
+    assert seen == [budget]
+
+
 def test_train_on_pendulum_draws_its_returns_range(tmp_path, monkeypatch):
     """On Pendulum-v1 (negative returns) the learning curve spans Pendulum's range, without
     CartPole's solved line, and its title names the env (CartPole's [0, 500] hid every curve)."""

@@ -126,6 +126,9 @@ class _Checkpoint:
             self.save(hist, get_agent())
 
 
+DEFAULT_STEPS = 100_000   # --steps without a preset that sets total_steps
+
+
 def cmd_train(args) -> int:
     import matplotlib.pyplot as plt
 
@@ -136,7 +139,10 @@ def cmd_train(args) -> int:
         seeds = _validate.seeds("--seeds", args.seeds)
     except _validate.BadValue as e:
         raise ValueError(str(e)) from None
-    cfg = config_from_args(args, total_steps=args.steps, seed=seeds[0])
+    from ..presets import PRESETS
+    # without --steps: the preset's own budget if it has one (ppo's: the length of its schedules)
+    steps = args.steps if args.steps is not None else PRESETS.get(args.preset or "", {}).get("total_steps", DEFAULT_STEPS)
+    cfg = config_from_args(args, total_steps=steps, seed=seeds[0])
     check_memory([cfg], advice="use a smaller --hidden, --layers or --n-envs")  # before any write
     out, status = _prepare(args, cfg, seeds)
     fmt = args.format
@@ -209,7 +215,9 @@ def add_cli(sub) -> None:
                    help="start from these settings (options given here override them)")
     t.add_argument("--seeds", type=seed_int, nargs="+", default=[0], metavar="S",
                    help="seeds (integers in [0, 2**32 - 1], each once), one run each (default: 0)")
-    t.add_argument("--steps", type=steps_int, default=100_000, metavar="N", help="env steps per run, at most 10**12 (default: 100000)")
+    t.add_argument("--steps", type=steps_int, default=None, metavar="N",
+                   help=f"env steps per run, at most 10**12 (default: the preset's budget if it has one, "
+                        f"as ppo's 300000 over which its schedules fall, else {DEFAULT_STEPS})")
     t.add_argument("--out", required=True, metavar="DIR",
                    help="directory to write into (created if needed; must not hold another run)")
     again = t.add_mutually_exclusive_group()
