@@ -120,6 +120,11 @@ class Config:
             if est.episodic or est.critic == "q":
                 raise ValueError(f"epochs, batch_size, clip_eps and norm_adv (PPO's loss) need an estimator "
                                  f"on rollouts with a V critic or none (a2c, tdac, gae), not {self.algo}")
+            if not self.detach_target:
+                raise ValueError("detach_target=False (the residual gradient) cannot be combined with epochs, "
+                                 "batch_size, clip_eps or norm_adv (PPO's loss): its critic's target is computed "
+                                 "once per rollout with pi_old's critic, so nothing flows through it; leave "
+                                 "detach_target at True")
             if self.env in CONTINUOUS:
                 raise ValueError(f"epochs, batch_size, clip_eps and norm_adv (PPO's loss) run on CartPole-v1 only "
                                  f"so far, not on {self.env}: leave them at their defaults there")

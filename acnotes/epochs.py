@@ -66,11 +66,13 @@ def forward_rows(pop: Population, obs: Tensor) -> tuple[Tensor, Tensor | None]:
 
 
 def minibatch_losses(logits: Tensor, v: Tensor | None, actions: Tensor, logp_old: Tensor, psi: Tensor,
-                     target: Tensor | None, mask: Tensor, *, lo=None, hi=None, norm_adv: bool = False):
+                     target: Tensor | None, mask: Tensor, *, lo=None, hi=None, norm_adv: bool = False,
+                     critic_loss: str = "mse"):
     """PPO's three losses ``(actor, critic, entropy)``, one per member [K], on minibatch rows
     [K, B] (``mask``: the rows that count): each a sum over the member's rows divided by their
     number. ``lo``/``hi`` [K, 1] clip the ratio (None: no clipping); ``norm_adv`` normalises
-    Psi_t over the member's rows (mean 0, unbiased std 1, as ``torch.std``) when it has two or more."""
+    Psi_t over the member's rows (mean 0, unbiased std 1, as ``torch.std``) when it has two or more;
+    ``critic_loss`` is ``Config.critic_loss`` (``estimators.critic_terms``' kind)."""
     count = mask.sum(1)
     n = count.clamp(min=1)
     if norm_adv:
@@ -79,13 +81,13 @@ def minibatch_losses(logits: Tensor, v: Tensor | None, actions: Tensor, logp_old
         psi = torch.where((count > 1)[:, None], (psi - mean) / (var.sqrt() + 1e-8), psi)
     logp = estimators.log_prob(logits, actions)
     actor = -estimators.clipped_terms(logp, logp_old, psi, mask, lo, hi).sum(1) / n
-    critic = torch.zeros_like(actor) if v is None else estimators.critic_terms(v, target, mask).sum(1) / n
+    critic = torch.zeros_like(actor) if v is None else estimators.critic_terms(v, target, mask, critic_loss).sum(1) / n
     return actor, critic, estimators.entropy_terms(logits, mask).sum(1) / n
 
 
 def update(pop: Population, opt, params: Sequence[Tensor], batch, terms, run, gens: Sequence[torch.Generator], *,
            epochs: int, batch_size: int | None, lo: Tensor | None, hi: Tensor | None, norm_adv: bool,
-           vf_coef: Tensor, ent_coef: Tensor, max_norm: Tensor):
+           vf_coef: Tensor, ent_coef: Tensor, max_norm: Tensor, critic_loss: str = "mse"):
     """``epochs`` passes of minibatch steps on one rollout (the module docstring).
 
     ``batch`` [T, K*N] and its ``terms`` (``train.step_terms`` without autograd: pi_old's
@@ -122,7 +124,7 @@ def update(pop: Population, opt, params: Sequence[Tensor], batch, terms, run, ge
             logits, v = forward_rows(pop, obs[members, idx])
             a, c, e = minibatch_losses(logits, v, actions[members, idx], logp_old[members, idx], psi[members, idx],
                                        None if target is None else target[members, idx], mask,
-                                       lo=lo, hi=hi, norm_adv=norm_adv)
+                                       lo=lo, hi=hi, norm_adv=norm_adv, critic_loss=critic_loss)
             loss = a + vf_coef * c - ent_coef * e
             run.stop_if_not_finite(torch.where(torch.from_numpy(stepping), loss, 0.0), "loss")
             stepping &= run.col.active

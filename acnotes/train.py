@@ -319,7 +319,8 @@ def train_population(configs: Sequence[Config], progress: bool = True,
                     lo, hi = epochs.clip_bounds([c.clip_eps for c in configs], np.ones(K) if left is None else left)
                     a, c, g, e = epochs.update(pop, opt, params, batch, terms, run, col.gens, epochs=cfg.epochs,
                                                batch_size=cfg.batch_size, lo=lo, hi=hi, norm_adv=cfg.norm_adv,
-                                               vf_coef=vf_coef, ent_coef=ent_coef, max_norm=max_norm)
+                                               vf_coef=vf_coef, ent_coef=ent_coef, max_norm=max_norm,
+                                               critic_loss=cfg.critic_loss)
                     if replay is not None:
                         replay.xs = {}
                     run.after_update(col.active.copy(), params, a, c, g, e)

@@ -96,6 +96,42 @@ def test_train_json_history_and_preset(tmp_path):
     assert len(loaded.actor_loss) == len(loaded.steps) > 0
 
 
+@pytest.mark.parametrize("args, budget", [(["--preset", "ppo"], 300_000), (["--preset", "a2c"], 100_000),
+                                          ([], 100_000), (["--preset", "ppo", "--steps", "5000"], 5_000)])
+def test_train_without_steps_keeps_the_presets_budget(tmp_path, monkeypatch, args, budget):
+    """ppo's total_steps is the length of its schedules (lr and clip fall to 0 over it): without
+    --steps the command trains over it, not over the 100000 of presets without a budget."""
+    import acnotes.train as T
+    seen, real = [], T.train
+
+    def short(cfg, **kw):   # the budget asked for, then a short run
+        seen.append(cfg.total_steps)
+        return real(cfg.replace(total_steps=256), **kw)
+    monkeypatch.setattr(T, "train", short)
+    rc, _, err = main("train", *args, "--out", tmp_path / "run", "--quiet")
+    assert rc == 0, err
+    assert seen == [budget]
+
+
+def test_train_on_pendulum_draws_its_returns_range(tmp_path, monkeypatch):
+    """On Pendulum-v1 (negative returns) the learning curve spans Pendulum's range, without
+    CartPole's solved line, and its title names the env (CartPole's [0, 500] hid every curve)."""
+    from acnotes import plots
+    seen = {}
+    draw = plots.learning_curves
+
+    def spy(runs, **kw):
+        seen.update(kw)
+        return draw(runs, **kw)
+    monkeypatch.setattr(plots, "learning_curves", spy)
+    out = tmp_path / "pend"
+    rc, _, err = main("train", "--preset", "a2c-pendulum", "--n-envs", "2", "--steps", "600", "--out", out, "--quiet")
+    assert rc == 0, err
+    assert seen["yrange"] == plots.continuous.PENDULUM_RANGE and seen["target"] is None
+    assert "Pendulum-v1" in seen["title"]
+    assert (out / "learning_curve.png").exists()
+
+
 @pytest.mark.parametrize("args, words", [
     (["train", "--gamma", "1.5", "--out", "X"], "--gamma must be in [0, 1], got 1.5"),
     (["train", "--lr", "0", "--out", "X"], "--lr must be a finite number > 0, got 0.0"),

@@ -203,3 +203,29 @@ def test_ppo_settings_on_pendulum_are_refused_with_what_to_do():
         acn.train.preset("gae-pendulum", epochs=2).validate()
     with pytest.raises(ValueError, match="CartPole-v1 only"):
         train(preset("ppo", env="Pendulum-v1", total_steps=64), progress=False)
+
+
+def test_critic_loss_setting_reaches_ppos_critic():
+    """PPO's minibatch loss uses Config.critic_loss (smooth-L1 is not the squared error's half
+    once |V - y| > 1), and a run with it differs from the mse run."""
+    v = torch.tensor([[0.0, 3.0, -2.0, 0.5]])
+    y = torch.tensor([[2.0, 0.0, 0.0, 0.0]])
+    mask = torch.tensor([[True, True, True, False]])
+    logits, actions = torch.zeros(1, 4, 2), torch.zeros(1, 4, dtype=torch.long)
+    zeros = torch.zeros(1, 4)
+    kw = dict(logits=logits, v=v, actions=actions, logp_old=zeros, psi=zeros, target=y, mask=mask)
+    _, mse, _ = epochs.minibatch_losses(**kw)
+    _, huber, _ = epochs.minibatch_losses(**kw, critic_loss="smooth_l1")
+    assert torch.allclose(mse, torch.tensor([(4.0 + 9.0 + 4.0) / 2 / 3]))
+    assert torch.allclose(huber, torch.tensor([(1.5 + 2.5 + 1.5) / 3]))
+    cfg = preset("ppo", total_steps=512, epochs=2)
+    runs = [train(cfg.replace(critic_loss=k), progress=False)[1].critic_loss for k in ("mse", "smooth_l1")]
+    assert runs[0] != runs[1]
+
+
+def test_residual_gradient_with_ppos_settings_is_refused():
+    """PPO's critic target is computed once with pi_old's critic: detach_target=False would
+    silently train the semi-gradient, so the Config refuses it, naming the setting."""
+    with pytest.raises(ValueError, match="detach_target=False"):
+        preset("ppo", detach_target=False).validate()
+    preset("gae", detach_target=False).validate()

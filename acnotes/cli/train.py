@@ -1,4 +1,4 @@
-"""``python -m acnotes train``: train on CartPole-v1 over several seeds and save everything.
+"""``python -m acnotes train``: train on CartPole-v1 (or Pendulum-v1: ``--env``) over several seeds and save everything.
 
     python -m acnotes train --algo a2c --seeds 0 1 2 --steps 50000 --out runs/a2c
 
@@ -126,6 +126,9 @@ class _Checkpoint:
             self.save(hist, get_agent())
 
 
+DEFAULT_STEPS = 100_000   # --steps without a preset that sets total_steps
+
+
 def cmd_train(args) -> int:
     import matplotlib.pyplot as plt
 
@@ -136,7 +139,10 @@ def cmd_train(args) -> int:
         seeds = _validate.seeds("--seeds", args.seeds)
     except _validate.BadValue as e:
         raise ValueError(str(e)) from None
-    cfg = config_from_args(args, total_steps=args.steps, seed=seeds[0])
+    from ..presets import PRESETS
+    # without --steps: the preset's own budget if it has one (ppo's: the length of its schedules)
+    steps = args.steps if args.steps is not None else PRESETS.get(args.preset or "", {}).get("total_steps", DEFAULT_STEPS)
+    cfg = config_from_args(args, total_steps=steps, seed=seeds[0])
     check_memory([cfg], advice="use a smaller --hidden, --layers or --n-envs")  # before any write
     out, status = _prepare(args, cfg, seeds)
     fmt = args.format
@@ -179,8 +185,10 @@ def cmd_train(args) -> int:
         if h.status == "interrupted":
             break
     shown = plots.style.line_look(cfg.algo)[0]
-    fig = plots.learning_curves({cfg.algo: histories},
-                                title=f"{shown} on CartPole-v1, {plots.style.settings(gamma=cfg.gamma, lr=cfg.lr)}")
+    # Pendulum's returns are negative: its range, and no solved line (CartPole's 475)
+    view = dict(target=None, yrange=plots.continuous.PENDULUM_RANGE) if cfg.env == "Pendulum-v1" else {}
+    fig = plots.learning_curves({cfg.algo: histories}, **view,
+                                title=f"{shown} on {cfg.env}, {plots.style.settings(gamma=cfg.gamma, lr=cfg.lr)}")
     with atomic_path(out / "learning_curve.png") as tmp:
         plots.style.save(fig, tmp, format="png")
     plt.close(fig)
@@ -200,14 +208,16 @@ def cmd_train(args) -> int:
 def add_cli(sub) -> None:
     from ..presets import PRESETS
 
-    t = sub.add_parser("train", help="train on CartPole-v1 over several seeds and save everything",
-                       description="Train on CartPole-v1 for each seed; write the History of each run, "
+    t = sub.add_parser("train", help="train on CartPole-v1 (or Pendulum-v1: --env) over several seeds and save everything",
+                       description="Train on CartPole-v1 (or --env Pendulum-v1) for each seed; write the History of each run, "
                                    "a learning-curve PNG (mean and 95% band over seeds) and the agents.")
     t.add_argument("--preset", choices=sorted(PRESETS), default=None,
                    help="start from these settings (options given here override them)")
     t.add_argument("--seeds", type=seed_int, nargs="+", default=[0], metavar="S",
                    help="seeds (integers in [0, 2**32 - 1], each once), one run each (default: 0)")
-    t.add_argument("--steps", type=steps_int, default=100_000, metavar="N", help="env steps per run, at most 10**12 (default: 100000)")
+    t.add_argument("--steps", type=steps_int, default=None, metavar="N",
+                   help=f"env steps per run, at most 10**12 (default: the preset's budget if it has one, "
+                        f"as ppo's 300000 over which its schedules fall, else {DEFAULT_STEPS})")
     t.add_argument("--out", required=True, metavar="DIR",
                    help="directory to write into (created if needed; must not hold another run)")
     again = t.add_mutually_exclusive_group()
