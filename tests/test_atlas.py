@@ -127,16 +127,16 @@ def test_plane_is_every_pair_of_the_first_two_controls():
 def test_a_panel_too_large_for_memory_trains_in_chunks(monkeypatch):
     """Members are split into populations that fit, and every member is trained once (a
     population of one is fine: a member follows its single run)."""
-    from acnotes import train
+    from acnotes import population_checks, train
     cfgs = [atlas.base_config("a2c", "a2c", 256).replace(seed=s) for s in range(11)]
     per = train.memory_estimate(cfgs[:1])
-    monkeypatch.setattr(train, "_available_memory", lambda: int(5 * per / 0.4) + 1)
+    monkeypatch.setattr(population_checks, "_available_memory", lambda: int(5 * per / 0.4) + 1)
     chunks = atlas._chunks(cfgs)
     assert [len(c) for c in chunks] == [5, 5, 1]
     assert [c.seed for chunk in chunks for c in chunk] == list(range(11))
-    monkeypatch.setattr(train, "_available_memory", lambda: int(2 * per / 0.4) + 1)
+    monkeypatch.setattr(population_checks, "_available_memory", lambda: int(2 * per / 0.4) + 1)
     assert [len(c) for c in atlas._chunks(cfgs[:5])] == [2, 2, 1]
-    monkeypatch.setattr(train, "_available_memory", lambda: None)
+    monkeypatch.setattr(population_checks, "_available_memory", lambda: None)
     assert [len(c) for c in atlas._chunks(cfgs)] == [11]
 
 

@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-import acnotes.train as tr
-from acnotes import estimators
+from acnotes import estimators, population_checks
 from acnotes.cartpole import CartPoles
 from acnotes.models import ActorCritic, Population
 from acnotes.optim import PopulationOptimizer
@@ -236,7 +235,7 @@ def test_bad_member_is_named():
 
 
 def test_too_large_population_is_refused_up_front(monkeypatch):
-    monkeypatch.setattr(tr, "_available_memory", lambda: 50 * 2**20)
+    monkeypatch.setattr(population_checks, "_available_memory", lambda: 50 * 2**20)
     cfgs = [preset("a2c", seed=s) for s in range(75)]
     with pytest.raises(ValueError, match=r"75 members needs about .* GiB .*MiB per member"):
         train_population(cfgs, progress=False)

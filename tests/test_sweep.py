@@ -196,14 +196,14 @@ def test_plots_average_over_seeds_and_take_none_as_a_value():
 
 
 def test_a_chunk_too_large_for_memory_is_named_with_the_option_to_change(monkeypatch):
-    """The sweep uses the package's one memory check (train.check_memory), naming its chunk."""
-    from acnotes import sweep, train
+    """The sweep uses the package's one memory check (population_checks.check_memory), naming its chunk."""
+    from acnotes import population_checks, sweep
     spec = sweep.Spec.build(algos=["a2c"], seeds="0-2", fixed={"total_steps": 100})
     chunks = sweep.plan(spec, chunk_size=3)
-    monkeypatch.setattr(train, "_available_memory", lambda: 2**20)
+    monkeypatch.setattr(population_checks, "_available_memory", lambda: 2**20)
     with pytest.raises(ValueError, match=r"chunk-00000 of 3 members needs about .*--chunk-size \(now 3\)"):
         sweep._check_chunk_memory(chunks, 3)
-    monkeypatch.setattr(train, "_available_memory", lambda: None)
+    monkeypatch.setattr(population_checks, "_available_memory", lambda: None)
     sweep._check_chunk_memory(chunks, 3)      # unknown free memory: no refusal
 
 

@@ -17,7 +17,7 @@ Every kind is one module of this package, and every kind works the same way:
                             and the ppo preset over seeds 0-49              pporuns --preset --out FILE
 
 * **compute**: ``compute(...)`` trains the members with ``train.train_population``, as few
-  populations as fit in memory (``train.check_memory``), and keeps of each run what
+  populations as fit in memory (``population_checks.check_memory``), and keeps of each run what
   ``summary`` says (one function for every kind; each keeps the fields it draws). ``ppo``'s
   side-by-side is the exception: it runs ``reference/ppo.py`` and SB3, seed by seed, to time
   them alike (its ``--preset`` population is the engine's).

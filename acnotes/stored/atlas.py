@@ -292,8 +292,8 @@ def lookup(cfgs: Sequence[Config]) -> list[Stored] | None:
 
 def _chunks(cfgs: list[Config], share: float = 0.4) -> list[list[Config]]:
     """``cfgs`` split into populations that fit in ``share`` of the free memory
-    (``train.split_to_fit``)."""
-    from ..train import split_to_fit
+    (``population_checks.split_to_fit``)."""
+    from ..population_checks import split_to_fit
 
     return split_to_fit(cfgs, share)
 

@@ -6,7 +6,7 @@
 
 Each member (one algorithm, one grid point, one seed) is one Config: the algorithm's preset
 (or the algorithm's defaults if it has none), then ``fixed``, then the grid point, then the
-seed. Members with equal structural settings (``acnotes.train.STRUCTURAL``) are trained
+seed. Members with equal structural settings (``acnotes.population_checks.STRUCTURAL``) are trained
 together as populations of at most ``chunk_size``: a *chunk*. A chunk is the unit of work,
 of saving and of retrying. This package does the computation only (no argparse, no plots):
 ``spec`` parses and checks the spec, ``chunks`` splits it into populations and trains one,
@@ -259,7 +259,7 @@ def run_sweep(spec: Spec, out: str | Path, *, chunk_size: int = 25, backend: str
 
 
 def _check_chunk_memory(chunks: Sequence[Chunk], chunk_size: int) -> None:
-    from ..train import check_memory
+    from ..population_checks import check_memory
 
     for ch in chunks:
         check_memory(ch.configs, advice=f"use a smaller --chunk-size (now {chunk_size})", what=ch.id)

@@ -29,7 +29,7 @@ class Chunk:
 def plan(spec: Spec, chunk_size: int, skip: Iterable[int] = ()) -> list[Chunk]:
     """Split the members not in ``skip`` into chunks of at most ``chunk_size`` members with
     equal structural settings. A chunk's id is ``chunk-<its first member index>``."""
-    from ..train import STRUCTURAL
+    from ..population_checks import STRUCTURAL
 
     chunk_size = _validate.integer("--chunk-size", chunk_size, lo=1)
     skip = set(skip)
