@@ -313,3 +313,16 @@ def test_preset_command_writes_a_population(tmp_path):
     assert data["seeds"] == [2, 5] and data["total_steps"] == 600 and data["config"]["epochs"] == 20
     single = acn.train.train(acn.train.preset("ppo", seed=5, total_steps=600, target_return=475.0), progress=False)[1]
     assert data["runs"][1]["episode_returns"] == single.episode_returns != data["runs"][0]["episode_returns"]
+
+
+@pytest.mark.parametrize("preset, want", [(True, (list(stored.PRESET_SEEDS), stored.PRESET_STEPS)),
+                                          (False, (list(range(10)), 100_000))])
+def test_pporuns_defaults_are_those_of_its_stored_file(tmp_path, monkeypatch, preset, want):
+    """Without --steps and --seeds, ``pporuns --preset`` trains what acnotes/data/ppo-preset.json
+    holds (seeds 0-49, 300k env steps), and ``pporuns`` what ppo-cartpole.json holds."""
+    seen = []
+    fake = {"runs": {}, "seeds": []}
+    monkeypatch.setattr(stored, "compute_preset", lambda seeds, steps, log=None: seen.append((list(seeds), steps)) or {"runs": []})
+    monkeypatch.setattr(stored, "compute", lambda seeds, steps, peer=True, log=None: seen.append((list(seeds), steps)) or fake)
+    assert main(["pporuns", "--out", str(tmp_path / "p.json"), "--quiet"] + (["--preset"] if preset else [])) == 0
+    assert seen == [want]

@@ -10,11 +10,15 @@ def cmd_pporuns(args) -> int:
     from ._stored import train_and_store
 
     log = None if args.quiet else (lambda line: print(line, flush=True))
-    if args.preset:
-        train_and_store(args.out, args.force, lambda: ppo.compute_preset(args.seeds, args.steps, log=log),
+    if args.preset:   # by default the stored population's seeds and budget
+        seeds = list(ppo.PRESET_SEEDS) if args.seeds is None else args.seeds
+        steps = ppo.PRESET_STEPS if args.steps is None else args.steps
+        train_and_store(args.out, args.force, lambda: ppo.compute_preset(seeds, steps, log=log),
                         lambda data: (r["status"] for r in data["runs"]), "the ppo preset's population")
         return 0
-    train_and_store(args.out, args.force, lambda: ppo.compute(args.seeds, args.steps, peer=not args.no_peer, log=log),
+    seeds = list(range(10)) if args.seeds is None else args.seeds
+    steps = 100_000 if args.steps is None else args.steps
+    train_and_store(args.out, args.force, lambda: ppo.compute(seeds, steps, peer=not args.no_peer, log=log),
                     lambda data: (r["status"] for runs in data["runs"].values() for r in runs), "the PPO runs")
     return 0
 
@@ -30,5 +34,6 @@ def add_cli(sub) -> None:
     p.add_argument("--no-peer", action="store_true", help="leave stable-baselines3's PPO out")
     p.add_argument("--preset", action="store_true",
                    help="instead, train the engine's ppo preset over the seeds as one population, each member "
-                        "stopped once solved (acnotes/data/ppo-preset.json: --steps 300000 --seeds 0 to 49)")
-    p.set_defaults(func=cmd_pporuns)
+                        "stopped once solved; then --steps and --seeds default to those of "
+                        "acnotes/data/ppo-preset.json (300000; 0 to 49)")
+    p.set_defaults(func=cmd_pporuns, steps=None, seeds=None)   # each mode's defaults: cmd_pporuns
