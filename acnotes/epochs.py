@@ -32,11 +32,13 @@ Minibatches in a population: member k shuffles its own ``n_k`` valid steps with 
 generator (``torch.randperm(n_k)``, the collector's generator for its actions, as
 ``reference/ppo.py`` does); every member's minibatch j holds the places ``j*B .. (j+1)*B - 1``
 of its shuffled list, padded with masked rows, so the shapes do not depend on the other
-members and a member follows its single run. A member whose list is shorter than ``j*B`` (more
-autoreset steps in the rollout than ``n_envs * n_steps - j*B``) does not move its parameters at
-that step, though its Adam moments decay and Adam's step count goes on (the reference skips
-the step). With ``batch_size >= n_envs * n_steps`` (rl-zoo's CartPole settings: 8 x 32 steps,
-minibatches of 256) there is one minibatch per epoch and this never happens.
+members and a member follows its single run. A member with no more than ``j*B`` valid steps
+(at least ``n_envs * n_steps - j*B`` autoreset steps in the rollout) skips that step, as the
+reference's loop over its own list does: its parameters, its Adam moments and its step count
+stay (``optim.PopulationOptimizer.step``; tests/test_reference.py checks a member against the
+reference with minibatches of 85 of 256 steps). With ``batch_size >= n_envs * n_steps``
+(rl-zoo's CartPole settings: 8 x 32 steps, minibatches of 256) there is one minibatch per
+epoch and this never happens.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -35,7 +36,9 @@ class PopulationOptimizer:
         eps: Adam's epsilon (added to the root of its second moment).
 
     ``step(active)`` updates only the members where ``active`` is True; the others keep
-    their parameters.
+    their parameters and their state: their moments do not decay and their step count ``t[k]``
+    stays, as when torch's optimizer of a single run is not stepped (PPO's empty minibatches,
+    ``epochs.py``).
     """
 
     def __init__(self, params: Sequence[Tensor], is_actor: Sequence[bool], lr: Tensor, critic_lr: Tensor,
@@ -47,7 +50,7 @@ class PopulationOptimizer:
         self.is_actor = list(is_actor)
         self.adam_eps = eps
         self.set_lr(lr, critic_lr)
-        self.t = 0
+        self.t = np.zeros(self.params[0].shape[0], dtype=np.int64)   # each member's step count
         self.m = [torch.zeros_like(p) for p in self.params] if kind == "adam" else None
         self.v = [torch.zeros_like(p) for p in self.params]
 
@@ -66,25 +69,27 @@ class PopulationOptimizer:
 
     @torch.no_grad()
     def step(self, active: Tensor) -> None:
-        self.t += 1
+        stepping = active.numpy()
+        self.t[stepping] += 1
         ps = self.params
         if bool(active.all()):
-            gs, lrs, distinct = [p.grad for p in ps], self.lrs, self._distinct
-        else:  # a stopped member keeps its parameters; its NaN gradient stays out of the state
+            gs, lrs, distinct, kept = [p.grad for p in ps], self.lrs, self._distinct, None
+        else:  # a member that does not step keeps its parameters and state; a NaN gradient stays out
             ons = [_per_member(active, p) for p in ps]
             gs = [torch.where(on, p.grad, torch.zeros_like(p.grad)) for on, p in zip(ons, ps)]
             lrs = distinct = [lr * on for lr, on in zip(self.lrs, ons)]
+            kept = [[x.clone() for x in state] for state in (self.m, self.v) if state is not None]
         if self.kind == "adam":
             b1, b2, eps = 0.9, 0.999, self.adam_eps
             torch._foreach_lerp_(self.m, gs, 1 - b1)
             torch._foreach_mul_(self.v, b2)
             torch._foreach_addcmul_(self.v, gs, gs, value=1 - b2)
-            bc1, bc2_sqrt = 1 - b1 ** self.t, math.sqrt(1 - b2 ** self.t)
+            bc1, bc2_sqrt = self._bias_corrections(stepping, b1, b2)
             denom = torch._foreach_sqrt(self.v)
             torch._foreach_div_(denom, bc2_sqrt)
             torch._foreach_add_(denom, eps)
             # lr / -bc1 once per distinct lr tensor (two when all members step: actor, critic)
-            scaled = {id(lr): lr / -bc1 for lr in distinct}
+            scaled = {id(lr): lr / (-bc1 if isinstance(bc1, float) else -_per_member(bc1, lr)) for lr in distinct}
             numer = torch._foreach_mul(self.m, [scaled[id(lr)] for lr in lrs])
         else:
             alpha, eps = 0.99, 1e-5
@@ -94,4 +99,21 @@ class PopulationOptimizer:
             torch._foreach_add_(denom, eps)
             scaled = {id(lr): -lr for lr in distinct}
             numer = torch._foreach_mul(gs, [scaled[id(lr)] for lr in lrs])
+        if kept is not None:
+            for state, old in zip((x for x in (self.m, self.v) if x is not None), kept):
+                for x, x_old, on_p in zip(state, old, ons):
+                    x.copy_(torch.where(on_p, x, x_old))
         torch._foreach_addcdiv_(ps, numer, denom)
+
+    def _bias_corrections(self, stepping: np.ndarray, b1: float, b2: float):
+        """Adam's ``1 - b1^t`` and ``sqrt(1 - b2^t)``: two numbers when the stepping members have
+        taken the same number of steps, else one per member [K] (float32, each rounded once as the
+        number would be), since a member's PPO minibatch may have been empty (``epochs.py``)."""
+        ts = set(self.t[stepping].tolist())
+        if len(ts) <= 1:
+            t = max(ts, default=1)
+            return 1 - b1 ** t, math.sqrt(1 - b2 ** t)
+        t = np.maximum(self.t, 1)        # a member that has never stepped gets lr 0 here anyway
+        bc1 = torch.tensor([1 - b1 ** int(x) for x in t], dtype=torch.float32)
+        bc2 = torch.tensor([math.sqrt(1 - b2 ** int(x)) for x in t], dtype=torch.float32)
+        return bc1, [_per_member(bc2, p) for p in self.params]

@@ -3,7 +3,7 @@
     python benchmarks/engine_identity.py record /tmp/engine_identity.json    # on the old code
     python benchmarks/engine_identity.py compare /tmp/engine_identity.json   # on the new code
 
-Cases: each preset (reinforce, reinforce_baseline, qac, a2c, tdac, gae, blog-tdac) as a
+Cases: each preset (reinforce, reinforce_baseline, qac, a2c, tdac, gae, blog-tdac, ppo) as a
 single run (seed 0) and as a 5-seed population (seeds 0-4), plus populations that take the
 engine's rarer paths: members with different numeric settings, a member that diverges (so
 the others train on with a stopped member), a member that reaches its target return, and an
@@ -33,7 +33,7 @@ sys.path.insert(0, os.environ.get("ACNOTES_SRC", str(Path(__file__).resolve().pa
 
 from acnotes import train as T  # noqa: E402
 
-PRESETS = ("reinforce", "reinforce_baseline", "qac", "a2c", "tdac", "gae", "blog-tdac")
+PRESETS = ("reinforce", "reinforce_baseline", "qac", "a2c", "tdac", "gae", "blog-tdac", "ppo")
 FIELDS = ("episode_returns", "episode_lengths", "episode_steps", "steps", "actor_loss", "critic_loss",
           "grad_norm", "entropy", "status", "message")
 
@@ -58,6 +58,10 @@ def cases(steps: int) -> dict[str, list]:
         T.preset("tdac", seed=s, detach_target=False, total_steps=steps) for s in range(2)]
     out["reinforce discount_actor, 3 members"] = [T.preset("reinforce", seed=s, discount_actor=True, total_steps=steps)
                                                  for s in range(3)]
+    # minibatches of 85 of 8 x 32 steps: the fourth (one row) is empty for a member with an
+    # autoreset step in the rollout, which then skips that step (epochs.py)
+    out["ppo batch_size 85 (empty minibatches), 3 members"] = [
+        T.preset("ppo", seed=s, batch_size=85, total_steps=steps) for s in range(3)]
     return out
 
 

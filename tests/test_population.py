@@ -107,6 +107,31 @@ def test_optimizer_is_k_torch_optimizers(kind):
         torch.testing.assert_close(stacked.detach()[k], alone[k].detach(), rtol=1e-5, atol=1e-6)
 
 
+def test_member_that_does_not_step_is_torchs_adam_not_stepped():
+    """A member left out of a step (a PPO minibatch with none of its rows) moves afterwards as
+    torch's Adam that skipped that step: its moments do not decay and its step count stays."""
+    K, lr = 3, torch.tensor([1e-2, 1e-2, 3e-2])
+    torch.manual_seed(0)
+    w = torch.randn(K, 5, 4)
+    stacked = torch.nn.Parameter(w.clone())
+    alone = [torch.nn.Parameter(w[k].clone()) for k in range(K)]
+    refs = [torch.optim.Adam([p], lr=float(lr[k])) for k, p in enumerate(alone)]
+    opt = PopulationOptimizer([stacked], [True], lr, lr)
+    skips = {(2, 1), (3, 1), (5, 2), (6, 0)}          # (step, member): members 0, 1, 2 skip 1, 2, 1 steps
+    for step in range(12):
+        g = torch.randn(K, 5, 4, generator=torch.Generator().manual_seed(step))
+        stacked.grad = g.clone()
+        active = torch.tensor([(step, k) not in skips for k in range(K)])
+        opt.step(active)
+        for k, (p, ref) in enumerate(zip(alone, refs)):
+            if active[k]:
+                p.grad = g[k].clone()
+                ref.step()
+    for k in range(K):
+        torch.testing.assert_close(stacked.detach()[k], alone[k].detach(), rtol=1e-5, atol=1e-6)
+    assert list(opt.t) == [11, 10, 11]
+
+
 def test_stopped_member_keeps_its_parameters():
     p = torch.nn.Parameter(torch.ones(2, 3))
     opt = PopulationOptimizer([p], [True], torch.tensor([0.1, 0.1]), torch.tensor([0.1, 0.1]))

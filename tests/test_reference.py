@@ -109,3 +109,17 @@ def test_ppo_reference_gives_the_engines_episode_returns(seed):
     assert len(returns) > 50 and sum(returns[-20:]) > 1.5 * sum(returns[:20])  # it learned
     assert ends == h.episode_steps
     assert returns == h.episode_returns
+
+
+def test_ppo_member_with_empty_minibatches_gives_the_references_episode_returns():
+    """Minibatches of 85 of 8 x 32 steps: 3 of 85 and one of 1 row when all 256 steps are valid;
+    a rollout with an autoreset step (every rollout that ends an episode) has 255 or fewer, so
+    its last minibatch is empty and the reference takes 3 steps per epoch, not 4. Each member of
+    a population must take them too, its Adam state untouched by the empty one (optim.py)."""
+    steps = 3_000
+    cfgs = [acn.train.preset("ppo", total_steps=steps, seed=s, batch_size=85) for s in (0, 1)]
+    for c, (_, h) in zip(cfgs, acn.train.train_population(cfgs, progress=False)):
+        returns, ends = ppo.train(total_steps=steps, seed=c.seed, batch_size=85)
+        assert len(returns) > 50
+        assert ends == h.episode_steps, f"seed {c.seed}"
+        assert returns == h.episode_returns, f"seed {c.seed}"
