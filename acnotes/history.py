@@ -13,7 +13,7 @@ import numpy as np
 
 from ._files import read_json, write_text
 
-__all__ = ["History", "curve_on_grid", "SOLVED"]
+__all__ = ["History", "curve_on_grid", "SOLVED", "PENDULUM_SOLVED", "solved_threshold"]
 
 STATUSES = ("running", "done", "target reached", "diverged", "interrupted")
 _INT_LISTS = ("steps", "episode_lengths", "episode_steps")
@@ -25,6 +25,15 @@ _CSV_HEADER = "episode,return,length,env_steps"
 # CartPole-v1 counts as solved at a mean return of 475 over 100 consecutive episodes
 # (gymnasium's reward_threshold for v1); the one place the number is written.
 SOLVED = 475.0
+# Pendulum-v1 has no reward_threshold in gymnasium; a swing-up held from every start is usually
+# reported at about -200 per 200-step episode or better (notebook 11's bar for its seeds)
+PENDULUM_SOLVED = -200.0
+_SOLVED_BY_ENV = {"CartPole-v1": SOLVED, "Pendulum-v1": PENDULUM_SOLVED}
+
+
+def solved_threshold(env: str) -> float:
+    """The mean return of 100 episodes that counts as solved on ``env``."""
+    return _SOLVED_BY_ENV[env]
 
 
 @dataclass

@@ -258,3 +258,31 @@ def test_a_results_table_from_before_env_reads_as_cartpole():
     assert r["algo"] == "a2c" and r["member"] == 0
     with pytest.raises(ValueError, match="old.csv does not have the columns"):
         _read_rows(text.replace("algo,", "algorithm,", 1), "old.csv")
+
+
+def test_a_pendulum_sweep_scores_against_pendulums_threshold(tmp_path):
+    """On Pendulum-v1 the solved threshold is -200 (history.PENDULUM_SOLVED), not CartPole's 475:
+    in sweep.json, in --stop-at-target's target, and on the plot's return axis; a sweep over both
+    envs needs --threshold."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from acnotes.history import PENDULUM_SOLVED
+    from test_cli import main
+
+    out = tmp_path / "pendulum"
+    rc, _, err = main("sweep", "--algos", "a2c-pendulum", "--grid", "lr=1e-3,2e-3", "--seeds", "0", "--steps", 1024,
+                      "--set", "n_envs=2", "--stop-at-target", "--out", out, "--backend", "local", "--quiet", "--plot")
+    assert rc == 0, err
+    assert json.loads((out / "sweep.json").read_text())["spec"]["threshold"] == PENDULUM_SOLVED == -200
+    rows = sweep.read_results(out)
+    assert [r["target_return"] for r in rows] == [-200, -200] and all(r["final_return"] < 0 for r in rows)
+    from acnotes.plots import sweep_sensitivity
+    ax = sweep_sensitivity(rows, "lr", "final_return").axes[0]
+    lo, hi = ax.get_ylim()
+    assert lo <= -1000 and 0 <= hi < 100                      # the returns' range, not CartPole's [0, 500]
+    assert [line.get_ydata()[0] for line in ax.lines if line.get_linestyle() == ":"] == [-200]
+    plt.close("all")
+    rc, _, err = main("sweep", "--algos", "a2c,a2c-pendulum", "--steps", 1024, "--out", tmp_path / "both")
+    assert rc == 2 and "--threshold" in err and "Pendulum-v1" in err and not (tmp_path / "both").exists()

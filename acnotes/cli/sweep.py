@@ -21,8 +21,6 @@ from ._common import positive_int, steps_int
 
 def _spec_from_args(args):
     from .. import sweep
-    from ..history import SOLVED
-
     from .._files import named_path
 
     kw = sweep.load_spec(named_path("--spec", args.spec, "a file")) if args.spec is not None else {}
@@ -54,12 +52,14 @@ def _spec_from_args(args):
             raise ValueError(f"--steps {args.steps} and --set total_steps={fixed['total_steps']} disagree; "
                              f"give the steps once")
         fixed["total_steps"] = args.steps
-    if args.stop_at_target:
-        fixed["target_return"] = args.threshold if args.threshold is not None else kw.get("threshold", SOLVED)
     algos = args.algos if args.algos is not None else kw.get("algos")
     seeds = args.seeds if args.seeds is not None else kw.get("seeds", "0")
-    threshold = args.threshold if args.threshold is not None else kw.get("threshold", SOLVED)
-    return sweep.Spec.build(algos=algos, grid=grid, seeds=seeds, fixed=fixed, threshold=threshold)
+    threshold = args.threshold if args.threshold is not None else kw.get("threshold")
+    spec = sweep.Spec.build(algos=algos, grid=grid, seeds=seeds, fixed=fixed, threshold=threshold)
+    if args.stop_at_target:   # the threshold of the members' env unless one is given
+        fixed["target_return"] = spec.threshold
+        spec = sweep.Spec.build(algos=algos, grid=grid, seeds=seeds, fixed=fixed, threshold=spec.threshold)
+    return spec
 
 
 def _backend(args) -> str:
@@ -177,7 +177,8 @@ def add_cli(sub) -> None:
     s.add_argument("--seeds", default=None, metavar="SEEDS", help="seeds: 0-29, or 0,3,7 (default: 0)")
     s.add_argument("--steps", type=steps_int, default=None, metavar="N", help="env steps per member, at most 10**12 (default: the preset's)")
     s.add_argument("--threshold", type=float, default=None, metavar="R",
-                   help="the mean return of 100 episodes that counts as solved (default: 475)")
+                   help="the mean return of 100 episodes that counts as solved (default: the env's, "
+                        "475 on CartPole-v1, -200 on Pendulum-v1)")
     s.add_argument("--stop-at-target", action="store_true",
                    help="stop each member once solved (faster; its final return is then about the threshold)")
     s.add_argument("--out", required=True, metavar="DIR", help="directory for the results (the same one resumes)")

@@ -14,7 +14,9 @@ from typing import Sequence
 import numpy as np
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
+from ..history import solved_threshold
 from . import style
+from .continuous import PENDULUM_RANGE
 from .learning import mean_and_band
 
 __all__ = ["sweep_heatmap", "sweep_sensitivity", "METRIC_LABELS"]
@@ -25,6 +27,17 @@ METRIC_LABELS = {"final_return": "final return (last 100 episodes)", "steps_to_t
                  "episodes": "episodes", "env_steps": "env steps", "wall_time": "seconds"}
 _RETURNS = ("final_return",)
 _STEPS = ("steps_to_target", "env_steps")
+
+
+_RETURN_RANGE = {"CartPole-v1": (0.0, 500.0), "Pendulum-v1": PENDULUM_RANGE}
+
+
+def _returns_view(rows: Sequence[dict]) -> tuple[float, float, float | None]:
+    """Where the rows' env's returns lie, and its solved threshold (``history.solved_threshold``;
+    None for rows of several envs, whose ranges are joined)."""
+    envs = {r.get("env") or "CartPole-v1" for r in rows}
+    lo, hi = min(_RETURN_RANGE[e][0] for e in envs), max(_RETURN_RANGE[e][1] for e in envs)
+    return lo, hi, (solved_threshold(envs.pop()) if len(envs) == 1 else None)
 
 
 def _values(rows: Sequence[dict], name: str) -> list:
@@ -82,7 +95,7 @@ def sweep_heatmap(rows: Sequence[dict], x: str, y: str, metric: str = "final_ret
         fig, ax = style.figure(width=min(style.WIDTH, 2.5 + 1.1 * len(xs)), height=min(5.0, 1.6 + 0.6 * len(ys)))
     else:
         fig = ax.figure
-    kw = dict(vmin=0, vmax=500) if metric in _RETURNS else {}
+    kw = dict(zip(("vmin", "vmax"), _returns_view(rows)[:2])) if metric in _RETURNS else {}
     im = ax.imshow(mean, origin="lower", aspect="auto", cmap="viridis", **kw)
     cb = fig.colorbar(im, ax=ax)
     cb.set_label(f"mean {METRIC_LABELS.get(metric, metric)}", fontsize=style.SMALL)
@@ -128,6 +141,7 @@ def sweep_sensitivity(rows: Sequence[dict], x: str, metric: str = "final_return"
     if log_x is None:
         log_x = numeric and min(xs) > 0 and max(xs) / min(xs) > 20
     bars = len(groups_of) > 3      # many lines: the 95% CI as a bar at each point, side by side, not as bands
+    low, high, solved = _returns_view(rows)
 
     def beside(k):                 # the k-th line's points, moved a little to the side so bars do not overlap
         d = (k - (len(groups_of) - 1) / 2) * 0.6 / max(len(groups_of), 1)
@@ -155,20 +169,24 @@ def sweep_sensitivity(rows: Sequence[dict], x: str, metric: str = "final_return"
             at = beside(k)
             (drawn[label],) = ax.plot(at, mean, marker="o", linewidth=2.0, color=c, label=label)
             if metric in _RETURNS:
-                lo, hi = np.clip(lo, 0, 500), np.clip(hi, 0, 500)
+                lo, hi = np.clip(lo, low, high), np.clip(hi, low, high)
             ax.vlines(at, lo, hi, color=c, linewidth=2.5, alpha=0.45)
         else:
             (drawn[label],) = ax.plot(where, mean, marker="o", linewidth=2.2, color=c, label=label)
-            style.band(ax, where, lo, hi, c, clip=(0.0, 500.0) if metric in _RETURNS else None)
+            style.band(ax, where, lo, hi, c, clip=(low, high) if metric in _RETURNS else None)
     if log_x:
         ax.set_xscale("log")
     ax.xaxis.set_major_locator(FixedLocator(where))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: next((_tick(x, xv) for xv, w in zip(xs, where)
                                                                    if np.isclose(w, v)), "")))
     ax.xaxis.set_minor_locator(NullLocator())
-    if metric in _RETURNS:
+    if metric in _RETURNS and (low, high) == (0.0, 500.0):
         style.returns_axis(ax, label=METRIC_LABELS[metric])
-        style.solved_line(ax)
+    elif metric in _RETURNS:
+        ax.set_ylim(low, high + 20)
+        ax.set_ylabel(METRIC_LABELS[metric])
+    if metric in _RETURNS and solved is not None:
+        style.solved_line(ax, solved)
     else:
         ax.set_ylabel(METRIC_LABELS.get(metric, metric))
         if metric in _STEPS:

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _validate
 from ..config import Config
-from ..history import SOLVED
+from ..history import SOLVED, solved_threshold
 
 CONFIG_FIELDS = [f.name for f in dataclasses.fields(Config)]
 _TYPES = {f.name: str(f.type) for f in dataclasses.fields(Config)}
@@ -140,7 +140,8 @@ class Spec:
 
     ``algos``: preset names (``acnotes.presets``) or estimator names (their defaults).
     ``grid``: {Config field: [values]}; ``fixed``: {Config field: value} for every member;
-    ``threshold``: the return counted as solved in ``steps_to_target``.
+    ``threshold``: the return counted as solved in ``steps_to_target`` (default: the members'
+    env's, ``history.solved_threshold``: 475 on CartPole-v1, -200 on Pendulum-v1).
     """
 
     algos: list[str]
@@ -150,7 +151,7 @@ class Spec:
     threshold: float = SOLVED
 
     @classmethod
-    def build(cls, algos, grid=None, seeds=(0,), fixed=None, threshold: float = SOLVED) -> "Spec":
+    def build(cls, algos, grid=None, seeds=(0,), fixed=None, threshold: float | None = None) -> "Spec":
         """Parse and check every part; ``grid`` values may be lists or strings (see ``parse_values``)."""
         from ..estimators import ESTIMATORS
         from ..presets import PRESETS
@@ -177,9 +178,14 @@ class Spec:
         both = sorted(set(grid) & set(fixed))
         if both:
             raise ValueError(f"{both[0]} is both fixed and in the grid; choose one")
-        threshold = _validate.number("threshold", threshold)
-        spec = cls(algos=algos, grid=grid, seeds=parse_seeds(seeds), fixed=fixed, threshold=threshold)
-        spec.members()  # validates every Config
+        spec = cls(algos=algos, grid=grid, seeds=parse_seeds(seeds), fixed=fixed)
+        envs = sorted({cfg.env for _, cfg in spec.members()})  # validates every Config
+        if threshold is None:
+            if len(envs) > 1:
+                raise ValueError(f"--threshold: the members train on {' and '.join(envs)}, whose solved "
+                                 f"returns differ; give one threshold, or sweep each env apart")
+            threshold = solved_threshold(envs[0])
+        spec.threshold = _validate.number("threshold", threshold)
         return spec
 
     def points(self) -> list[dict]:
