@@ -60,7 +60,7 @@ class Config:
     clip_eps: float | None = field(default=None, metadata={"help": "PPO's clip range eps: the ratio pi/pi_old is clipped to [1 - eps, 1 + eps] in the loss, > 0 (none: no clipping)"})
     norm_adv: bool = field(default=False, metadata={"help": "normalise Psi_t over each minibatch (mean 0, std 1), as stable-baselines3's PPO"})
     anneal: bool = field(default=False, metadata={"help": "let the learning rates and clip_eps fall linearly to 0 over total_steps"})
-    adam_eps: float = field(default=1e-8, metadata={"help": "Adam's epsilon, > 0 (stable-baselines3's PPO uses 1e-5)"})
+    adam_eps: float = field(default=1e-8, metadata={"help": "Adam's epsilon, > 0 (stable-baselines3's PPO uses 1e-5); optimizer adam only (RMSprop's is fixed at 1e-5)"})
     total_steps: int = field(default=100_000, metadata={"help": "env steps to train for, in [1, 10**12]"})
     target_return: float | None = field(default=None, metadata={"help": "stop once the mean return of the last 100 episodes reaches this"})
     log_std_init: float = field(default=-0.5, metadata={"help": "the Gaussian policy's starting log sigma (Pendulum-v1 only)"})
@@ -109,6 +109,10 @@ class Config:
             raise ValueError(f"algo {checked['algo']} learns Q(s, a) for each of a few discrete actions, so it "
                              f"cannot train on {checked['env']} (continuous actions); use a2c, gae, tdac, "
                              f"reinforce or reinforce_baseline")
+        adam_eps_default = next(f.default for f in fields(self) if f.name == "adam_eps")
+        if checked["optimizer"] == "rmsprop" and checked["adam_eps"] != adam_eps_default:
+            raise ValueError(f"adam_eps={checked['adam_eps']:g} is Adam's epsilon, but optimizer is rmsprop (whose "
+                             f"epsilon is fixed at 1e-5): leave adam_eps at {adam_eps_default:g}, or use optimizer adam")
         for name in ("shared", "discount_actor", "detach_target", "norm_adv", "anneal"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise _validate.BadValue(name, "True or False", getattr(self, name))

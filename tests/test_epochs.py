@@ -156,6 +156,20 @@ def test_bad_settings_are_named(field, value):
         preset("ppo", **{field: value}).validate()
 
 
+def test_adam_eps_with_rmsprop_is_refused_as_it_would_be_ignored(tmp_path):
+    """RMSprop's epsilon is fixed (optim.py): an adam_eps given with it would change nothing."""
+    from test_cli import main
+
+    with pytest.raises(ValueError, match="adam_eps=1e-05 is Adam's epsilon, but optimizer is rmsprop"):
+        preset("gae", optimizer="rmsprop", adam_eps=1e-5).validate()
+    preset("gae", optimizer="rmsprop").validate()                  # its default is fine
+    preset("gae", optimizer="adam", adam_eps=1e-5).validate()
+    rc, _, err = main("train", "--preset", "gae", "--optimizer", "rmsprop", "--adam-eps", "1e-5", "--steps", 100,
+                      "--out", tmp_path / "run")
+    assert rc == 2 and "adam_eps" in err and "rmsprop" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
 def test_population_of_ppo_and_one_step_members_is_refused():
     base = preset("gae", total_steps=256)
     with pytest.raises(ValueError, match="PPO's epochs"):
