@@ -104,3 +104,24 @@ def test_softmax_temperature_draws_softmax_of_r_over_beta():
     for a, line in by_action.items():
         want = np.exp(r[a] / betas) / np.exp(r[None, :] / betas[:, None]).sum(axis=1)
         np.testing.assert_allclose(line.get_ydata(), want, rtol=1e-9)
+
+
+def test_discount_weights_are_gamma_to_the_t_with_the_horizon_marked():
+    """Each line is gamma^t over t = 0 .. steps - 1, its dot at t = 1 / (1 - gamma) (on the line:
+    about 1/e), and the reference line at 1 is the weight without gamma^t."""
+    gammas, steps = (0.9, 0.99, 0.999), 500
+    ax = plots.discount_weights(gammas, steps=steps).axes[0]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    for g in gammas:
+        t, w = (np.asarray(v, dtype=float) for v in lines[plots.style.setting("gamma", g)].get_data())
+        np.testing.assert_array_equal(t, np.arange(steps))
+        np.testing.assert_allclose(w[0], 1.0)
+        np.testing.assert_allclose(w[1:] / w[:-1], g, rtol=1e-12)      # geometric with ratio gamma
+    dots = [line for line in ax.get_lines() if line.get_marker() == "o"]
+    assert len(dots) == 2                                             # 1/(1 - 0.999) = 1000 is past the end
+    for g, dot in zip(gammas, dots):
+        x, y = dot.get_xdata()[0], dot.get_ydata()[0]
+        np.testing.assert_allclose(x, 1 / (1 - g), rtol=1e-9)
+        np.testing.assert_allclose(y, np.exp(-1), rtol=0.06)            # (1 - 1/n)^n ~ 1/e
+    assert any(np.allclose(line.get_ydata(), 1.0) for line in ax.get_lines() if line.get_linestyle() == ":")
+    matplotlib.pyplot.close("all")

@@ -216,6 +216,7 @@ def _figures():
         "timescales_plot (nb 8)": lambda: plots.timescales_plot(studies.load("timescales-tdac"), studies.load("timescales-a2c")),
         "rollouts_plot (nb 8)": lambda: plots.rollouts_plot(studies.load("rollouts-a2c")),
         "blog_runs (nb 10)": lambda: plots.blog_runs(blogruns.load()),
+        "discount_weights (nb 1)": lambda: plots.discount_weights(),
         "gae_weights (nb 4)": lambda: plots.gae_weights((0.0, 0.5, 0.8, 0.95)),
         "score_pull (nb 2)": lambda: plots.score_pull(np.linspace(0.01, 0.99, 99)),
         "centring_seeds (nb 2)": lambda: plots.centring_seeds(centring.load()),
@@ -231,7 +232,7 @@ def _figures():
 
 
 FIGURES = _figures()
-LEARNING = [k for k in FIGURES if k.startswith(("learning", "stored", "sweep_sensitivity", "corridor_learning", "value_curves",
+LEARNING = [k for k in FIGURES if k.startswith(("learning", "stored", "sweep_sensitivity", "discount_weights", "corridor_learning", "value_curves",
                                                   "rollouts", "timescales", "blog", "entropy",
                                                   "lqr_objective", "variance_by_sigma", "pendulum_runs", "offpolicy", "epochs"))]
 

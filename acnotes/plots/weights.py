@@ -1,5 +1,5 @@
-"""Figures of shapes the notebooks describe in words: the weights GAE(lambda) puts on the
-n-step advantages (notebook 4), the pull of one update on a softmax policy's probabilities
+"""Figures of shapes the notebooks describe in words: the discount weight gamma^t of each
+step of an episode (notebook 1), the weights GAE(lambda) puts on the n-step advantages (notebook 4), the pull of one update on a softmax policy's probabilities
 and the stored Q-AC runs with and without centring, seed by seed (notebook 2), and the
 entropy bonus's balance softmax(r / beta) in a bandit (notebook 7)."""
 
@@ -9,7 +9,32 @@ import numpy as np
 
 from . import style
 
-__all__ = ["gae_weights", "score_pull", "centring_seeds", "softmax_temperature"]
+__all__ = ["discount_weights", "gae_weights", "score_pull", "centring_seeds", "softmax_temperature"]
+
+
+def discount_weights(gammas=(0.9, 0.98, 0.99, 0.999), steps: int = 500, title: str | None = None):
+    """The weight w_t = gamma^t that the policy gradient of the discounted J puts on step t of
+    an episode, for t = 0 .. ``steps`` - 1 (CartPole-v1's 500 by default), one line per gamma (a
+    swept setting: colours from ``style.sequence``, labelled where they end), each with a dot at
+    its horizon t = 1 / (1 - gamma), where w_t is about 1/e; the dotted line at 1 is the weight
+    of every step without gamma^t (``discount_actor=False``)."""
+    t = np.arange(steps)
+    fig, ax = style.figure(height=3.6)
+    lines = {}
+    for g, c in zip(gammas, style.sequence(len(gammas))):
+        label = style.setting("gamma", g)
+        lines[label] = ax.plot(t, g ** t.astype(float), color=c, linewidth=2.2, label=label)[0]
+        horizon = 1 / (1 - g)
+        if horizon < steps:
+            ax.plot([horizon], [g ** horizon], "o", color=c, markersize=5)
+    style.reference_line(ax, 1.0, "without γ^t: every step 1", at="left")
+    ax.set_xlim(0, steps)
+    ax.set_ylim(0, 1.08)
+    style.label_ends(ax, lines)
+    style.finish(ax, title=title or "γ^t leaves the late steps of a long episode almost no weight",
+                 note="w_t = γ^t of step t; dot: the horizon t = 1/(1 − γ), where w_t ≈ 1/e",
+                 xlabel="t, the step within the episode", ylabel="weight w_t of step t")
+    return fig
 
 
 def gae_weights(lams=(0.0, 0.5, 0.8, 0.95), n_max: int = 30, title: str | None = None):
