@@ -251,7 +251,7 @@ def test_command_writes_runs_and_never_overwrites(tmp_path, capsys):
     out = tmp_path / "p.json"
     assert main(["pporuns", "--out", str(out), "--steps", "300", "--seeds", "3", "--no-peer", "--quiet"]) == 0
     data = json.loads(out.read_text())
-    assert data["seeds"] == [3] and list(data["runs"]) == ["reference"] and data["total_steps"] == 300 and data["sb3"] is None
+    assert data["seeds"] == [3] and list(data["runs"]) == ["engine", "reference"] and data["total_steps"] == 300 and data["sb3"] is None
     assert data["runs"]["reference"][0]["episode_steps"][-1] <= 300 + 8 * 32   # the last rollout is whole
     before = out.read_text()
     with pytest.raises(SystemExit) as stop:
@@ -323,6 +323,39 @@ def test_pporuns_defaults_are_those_of_its_stored_file(tmp_path, monkeypatch, pr
     seen = []
     fake = {"runs": {}, "seeds": []}
     monkeypatch.setattr(stored, "compute_preset", lambda seeds, steps, log=None: seen.append((list(seeds), steps)) or {"runs": []})
-    monkeypatch.setattr(stored, "compute", lambda seeds, steps, peer=True, log=None: seen.append((list(seeds), steps)) or fake)
+    monkeypatch.setattr(stored, "compute", lambda seeds, steps, peer=True, log=None, engine=False: seen.append((list(seeds), steps)) or fake)
     assert main(["pporuns", "--out", str(tmp_path / "p.json"), "--quiet"] + (["--preset"] if preset else [])) == 0
     assert seen == [want]
+
+
+@pytest.mark.parametrize("flag, engine", [([], True), (["--no-engine"], False)])
+def test_pporuns_trains_the_engine_beside_the_others_unless_told(tmp_path, monkeypatch, flag, engine):
+    """ppo-cartpole.json holds the engine's single runs beside the reference's and SB3's, so
+    the command that made it trains all three by default."""
+    seen = []
+    monkeypatch.setattr(stored, "compute", lambda seeds, steps, peer=True, log=None, engine=False:
+                        seen.append((peer, engine)) or {"runs": {}, "seeds": []})
+    assert main(["pporuns", "--out", str(tmp_path / "p.json"), "--quiet"] + flag) == 0
+    assert seen == [(True, engine)]
+
+
+def test_stored_runs_hold_the_engine_beside_the_reference_and_sb3():
+    """The engine's preset and the reference file give the same episodes for the same seed until
+    float rounding parts them (tests/test_reference.py: over 5,000 env steps), so each stored
+    engine run starts as its seed's reference run, and no two seeds start alike."""
+    data = stored.load()
+    assert list(data["runs"]) == ["engine", "reference", "sb3"]
+    for name, runs in data["runs"].items():
+        assert [r["seed"] for r in runs] == data["seeds"], name
+    for ours, ref in zip(data["runs"]["engine"], data["runs"]["reference"]):
+        assert ours["episode_returns"][:20] == ref["episode_returns"][:20]
+    assert len({tuple(r["episode_returns"][:20]) for r in data["runs"]["engine"]}) == len(data["seeds"])
+
+
+@pytest.mark.slow
+def test_a_stored_engine_run_is_a_run_trained_now():
+    """Seed 0 of the stored engine runs, trained again now (100,000 env steps, about 25 s)."""
+    run = stored.load()["runs"]["engine"][0]
+    torch.set_num_threads(1)
+    again = stored.run_engine(run["seed"], stored.load()["total_steps"])
+    assert again["episode_returns"] == run["episode_returns"] and again["episode_steps"] == run["episode_steps"]
