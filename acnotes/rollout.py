@@ -303,21 +303,23 @@ class Collector:
         return self._batch(rows)
 
     def _batch(self, rows) -> Batch:
+        # np.array of a list of equal arrays: np.stack's values without its Python wrapper
+        # (4 us instead of 12 for 16 rows)
         obs_l = [rows[0]] + [row[0] for row in rows[1:]]
         act_l, rew_l, term_l, trunc_l, valid_l, t_l = zip(*(row[1:] for row in rows[1:]))
         obs = torch.stack(obs_l)
-        valid = torch.from_numpy(np.stack(valid_l))
+        valid = torch.from_numpy(np.array(valid_l))
         if self.continuous:   # r_t * scale in float64, rounded once (Pendulum's rewards are float64)
-            rewards = torch.from_numpy((np.stack(rew_l) * self._scale64).astype(np.float32))
+            rewards = torch.from_numpy((np.array(rew_l) * self._scale64).astype(np.float32))
         else:
-            rewards = torch.from_numpy(np.stack(rew_l).astype(np.float32)) * self.reward_scale
+            rewards = torch.from_numpy(np.array(rew_l).astype(np.float32, copy=False)) * self.reward_scale
         return Batch(
             obs=obs[:-1],
             actions=torch.stack(act_l),
             rewards=rewards * valid,
-            terminated=torch.from_numpy(np.stack(term_l)),
-            truncated=torch.from_numpy(np.stack(trunc_l)),
+            terminated=torch.from_numpy(np.array(term_l)),
+            truncated=torch.from_numpy(np.array(trunc_l)),
             next_obs=obs[1:],
             valid=valid,
-            t=torch.from_numpy(np.stack(t_l)).clamp(min=0),
+            t=torch.from_numpy(np.array(t_l)).clamp(min=0),
         )
