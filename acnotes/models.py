@@ -207,11 +207,16 @@ class Population(nn.Module):
         function: within 2e-7 of ``torch.tanh`` in float32), because torch's tanh is not
         vectorized on CPU and costs three times as much here (benchmarks/README.md); the
         factor 2 is the product's ``alpha`` and ``beta`` (exact). Without autograd the
-        last step is one in-place op, -1 + 2 s (2 s is exact, so the same numbers as s * 2 - 1)."""
+        sigmoid and the last step run in place, -1 + 2 s as one op (2 s is exact, so the same
+        numbers as s * 2 - 1)."""
         if not self.tanh:
-            return torch.relu(torch.baddbmm(b, x, w))
-        s = torch.sigmoid(torch.baddbmm(b, x, w, beta=2, alpha=2))
-        return s * 2 - 1 if torch.is_grad_enabled() else torch.add(_MINUS_ONE, s, alpha=2, out=s)
+            z = torch.baddbmm(b, x, w)
+            return torch.relu(z) if torch.is_grad_enabled() else z.relu_()
+        z = torch.baddbmm(b, x, w, beta=2, alpha=2)
+        if torch.is_grad_enabled():
+            return torch.sigmoid(z) * 2 - 1
+        z.sigmoid_()   # in place: the same kernel on the same numbers, no new tensor
+        return torch.add(_MINUS_ONE, z, alpha=2, out=z)
 
     def _mlp(self, prefix: str, x: Tensor) -> Tensor:
         for i in range(0, 2 * self.template["layers"], 2):

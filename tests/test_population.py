@@ -54,6 +54,17 @@ def test_population_env_members_are_independent():
             assert np.array_equal(got[i], np.concatenate([w[i] for w in want]))
 
 
+@pytest.mark.parametrize("bad", [[0, 1, -1, 0], [0, 2, 0, 0], [1, 1, 1, -2**62], np.array([0, 1, -1, 0], dtype=np.int32),
+                                 [0.0, -0.5, 1.0, 0.0], [0, 1, 0]])
+def test_bad_actions_are_refused(bad):
+    """Any action but 0 and 1 (int64 ones are checked by a shift), or the wrong count."""
+    env = CartPoles(2, 2, 500)
+    env.reset(seed=[0, 1])
+    with pytest.raises(ValueError, match="actions must be 4 values in"):
+        env.step(np.asarray(bad))
+    env.step(np.array([0, 1, 1, 0]))   # good actions still step
+
+
 def test_paused_members_do_not_move():
     env = CartPoles(2, 2, 500)
     env.reset(seed=[0, 1])
