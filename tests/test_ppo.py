@@ -194,10 +194,10 @@ def test_reference_masks_the_autoreset_step_and_sees_truncations(monkeypatch):
 
 
 # ----------------------------------------------------------------------------- stored runs
-def test_stored_runs_cover_every_seed_of_both_implementations():
+def test_stored_runs_cover_every_seed_of_the_three_implementations():
     data = stored.load()
     assert data["seeds"] == list(stored.SEEDS) and data["total_steps"] == stored.TOTAL_STEPS
-    assert sorted(data["runs"]) == ["reference", "sb3"] and data["sb3"] == stored.SB3_SETTINGS
+    assert sorted(data["runs"]) == ["engine", "reference", "sb3"] and data["sb3"] == stored.SB3_SETTINGS
     for name, runs in data["runs"].items():
         assert [r["seed"] for r in runs] == list(stored.SEEDS), name
         for r in runs:
