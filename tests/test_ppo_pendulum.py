@@ -38,9 +38,8 @@ def test_preset_is_rl_zoos_budget_and_settings():
     cfg = acn.train.preset(pp.PRESET).validate()
     zoo = pp.SB3_SETTINGS
     assert cfg.env == "Pendulum-v1" and cfg.uses_epochs() and cfg.total_steps == pp.TOTAL_STEPS
-    assert (cfg.n_envs, cfg.n_steps, cfg.gamma, cfg.lam, cfg.epochs, cfg.clip_eps, cfg.lr) == (
-        zoo["n_envs"], zoo["n_steps"], zoo["gamma"], zoo["gae_lambda"], zoo["n_epochs"], zoo["clip_range"],
-        zoo["learning_rate"])
+    assert (cfg.n_envs, cfg.n_steps, cfg.gamma, cfg.epochs, cfg.clip_eps, cfg.lr) == (
+        zoo["n_envs"], zoo["n_steps"], zoo["gamma"], zoo["n_epochs"], zoo["clip_range"], zoo["learning_rate"])
 
 
 def test_benchmark_refuses_bad_input_before_training(tmp_path, capsys, monkeypatch):

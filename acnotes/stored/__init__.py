@@ -15,6 +15,8 @@ Every kind is one module of this package, and every kind works the same way:
     ``stored.pendulumruns`` notebook 11: the engine's a2c/gae-pendulum      pendulumruns --out FILE
     ``stored.ppo``          notebook 12: PPO and SB3's PPO on CartPole      pporuns --out FILE
                             and the ppo preset over seeds 0-49              pporuns --preset --out FILE
+    ``stored.ppo_pendulum`` PPO and SB3's PPO on Pendulum-v1 (computes;      benchmarks/ppo_pendulum.py --json OUT
+                            nothing stored yet)
 
 * **compute**: ``compute(...)`` trains the members with ``train.train_population``, as few
   populations as fit in memory (``population_checks.check_memory``), and keeps of each run what
