@@ -34,6 +34,17 @@ def test_summary_by_hand():
     assert "1 of 2" in pp.table(dict(runs=dict(sb3=sb3, engine=eng)))
 
 
+def test_side_by_side_over_the_common_seeds():
+    """Engine runs of seeds 0-2 beside SB3's of seeds 0-1: the table over the common seeds leaves seed 2 out."""
+    eng = [_run(s, [f] * 100, 1.0) for s, f in enumerate((-190.0, -210.0, -100.0))]
+    sb3 = [_run(s, [f] * 100, 1.0) for s, f in enumerate((-195.0, -205.0))]
+    data = dict(runs=dict(sb3=sb3, engine=eng))
+    assert pp.common_seeds(data) == [0, 1]
+    assert pp.summarize(data)["engine"]["solved"] == 2
+    s = pp.summarize(data, pp.common_seeds(data))["engine"]
+    assert (s["solved"], s["n"], s["median_final"]) == (1, 2, -200.0)
+
+
 def test_preset_is_rl_zoos_budget_and_settings():
     cfg = acn.train.preset(pp.PRESET).validate()
     zoo = pp.SB3_SETTINGS

@@ -30,7 +30,7 @@ from . import FINAL_WINDOW, save_json
 from .ppo import _run
 
 __all__ = ["TOTAL_STEPS", "PENDULUM_SOLVED", "SB3_SETTINGS", "PRESET", "run_sb3", "run_engine", "compute",
-           "summarize", "table", "save"]
+           "common_seeds", "summarize", "table", "save"]
 
 TOTAL_STEPS = 100_000            # rl-zoo's n_timesteps for Pendulum-v1
 PENDULUM_SOLVED = -200.0         # the bar of issue 26: final mean return over 100 episodes >= -200
@@ -126,12 +126,19 @@ def _final(run: dict) -> float:
 NAMES = {"engine": "PPO (the engine's ppo-pendulum, one population)", "sb3": "SB3 PPO (rl-zoo settings, gSDE)"}
 
 
-def summarize(data: dict) -> dict[str, dict]:
+def common_seeds(data: dict) -> list[int]:
+    """The seeds that every implementation of ``data`` ran (a side by side compares only those)."""
+    sets = [{r["seed"] for r in runs} for runs in data["runs"].values()]
+    return sorted(set.intersection(*sets)) if sets else []
+
+
+def summarize(data: dict, seeds: Sequence[int] | None = None) -> dict[str, dict]:
     """Per implementation: ``solved`` (seeds whose final return, the mean of their last 100
     episodes, is >= -200) of ``n``, ``median_final``, ``median_seconds`` and, beside SB3,
-    ``time_ratio`` (median seconds / SB3's)."""
+    ``time_ratio`` (median seconds / SB3's); over ``seeds`` only if given."""
     out = {}
     for name, runs in data["runs"].items():
+        runs = [r for r in runs if seeds is None or r["seed"] in seeds]
         finals = [_final(r) for r in runs]
         out[name] = dict(solved=sum(f >= PENDULUM_SOLVED for f in finals), n=len(runs),
                          median_final=float(np.median(finals)),
@@ -143,10 +150,10 @@ def summarize(data: dict) -> dict[str, dict]:
     return out
 
 
-def table(data: dict) -> str:
-    """The summary as a plain-text table, one row per implementation."""
+def table(data: dict, seeds: Sequence[int] | None = None) -> str:
+    """The summary as a plain-text table, one row per implementation (over ``seeds`` if given)."""
     rows = [("", "final >= -200", "median final return", "median seconds", "time vs SB3")]
-    for name, s in summarize(data).items():
+    for name, s in summarize(data, seeds).items():
         ratio = f"{s['time_ratio']:.2f}" if "time_ratio" in s else "-"
         rows.append((NAMES.get(name, name), f"{s['solved']} of {s['n']}", f"{s['median_final']:.1f}",
                      f"{s['median_seconds']:.1f}", ratio))
