@@ -75,3 +75,34 @@ def test_benchmark_writes_the_engines_runs(tmp_path, capsys, monkeypatch):
     assert [r["seed"] for r in data["runs"]["engine"]] == [0, 1] and "sb3" not in data["runs"]
     assert all(len(r["episode_returns"]) == 4 for r in data["runs"]["engine"])
     assert "of 2" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- the stored side by side
+def test_lean_keeps_the_last_100_returns_and_the_summary():
+    runs = [_run(0, [float(i) for i in range(-400, -150)], 1.0)]
+    runs[0]["episode_steps"] = list(range(200, 200 * 251, 200))
+    data = dict(runs=dict(engine=runs))
+    cut = pp.lean(data)["runs"]["engine"][0]
+    assert cut["episodes"] == 250 and cut["last_end"] == 50_000 and cut["episode_returns"] == runs[0]["episode_returns"][-100:]
+    assert pp.summarize(pp.lean(data)) == pp.summarize(data)
+
+
+def test_stored_side_by_side_covers_its_seeds():
+    data = pp.load()
+    assert [r["seed"] for r in data["runs"]["engine"]] == list(range(50)) == data["seeds"]
+    assert [r["seed"] for r in data["runs"]["sb3"]] == data["sb3_seeds"]
+    assert data["sb3"] == pp.SB3_SETTINGS and data["total_steps"] == pp.TOTAL_STEPS
+    assert acn.train.Config.from_dict(data["config"]) == acn.train.preset(pp.PRESET)
+    for r in data["runs"]["engine"] + data["runs"]["sb3"]:
+        assert r["episodes"] >= 500 and len(r["episode_returns"]) == 100 and r["last_end"] <= 102_400
+
+
+@pytest.mark.slow
+def test_a_stored_engine_seed_is_its_single_run_trained_now():
+    """Seed 0 of the stored population, trained again now as a single run (a member follows its
+    single run bit for bit, tests/test_epochs.py): the same number of episodes, the same last
+    100 returns, the last one ending at the same env step."""
+    stored = pp.load()["runs"]["engine"][0]
+    _, h = acn.train.train(acn.train.preset(pp.PRESET, seed=stored["seed"]), progress=False)
+    assert len(h.episode_returns) == stored["episodes"] and h.episode_steps[-1] == stored["last_end"]
+    assert h.episode_returns[-100:] == stored["episode_returns"]

@@ -16,6 +16,11 @@ thread; the engine's seeds run as one population (one torch thread too), and eac
 the time ratio compares that share with SB3's seconds per seed.
 
     python benchmarks/ppo_pendulum.py --seeds 4 --json out.json
+
+The stored side by side (``load``, ``acnotes/data/ppo-pendulum.json``, for notebook 12) holds the
+engine's seeds 0-49 (one population) and SB3's seeds 0-11 (all the time allowed here), each run
+cut by ``lean`` to its last 100 returns; ``summarize(data, common_seeds(data))`` compares the
+seeds both ran. tests/test_ppo_pendulum.py trains engine seed 0 again and gets its numbers.
 """
 
 from __future__ import annotations
@@ -26,11 +31,11 @@ from typing import Sequence
 
 import numpy as np
 
-from . import FINAL_WINDOW, save_json
+from . import FINAL_WINDOW, read_data, save_json
 from .ppo import _run
 
 __all__ = ["TOTAL_STEPS", "PENDULUM_SOLVED", "SB3_SETTINGS", "PRESET", "run_sb3", "run_engine", "compute",
-           "common_seeds", "summarize", "table", "save"]
+           "common_seeds", "summarize", "table", "save", "FILENAME", "lean", "load"]
 
 TOTAL_STEPS = 100_000            # rl-zoo's n_timesteps for Pendulum-v1
 PENDULUM_SOLVED = -200.0         # the bar of issue 26: final mean return over 100 episodes >= -200
@@ -163,3 +168,23 @@ def table(data: dict, seeds: Sequence[int] | None = None) -> str:
 
 
 save = save_json   # write the runs atomically
+
+# ------------------------------------------------------------- the stored side by side
+FILENAME = "ppo-pendulum.json"
+
+
+def lean(data: dict) -> dict:
+    """``data`` with each run cut to what the table needs and a retrained run can be checked
+    against: its last 100 episode returns (``episode_returns``, so ``summarize`` reads it as it
+    reads a whole run), ``episodes`` (how many it had) and the env step of the last one's end."""
+    def cut(r):
+        return dict({k: v for k, v in r.items() if k not in ("episode_returns", "episode_steps")},
+                    episodes=len(r["episode_returns"]), last_end=r["episode_steps"][-1],
+                    episode_returns=r["episode_returns"][-FINAL_WINDOW:])
+    return dict(data, runs={name: [cut(r) for r in runs] for name, runs in data["runs"].items()})
+
+
+def load() -> dict:
+    """The stored side by side (``acnotes/data/ppo-pendulum.json``, ``lean`` runs): the engine's
+    ``ppo-pendulum`` over seeds 0-49 as one population and SB3's PPO over the seeds in ``sb3_seeds``."""
+    return read_data(FILENAME)
