@@ -33,7 +33,7 @@ class Config:
     """
 
     algo: str = field(default="a2c", metadata={"help": "estimator: " + ", ".join(ESTIMATOR_NAMES)})
-    env: str = field(default="CartPole-v1", metadata={"help": "CartPole-v1 (two actions, a softmax policy) or Pendulum-v1 (a torque in [-2, 2], a Gaussian policy clipped outside its log-probability; estimators with a V critic or none)"})
+    env: str = field(default="CartPole-v1", metadata={"help": "CartPole-v1 (two actions, a softmax policy) or Pendulum-v1 (a torque in [-2, 2], a Gaussian policy clipped outside its log-probability; estimators with a V critic or none, PPO's settings too)"})
     gamma: float = field(default=0.99, metadata={"help": "discount factor, in [0, 1]"})
     lr: float = field(default=1e-3, metadata={"help": "learning rate of the actor, > 0"})
     critic_lr: float | None = field(default=None, metadata={"help": "learning rate of the critic, > 0 (default: lr)"})
@@ -129,9 +129,6 @@ class Config:
                                  "batch_size, clip_eps or norm_adv (PPO's loss): its critic's target is computed "
                                  "once per rollout with pi_old's critic, so nothing flows through it; leave "
                                  "detach_target at True")
-            if self.env in CONTINUOUS:
-                raise ValueError(f"epochs, batch_size, clip_eps and norm_adv (PPO's loss) run on CartPole-v1 only "
-                                 f"so far, not on {self.env}: leave them at their defaults there")
         return self
 
     def uses_epochs(self) -> bool:

@@ -39,6 +39,13 @@ stay (``optim.PopulationOptimizer.step``; tests/test_reference.py checks a membe
 reference with minibatches of 85 of 256 steps). With ``batch_size >= n_envs * n_steps``
 (rl-zoo's CartPole settings: 8 x 32 steps, minibatches of 256) there is one minibatch per
 epoch and this never happens.
+
+With a Gaussian policy (Pendulum-v1, ``Config.env``) the same loss holds with the Gaussian's
+log pi: rho_t = exp(log N(a_t; mu_theta(s_t), sigma_theta^2) - log N(a_t; mu_old, sigma_old^2)),
+a_t the *unclipped* sampled action (the clip to [-2, 2] is the env's, outside the
+log-probability, as in the engine's one-step path and ``acnotes.gaussian``), and the entropy
+the Gaussian's, sum_i log sigma_i + (1 + log 2 pi) / 2. Its rows run through ``pop(obs)`` with
+autograd (the free log sigma is no layer of ``HandBackward``), as the one-step Gaussian path does.
 """
 
 from __future__ import annotations
@@ -50,59 +57,80 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from . import estimators
+from . import estimators, gaussian
 from .backprop import to_members
 from .models import HandBackward, Population
 
-__all__ = ["forward_rows", "minibatch_losses", "update", "clip_bounds", "schedule"]
+__all__ = ["forward_rows", "log_prob", "entropy_terms", "minibatch_losses", "update", "clip_bounds", "schedule"]
 
 
 def forward_rows(pop: Population, obs: Tensor) -> tuple[Tensor, Tensor | None]:
     """``(logits [K, B, A], V [K, B])`` of every member on its rows ``obs`` [K, B, d], with
-    autograd: each side one ``HandBackward`` node (separate trunks), else ``pop(obs)``."""
-    if pop.shared:
+    autograd: each side one ``HandBackward`` node (separate trunks), else ``pop(obs)``. A
+    Gaussian policy's "logits" are (mu, log sigma) concatenated, [K, B, 2 * act_dim], from
+    ``pop(obs)`` (its free log sigma is no layer of ``HandBackward``)."""
+    if pop.shared or pop.gaussian:
         return pop(obs)
     act = pop.template["activation"]
     logits = HandBackward.apply(lambda: pop.layers("actor", obs), act, pop.side_weights("actor"), pop.actor)
     return logits, (None if pop.critic is None else pop.critic_values(obs))
 
 
+def log_prob(logits: Tensor, actions: Tensor, continuous: bool = False) -> Tensor:
+    """log pi(a|s) of the actions taken: categorical from logits, or (``continuous``) the
+    Gaussian log-density of the unclipped action under (mu, log sigma) = ``logits`` split in two
+    (the clip to the action bound belongs to the env, ``acnotes.gaussian``)."""
+    if not continuous:
+        return estimators.log_prob(logits, actions)
+    mu, log_std = logits.chunk(2, -1)
+    return gaussian.log_prob(actions, mu, log_std)
+
+
+def entropy_terms(logits: Tensor, mask: Tensor, continuous: bool = False) -> Tensor:
+    """The policy's entropy on each row, 0 where ``mask`` is False: the softmax's, or the Gaussian's."""
+    if not continuous:
+        return estimators.entropy_terms(logits, mask)
+    return torch.where(mask, gaussian.entropy(logits.chunk(2, -1)[1]), 0.0)
+
+
 def minibatch_losses(logits: Tensor, v: Tensor | None, actions: Tensor, logp_old: Tensor, psi: Tensor,
                      target: Tensor | None, mask: Tensor, *, lo=None, hi=None, norm_adv: bool = False,
-                     critic_loss: str = "mse"):
+                     critic_loss: str = "mse", continuous: bool = False):
     """PPO's three losses ``(actor, critic, entropy)``, one per member [K], on minibatch rows
     [K, B] (``mask``: the rows that count): each a sum over the member's rows divided by their
     number. ``lo``/``hi`` [K, 1] clip the ratio (None: no clipping); ``norm_adv`` normalises
     Psi_t over the member's rows (mean 0, unbiased std 1, as ``torch.std``) when it has two or more;
-    ``critic_loss`` is ``Config.critic_loss`` (``estimators.critic_terms``' kind)."""
+    ``critic_loss`` is ``Config.critic_loss`` (``estimators.critic_terms``' kind). ``continuous``:
+    a Gaussian policy (``log_prob``, ``entropy_terms``; ``actions`` [K, B, act_dim])."""
     count = mask.sum(1)
     n = count.clamp(min=1)
     if norm_adv:
         mean = torch.where(mask, psi, 0.0).sum(1, keepdim=True) / n[:, None]
         var = torch.where(mask, (psi - mean) ** 2, 0.0).sum(1, keepdim=True) / (count - 1).clamp(min=1)[:, None]
         psi = torch.where((count > 1)[:, None], (psi - mean) / (var.sqrt() + 1e-8), psi)
-    logp = estimators.log_prob(logits, actions)
+    logp = log_prob(logits, actions, continuous)
     actor = -estimators.clipped_terms(logp, logp_old, psi, mask, lo, hi).sum(1) / n
     critic = torch.zeros_like(actor) if v is None else estimators.critic_terms(v, target, mask, critic_loss).sum(1) / n
-    return actor, critic, estimators.entropy_terms(logits, mask).sum(1) / n
+    return actor, critic, entropy_terms(logits, mask, continuous).sum(1) / n
 
 
 def update(pop: Population, opt, params: Sequence[Tensor], batch, terms, run, gens: Sequence[torch.Generator], *,
            epochs: int, batch_size: int | None, lo: Tensor | None, hi: Tensor | None, norm_adv: bool,
-           vf_coef: Tensor, ent_coef: Tensor, max_norm: Tensor, critic_loss: str = "mse"):
+           vf_coef: Tensor, ent_coef: Tensor, max_norm: Tensor, critic_loss: str = "mse", continuous: bool = False):
     """``epochs`` passes of minibatch steps on one rollout (the module docstring).
 
     ``batch`` [T, K*N] and its ``terms`` (``train.step_terms`` without autograd: pi_old's
     logits, Psi_t, the target); ``run`` (``members._Run``) says which members act and stops
     those whose loss or gradient is not finite; ``gens`` are the members' generators (the
-    collector's). Returns the losses, gradient norms and entropies [K] of each member's last step.
+    collector's); ``continuous``: a Gaussian policy (``minibatch_losses``). Returns the losses,
+    gradient norms and entropies [K] of each member's last step.
     """
     from .train import clip_per_member   # train.py imports this module
 
     K = pop.members
     obs, actions = to_members(batch.obs, K), to_members(batch.actions, K)          # [K, R, d], [K, R]
     valid = to_members(batch.valid, K)
-    logp_old = to_members(estimators.log_prob(terms.logits, batch.actions), K)
+    logp_old = to_members(log_prob(terms.logits, batch.actions, continuous), K)
     psi = terms.psi if terms.weight is None else terms.psi * terms.weight
     psi = to_members(psi, K)
     target = None if terms.target is None else to_members(terms.target, K)
@@ -126,7 +154,8 @@ def update(pop: Population, opt, params: Sequence[Tensor], batch, terms, run, ge
             logits, v = forward_rows(pop, obs[members, idx])
             a, c, e = minibatch_losses(logits, v, actions[members, idx], logp_old[members, idx], psi[members, idx],
                                        None if target is None else target[members, idx], mask,
-                                       lo=lo, hi=hi, norm_adv=norm_adv, critic_loss=critic_loss)
+                                       lo=lo, hi=hi, norm_adv=norm_adv, critic_loss=critic_loss,
+                                       continuous=continuous)
             loss = a + vf_coef * c - ent_coef * e
             run.stop_if_not_finite(torch.where(torch.from_numpy(stepping), loss, 0.0), "loss")
             stepping &= run.col.active

@@ -241,7 +241,7 @@ def train_population(configs: Sequence[Config], progress: bool = True,
                     a, c, g, e = epochs.update(pop, opt, params, batch, terms, run, col.gens, epochs=cfg.epochs,
                                                batch_size=cfg.batch_size, lo=lo, hi=hi, norm_adv=cfg.norm_adv,
                                                vf_coef=vf_coef, ent_coef=ent_coef, max_norm=max_norm,
-                                               critic_loss=cfg.critic_loss)
+                                               critic_loss=cfg.critic_loss, continuous=continuous)
                     if replay is not None:
                         replay.xs = {}
                     run.after_update(col.active.copy(), params, a, c, g, e)

@@ -3,7 +3,8 @@
     python benchmarks/engine_identity.py record /tmp/engine_identity.json    # on the old code
     python benchmarks/engine_identity.py compare /tmp/engine_identity.json   # on the new code
 
-Cases: each preset (reinforce, reinforce_baseline, qac, a2c, tdac, gae, blog-tdac, ppo) as a
+Cases: each preset (reinforce, reinforce_baseline, qac, a2c, tdac, gae, blog-tdac, ppo, a2c-pendulum,
+gae-pendulum) as a
 single run (seed 0) and as a 5-seed population (seeds 0-4), plus populations that take the
 engine's rarer paths: members with different numeric settings, a member that diverges (so
 the others train on with a stopped member), a member that reaches its target return, and an
@@ -33,7 +34,8 @@ sys.path.insert(0, os.environ.get("ACNOTES_SRC", str(Path(__file__).resolve().pa
 
 from acnotes import train as T  # noqa: E402
 
-PRESETS = ("reinforce", "reinforce_baseline", "qac", "a2c", "tdac", "gae", "blog-tdac", "ppo")
+PRESETS = ("reinforce", "reinforce_baseline", "qac", "a2c", "tdac", "gae", "blog-tdac", "ppo", "a2c-pendulum",
+           "gae-pendulum")
 FIELDS = ("episode_returns", "episode_lengths", "episode_steps", "steps", "actor_loss", "critic_loss",
           "grad_norm", "entropy", "status", "message")
 

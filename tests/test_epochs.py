@@ -13,11 +13,11 @@ from acnotes.rollout import Collector
 from acnotes.train import losses, member_sums, preset, step_terms, train, train_population
 
 
-def _rollout(K=2, n_envs=4, n_steps=16, seed=0):
-    """A population of K fresh nets and one rollout of theirs, with its terms (GAE(0.9))."""
-    nets = [acn.train.make_agent(preset("gae", seed=seed + k)) for k in range(K)]
+def _rollout(K=2, n_envs=4, n_steps=16, seed=0, name="gae"):
+    """A population of K fresh nets of preset ``name`` and one rollout of theirs on its env."""
+    nets = [acn.train.make_agent(preset(name, seed=seed + k)) for k in range(K)]
     pop = Population.stack(nets)
-    env = acn.envs.make_cartpole(n_envs, members=K)
+    env = acn.envs.make_env(preset(name).env, n_envs, members=K)
 
     def policy(obs):
         return pop.logits(obs.reshape(K, n_envs, -1)).reshape(K * n_envs, -1)
@@ -30,14 +30,18 @@ def _rollout(K=2, n_envs=4, n_steps=16, seed=0):
     return pop, batch, forward
 
 
+@pytest.mark.parametrize("name", ["gae", "gae-pendulum"])
 @pytest.mark.parametrize("clip_eps", [None, 0.2])
-def test_one_epoch_one_minibatch_no_clipping_is_a2cs_gradient(clip_eps):
+def test_one_epoch_one_minibatch_no_clipping_is_a2cs_gradient(clip_eps, name):
     """At theta = theta_old (the first step), rho_t = 1 and grad rho_t = grad log pi: PPO's loss
     on the whole rollout has the gradient of the engine's usual loss, clipped or not (the clip
-    is inactive at rho = 1); normalising Psi_t changes it (so the comparison can fail)."""
-    pop, batch, forward = _rollout()
+    is inactive at rho = 1), for the softmax policy on CartPole and the Gaussian one on
+    Pendulum-v1 (log pi of the unclipped action); normalising Psi_t changes it (so the
+    comparison can fail)."""
+    pop, batch, forward = _rollout(name=name)
     K = pop.members
-    kw = dict(algo="gae", gamma=torch.tensor(0.99), lam=torch.tensor(0.9), n=None)
+    continuous = preset(name).env == "Pendulum-v1"
+    kw = dict(algo="gae", gamma=torch.tensor(0.99), lam=torch.tensor(0.9), n=None, continuous=continuous)
 
     def grads(loss):
         pop.zero_grad()
@@ -49,7 +53,7 @@ def test_one_epoch_one_minibatch_no_clipping_is_a2cs_gradient(clip_eps):
 
     with torch.no_grad():
         old = step_terms(forward, batch, **kw)
-    logp_old = estimators.log_prob(old.logits, batch.actions)
+    logp_old = epochs.log_prob(old.logits, batch.actions, continuous)
     lo, hi = epochs.clip_bounds([clip_eps] * K, np.ones(K))
 
     def ppo_grad(norm_adv):
@@ -57,7 +61,8 @@ def test_one_epoch_one_minibatch_no_clipping_is_a2cs_gradient(clip_eps):
         valid = to(batch.valid, K)
         logits, v = epochs.forward_rows(pop, to(batch.obs, K))
         a, c, e = epochs.minibatch_losses(logits, v, to(batch.actions, K), to(logp_old, K), to(old.psi, K),
-                                          to(old.target, K), valid, lo=lo, hi=hi, norm_adv=norm_adv)
+                                          to(old.target, K), valid, lo=lo, hi=hi, norm_adv=norm_adv,
+                                          continuous=continuous)
         return grads((a + 0.5 * c - 0.01 * e).sum())
 
     assert usual.abs().max() > 1e-3
@@ -209,14 +214,78 @@ def test_results_table_written_before_ppos_fields_reads_with_their_defaults():
         sweep._read_rows(cut, "cut.csv")
 
 
-def test_ppo_settings_on_pendulum_are_refused_with_what_to_do():
-    """PPO's loss takes categorical log-probabilities (epochs.minibatch_losses): on Pendulum-v1
-    the Config refuses it before any training, naming the settings."""
-    acn.train.preset("gae-pendulum").validate()
-    with pytest.raises(ValueError, match="CartPole-v1 only"):
-        acn.train.preset("gae-pendulum", epochs=2).validate()
-    with pytest.raises(ValueError, match="CartPole-v1 only"):
-        train(preset("ppo", env="Pendulum-v1", total_steps=64), progress=False)
+# ------------------------------------------------------------- PPO with the Gaussian policy
+def test_gaussian_ratio_scores_the_unclipped_action_by_hand():
+    """One row, sigma 1: pi_old = N(0, 1), pi_theta = N(0.5, 1), the sampled action 3 (the env
+    got 2). rho = exp(-(3 - 0.5)^2 / 2 + 3^2 / 2) = exp(1.375); with Psi = -1 the clipped loss
+    keeps rho Psi (the min), so the actor loss is rho; scoring the clipped 2 would give exp(0.875).
+    The entropy is the Gaussian's, log sigma + (1 + log 2 pi) / 2."""
+    logits = torch.tensor([[[0.5, 0.0]]])           # [K=1, B=1, (mu, log sigma)]
+    old = epochs.log_prob(torch.tensor([[[0.0, 0.0]]]), torch.tensor([[[3.0]]]), continuous=True)
+    kw = dict(v=None, logp_old=old, psi=torch.tensor([[-1.0]]), target=None, mask=torch.tensor([[True]]),
+              lo=torch.tensor([[0.8]]), hi=torch.tensor([[1.2]]), continuous=True)
+    a, _, e = epochs.minibatch_losses(logits, actions=torch.tensor([[[3.0]]]), **kw)
+    assert torch.allclose(a, torch.tensor([np.exp(1.375)], dtype=torch.float32))
+    assert torch.allclose(e, torch.tensor([0.5 * (1 + np.log(2 * np.pi))], dtype=torch.float32))
+    clipped, _, _ = epochs.minibatch_losses(logits, actions=torch.tensor([[[2.0]]]), **dict(
+        kw, logp_old=epochs.log_prob(torch.tensor([[[0.0, 0.0]]]), torch.tensor([[[2.0]]]), continuous=True)))
+    assert not torch.allclose(clipped, a)
+
+
+def _gaussian_ppo(**changes):
+    """PPO's settings on the gae-pendulum preset, small: 4 envs x 50 steps, minibatches of 40."""
+    settings = dict(n_envs=4, n_steps=50, epochs=3, batch_size=40, clip_eps=0.2, norm_adv=True, adam_eps=1e-5)
+    return preset("gae-pendulum", **{**settings, **changes})
+
+
+@pytest.mark.parametrize("settings", [dict(), dict(anneal=True, batch_size=None)], ids=["minibatches", "anneal"])
+def test_gaussian_member_follows_its_single_run(settings):
+    """PPO with the Gaussian policy on Pendulum-v1: every member ends the same episodes with the
+    same returns as its single run, with its parameters bit for bit, beside members with other
+    settings (the PPO test above, on the continuous task)."""
+    updates = 12
+    cfg = _gaussian_ppo(**settings)
+    cfg = cfg.replace(total_steps=updates * cfg.n_envs * cfg.n_steps)
+    cfgs = [cfg.replace(seed=0), cfg.replace(seed=1, gamma=0.95, lr=2e-3, clip_eps=0.1, max_grad_norm=None),
+            cfg.replace(seed=2, lr=3e-4, lam=0.5, clip_eps=None, ent_coef=0.01, log_std_init=0.0)]
+    pop = train_population(cfgs, progress=False)
+    for (agent_p, hist_p), c in zip(pop, cfgs):
+        agent_s, hist_s = train(c, progress=False)
+        assert len(hist_s.steps) == updates and len(hist_s.episode_returns) >= 8
+        assert hist_p.episode_returns == hist_s.episode_returns
+        assert hist_p.actor_loss == hist_s.actor_loss and hist_p.grad_norm == hist_s.grad_norm
+        for (n, p), q in zip(agent_p.model.named_parameters(), agent_s.model.parameters()):
+            assert torch.equal(p, q), f"seed {c.seed}: {n} differs from the single run's"
+    assert pop[0][1].episode_returns != pop[1][1].episode_returns
+
+
+def test_gaussian_ppo_trains_and_moves_log_sigma():
+    """A short Gaussian PPO run takes its epochs (several steps per rollout move the weights
+    further than one) and trains the free log sigma."""
+    def run(**changes):
+        agent, h = train(_gaussian_ppo(total_steps=400, **changes), progress=False)
+        assert h.status == "done" and len(h.steps) == 2 and np.isfinite(h.actor_loss).all()
+        return agent.model
+    start = acn.train.make_agent(_gaussian_ppo())
+    many, one = run(), run(epochs=1)
+    with torch.no_grad():
+        moved = [float(torch.cat([(p - q).flatten() for p, q in zip(m.parameters(), start.parameters())]).abs().max())
+                 for m in (many, one)]
+    assert moved[0] > 1.5 * moved[1] > 0
+    assert not torch.equal(many.log_std, start.log_std)
+
+
+def test_ppo_settings_on_pendulum_refuse_what_does_not_fit():
+    """PPO's settings train on Pendulum-v1 with the estimators on rollouts with a V critic; the
+    others are refused before any training, naming the settings and what to use."""
+    _gaussian_ppo().validate()
+    for algo in ("reinforce", "reinforce_baseline"):
+        with pytest.raises(ValueError, match="epochs, batch_size, clip_eps and norm_adv.*a2c, tdac, gae"):
+            _gaussian_ppo(algo=algo).validate()
+    with pytest.raises(ValueError, match="algo qac .* cannot train on Pendulum-v1"):
+        _gaussian_ppo(algo="qac").validate()
+    with pytest.raises(ValueError, match="detach_target=False"):
+        train(_gaussian_ppo(detach_target=False, total_steps=64), progress=False)
 
 
 def test_critic_loss_setting_reaches_ppos_critic():

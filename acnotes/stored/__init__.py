@@ -15,6 +15,8 @@ Every kind is one module of this package, and every kind works the same way:
     ``stored.pendulumruns`` notebook 11: the engine's a2c/gae-pendulum      pendulumruns --out FILE
     ``stored.ppo``          notebook 12: PPO and SB3's PPO on CartPole      pporuns --out FILE
                             and the ppo preset over seeds 0-49              pporuns --preset --out FILE
+    ``stored.ppo_pendulum`` notebook 12: PPO and SB3's PPO on Pendulum-v1    benchmarks/ppo_pendulum.py --json OUT
+                            (each run's last 100 returns, ``lean``)
 
 * **compute**: ``compute(...)`` trains the members with ``train.train_population``, as few
   populations as fit in memory (``population_checks.check_memory``), and keeps of each run what
@@ -46,7 +48,8 @@ from ..history import SOLVED, History, curve_on_grid
 
 __all__ = ["SOLVED", "FINAL_WINDOW", "summary", "read_data", "save_json", "KINDS"]
 
-KINDS = ("atlas", "sensitivity", "studies", "ablations", "blogruns", "sweeps", "centring", "pendulum", "pendulumruns", "ppo")
+KINDS = ("atlas", "sensitivity", "studies", "ablations", "blogruns", "sweeps", "centring", "pendulum", "pendulumruns", "ppo",
+         "ppo_pendulum")
 FINAL_WINDOW = 100   # "final return": the mean of the last 100 episodes, CartPole-v1's own window
 
 

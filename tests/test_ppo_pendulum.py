@@ -1,0 +1,108 @@
+"""PPO on Pendulum-v1 beside SB3's (acnotes/stored/ppo_pendulum.py, benchmarks/ppo_pendulum.py)."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+import acnotes as acn
+from acnotes.stored import ppo_pendulum as pp
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "ppo_pendulum.py"
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("ppo_pendulum_bench", BENCH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _run(seed, finals, seconds):
+    return dict(seed=seed, status="done", seconds=seconds, episode_returns=finals, episode_steps=[1] * len(finals))
+
+
+def test_summary_by_hand():
+    """Solved: the mean of the LAST 100 episodes >= -200 (an early bad episode drops out of it)."""
+    sb3 = [_run(0, [-1000.0] + [-200.0] * 100, 10.0), _run(1, [-201.0] * 100, 30.0)]
+    eng = [_run(0, [-150.0] * 50 + [-260.0] * 50, 2.0), _run(1, [-180.0] * 5, 4.0)]
+    s = pp.summarize(dict(runs=dict(sb3=sb3, engine=eng)))
+    assert s["sb3"] == dict(solved=1, n=2, median_final=-200.5, median_seconds=20.0, time_ratio=1.0)
+    assert s["engine"]["solved"] == 1 and s["engine"]["median_final"] == pytest.approx((-205.0 - 180.0) / 2)
+    assert s["engine"]["time_ratio"] == pytest.approx(3.0 / 20.0)
+    assert "1 of 2" in pp.table(dict(runs=dict(sb3=sb3, engine=eng)))
+
+
+def test_side_by_side_over_the_common_seeds():
+    """Engine runs of seeds 0-2 beside SB3's of seeds 0-1: the table over the common seeds leaves seed 2 out."""
+    eng = [_run(s, [f] * 100, 1.0) for s, f in enumerate((-190.0, -210.0, -100.0))]
+    sb3 = [_run(s, [f] * 100, 1.0) for s, f in enumerate((-195.0, -205.0))]
+    data = dict(runs=dict(sb3=sb3, engine=eng))
+    assert pp.common_seeds(data) == [0, 1]
+    assert pp.summarize(data)["engine"]["solved"] == 2
+    s = pp.summarize(data, pp.common_seeds(data))["engine"]
+    assert (s["solved"], s["n"], s["median_final"]) == (1, 2, -200.0)
+
+
+def test_preset_is_rl_zoos_budget_and_settings():
+    cfg = acn.train.preset(pp.PRESET).validate()
+    zoo = pp.SB3_SETTINGS
+    assert cfg.env == "Pendulum-v1" and cfg.uses_epochs() and cfg.total_steps == pp.TOTAL_STEPS
+    assert (cfg.n_envs, cfg.n_steps, cfg.gamma, cfg.epochs, cfg.clip_eps, cfg.lr) == (
+        zoo["n_envs"], zoo["n_steps"], zoo["gamma"], zoo["n_epochs"], zoo["clip_range"], zoo["learning_rate"])
+
+
+def test_benchmark_refuses_bad_input_before_training(tmp_path, capsys, monkeypatch):
+    bench = _bench()
+    monkeypatch.setattr(pp, "compute", lambda *a, **k: pytest.fail("trained before refusing"))
+    out = tmp_path / "runs.json"
+    out.write_text("mine")
+    for argv, said in ([["--json", str(out)], "exists"], [["--no-peer", "--no-engine"], "nothing to run"],
+                       [["--seeds", "0"], "--seeds"], [["--json", str(tmp_path / "no" / "x.json")], "--json"]):
+        with pytest.raises(SystemExit) as e:
+            bench.main(argv)
+        assert e.value.code == 2 and said in capsys.readouterr().err
+    assert out.read_text() == "mine"
+
+
+def test_benchmark_writes_the_engines_runs(tmp_path, capsys, monkeypatch):
+    """A tiny budget: the engine's population over 2 seeds, written as JSON and tabulated."""
+    out = tmp_path / "runs.json"
+    monkeypatch.setitem(acn.presets.PRESETS, pp.PRESET, dict(acn.presets.PRESETS[pp.PRESET], n_steps=100, batch_size=100))
+    assert _bench().main(["--seeds", "2", "--steps", "1200", "--no-peer", "--json", str(out)]) == 0
+    data = json.loads(out.read_text())
+    assert [r["seed"] for r in data["runs"]["engine"]] == [0, 1] and "sb3" not in data["runs"]
+    assert all(len(r["episode_returns"]) == 4 for r in data["runs"]["engine"])
+    assert "of 2" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- the stored side by side
+def test_lean_keeps_the_last_100_returns_and_the_summary():
+    runs = [_run(0, [float(i) for i in range(-400, -150)], 1.0)]
+    runs[0]["episode_steps"] = list(range(200, 200 * 251, 200))
+    data = dict(runs=dict(engine=runs))
+    cut = pp.lean(data)["runs"]["engine"][0]
+    assert cut["episodes"] == 250 and cut["last_end"] == 50_000 and cut["episode_returns"] == runs[0]["episode_returns"][-100:]
+    assert pp.summarize(pp.lean(data)) == pp.summarize(data)
+
+
+def test_stored_side_by_side_covers_its_seeds():
+    data = pp.load()
+    assert [r["seed"] for r in data["runs"]["engine"]] == list(range(50)) == data["seeds"]
+    assert [r["seed"] for r in data["runs"]["sb3"]] == data["sb3_seeds"]
+    assert data["sb3"] == pp.SB3_SETTINGS and data["total_steps"] == pp.TOTAL_STEPS
+    assert acn.train.Config.from_dict(data["config"]) == acn.train.preset(pp.PRESET)
+    for r in data["runs"]["engine"] + data["runs"]["sb3"]:
+        assert r["episodes"] >= 500 and len(r["episode_returns"]) == 100 and r["last_end"] <= 102_400
+
+
+@pytest.mark.slow
+def test_a_stored_engine_seed_is_its_single_run_trained_now():
+    """Seed 0 of the stored population, trained again now as a single run (a member follows its
+    single run bit for bit, tests/test_epochs.py): the same number of episodes, the same last
+    100 returns, the last one ending at the same env step."""
+    stored = pp.load()["runs"]["engine"][0]
+    _, h = acn.train.train(acn.train.preset(pp.PRESET, seed=stored["seed"]), progress=False)
+    assert len(h.episode_returns) == stored["episodes"] and h.episode_steps[-1] == stored["last_end"]
+    assert h.episode_returns[-100:] == stored["episode_returns"]
