@@ -20,7 +20,8 @@ def _bench():
 
 
 def _run(seed, finals, seconds):
-    return dict(seed=seed, status="done", seconds=seconds, episode_returns=finals, episode_steps=[1] * len(finals))
+    return dict(seed=seed, status="done", seconds=seconds, episode_returns=finals,
+                episode_steps=list(range(1, len(finals) + 1)))
 
 
 def test_summary_by_hand():
@@ -28,10 +29,33 @@ def test_summary_by_hand():
     sb3 = [_run(0, [-1000.0] + [-200.0] * 100, 10.0), _run(1, [-201.0] * 100, 30.0)]
     eng = [_run(0, [-150.0] * 50 + [-260.0] * 50, 2.0), _run(1, [-180.0] * 5, 4.0)]
     s = pp.summarize(dict(runs=dict(sb3=sb3, engine=eng)))
-    assert s["sb3"] == dict(solved=1, n=2, median_final=-200.5, median_seconds=20.0, time_ratio=1.0)
+    assert s["sb3"] == dict(solved=1, n=2, median_steps=101.0, median_final=-200.5, median_seconds=20.0,
+                            time_ratio=1.0)
     assert s["engine"]["solved"] == 1 and s["engine"]["median_final"] == pytest.approx((-205.0 - 180.0) / 2)
     assert s["engine"]["time_ratio"] == pytest.approx(3.0 / 20.0)
     assert "1 of 2" in pp.table(dict(runs=dict(sb3=sb3, engine=eng)))
+
+
+def test_env_steps_to_the_bar_whole_and_lean():
+    """The env steps at which the mean of the last 100 episodes first reaches -200, over the seeds
+    whose FINAL return reaches it: a seed that got there and fell back does not count; a lean
+    run (its last 100 returns only) keeps the same figure."""
+    def run(seed, returns):
+        return dict(seed=seed, status="done", seconds=1.0, episode_returns=returns,
+                    episode_steps=[200 * (i + 1) for i in range(len(returns))])
+    up = run(0, [-300.0] * 100 + [-100.0] * 100)        # the mean reaches -200 at the 150th episode
+    late = run(1, [-300.0] * 100 + [-100.0] * 60 + [-180.0] * 100)   # at the 150th too
+    fell = run(2, [-100.0] * 100 + [-300.0] * 100)      # there from the start, final -300
+    assert [pp.reached_at(r) for r in (up, late, fell)] == [150 * 200, 150 * 200, 100 * 200]
+    data = dict(runs=dict(engine=[up, late, fell]))
+    s = pp.summarize(data)["engine"]
+    assert (s["solved"], s["median_steps"]) == (2, 30_000.0)
+    slim = pp.lean(data)
+    assert [r["reached_at"] for r in slim["runs"]["engine"]] == [30_000, 30_000, 20_000]
+    assert "episode_steps" not in slim["runs"]["engine"][0]
+    assert pp.summarize(slim)["engine"] == s
+    assert pp.summarize(dict(runs=dict(engine=[fell])))["engine"]["median_steps"] is None
+    assert "30,000" in pp.table(data)
 
 
 def test_side_by_side_over_the_common_seeds():

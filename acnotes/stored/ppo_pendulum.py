@@ -32,11 +32,12 @@ from typing import Sequence
 import numpy as np
 
 from . import FINAL_WINDOW, read_data, save_json
+from .blogruns import history   # a stored run (its episodes) as a History
 from .ppo import _run
 from ..history import PENDULUM_SOLVED   # -200, the bar of issue 26 (final mean return over 100 episodes)
 
 __all__ = ["TOTAL_STEPS", "PENDULUM_SOLVED", "SB3_SETTINGS", "PRESET", "run_sb3", "run_engine", "compute",
-           "common_seeds", "summarize", "table", "save", "FILENAME", "lean", "load"]
+           "common_seeds", "reached_at", "summarize", "table", "save", "FILENAME", "lean", "load"]
 
 TOTAL_STEPS = 100_000            # rl-zoo's n_timesteps for Pendulum-v1
 PRESET = "ppo-pendulum"
@@ -128,6 +129,15 @@ def _final(run: dict) -> float:
     return float(np.mean(run["episode_returns"][-FINAL_WINDOW:]))
 
 
+def reached_at(run: dict) -> int | None:
+    """The env steps at which the mean of the run's last 100 episodes first reached -200
+    (``PENDULUM_SOLVED``); None if it never did. A ``lean`` run keeps it as ``reached_at``."""
+    if "reached_at" in run:
+        return run["reached_at"]
+    hit = history(run).solved_at(PENDULUM_SOLVED, FINAL_WINDOW)
+    return None if hit is None else int(hit[0])
+
+
 NAMES = {"engine": "PPO (the engine's ppo-pendulum, one population)", "sb3": "SB3 PPO (rl-zoo settings, gSDE)"}
 
 
@@ -139,14 +149,18 @@ def common_seeds(data: dict) -> list[int]:
 
 def summarize(data: dict, seeds: Sequence[int] | None = None) -> dict[str, dict]:
     """Per implementation: ``solved`` (seeds whose final return, the mean of their last 100
-    episodes, is >= -200) of ``n``, ``median_final``, ``median_seconds`` and, beside SB3,
-    ``time_ratio`` (median seconds / SB3's); over ``seeds`` only if given."""
+    episodes, is >= -200) of ``n``, ``median_steps`` (over the solved seeds, the env steps at
+    which their 100-episode mean first reached -200, from their 100th episode on; None if none),
+    ``median_final``, ``median_seconds`` and, beside SB3, ``time_ratio`` (median seconds /
+    SB3's); over ``seeds`` only if given."""
     out = {}
     for name, runs in data["runs"].items():
         runs = [r for r in runs if seeds is None or r["seed"] in seeds]
-        finals = [_final(r) for r in runs]
-        out[name] = dict(solved=sum(f >= PENDULUM_SOLVED for f in finals), n=len(runs),
-                         median_final=float(np.median(finals)),
+        solved = [r for r in runs if _final(r) >= PENDULUM_SOLVED]
+        steps = [x for x in map(reached_at, solved) if x is not None]   # None: fewer than 100 episodes
+        out[name] = dict(solved=len(solved), n=len(runs),
+                         median_steps=float(np.median(steps)) if steps else None,
+                         median_final=float(np.median([_final(r) for r in runs])),
                          median_seconds=float(np.median([r["seconds"] for r in runs])))
     peer = out.get("sb3")
     if peer:
@@ -157,10 +171,12 @@ def summarize(data: dict, seeds: Sequence[int] | None = None) -> dict[str, dict]
 
 def table(data: dict, seeds: Sequence[int] | None = None) -> str:
     """The summary as a plain-text table, one row per implementation (over ``seeds`` if given)."""
-    rows = [("", "final >= -200", "median final return", "median seconds", "time vs SB3")]
+    rows = [("", "final >= -200", "median env steps to -200", "median final return", "median seconds",
+             "time vs SB3")]
     for name, s in summarize(data, seeds).items():
         ratio = f"{s['time_ratio']:.2f}" if "time_ratio" in s else "-"
-        rows.append((NAMES.get(name, name), f"{s['solved']} of {s['n']}", f"{s['median_final']:.1f}",
+        steps = "-" if s["median_steps"] is None else f"{s['median_steps']:,.0f}"
+        rows.append((NAMES.get(name, name), f"{s['solved']} of {s['n']}", steps, f"{s['median_final']:.1f}",
                      f"{s['median_seconds']:.1f}", ratio))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
@@ -176,11 +192,12 @@ FILENAME = "ppo-pendulum.json"
 def lean(data: dict) -> dict:
     """``data`` with each run cut to what the table needs and a retrained run can be checked
     against: its last 100 episode returns (``episode_returns``, so ``summarize`` reads it as it
-    reads a whole run), ``episodes`` (how many it had) and the env step of the last one's end."""
+    reads a whole run), ``episodes`` (how many it had), the env step of the last one's end and
+    ``reached_at`` (when its 100-episode mean first reached -200, or None)."""
     def cut(r):
         return dict({k: v for k, v in r.items() if k not in ("episode_returns", "episode_steps")},
                     episodes=len(r["episode_returns"]), last_end=r["episode_steps"][-1],
-                    episode_returns=r["episode_returns"][-FINAL_WINDOW:])
+                    reached_at=reached_at(r), episode_returns=r["episode_returns"][-FINAL_WINDOW:])
     return dict(data, runs={name: [cut(r) for r in runs] for name, runs in data["runs"].items()})
 
 
