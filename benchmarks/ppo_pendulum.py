@@ -9,6 +9,7 @@ ratio to SB3's (acnotes.stored.ppo_pendulum.summarize).
 
     python benchmarks/ppo_pendulum.py --seeds 4                      # seeds 0-3
     nice -n 10 python benchmarks/ppo_pendulum.py --seeds 50 --json runs/ppo-pendulum.json
+    python benchmarks/ppo_pendulum.py --seeds 50 --json acnotes/data/ppo-pendulum.json --lean   # the stored file
 """
 
 from __future__ import annotations
@@ -31,11 +32,15 @@ def main(argv=None) -> int:
     p.add_argument("--no-peer", action="store_true", help="leave stable-baselines3's PPO out")
     p.add_argument("--no-engine", action="store_true", help="leave the engine's ppo-pendulum preset out")
     p.add_argument("--json", metavar="OUT", help="also write the runs to this JSON file (refused if it exists)")
+    p.add_argument("--lean", action="store_true",
+                   help="with --json: write each run cut to its last 100 episodes, as acnotes/data/ppo-pendulum.json holds them")
     args = p.parse_args(argv)
     if args.seeds < 1 or args.steps < 1:
         p.error("--seeds and --steps must be at least 1")
     if args.no_peer and args.no_engine:
         p.error("--no-peer with --no-engine leaves nothing to run; drop one")
+    if args.lean and not args.json:
+        p.error("--lean says how to write --json OUT: give --json too")
     if args.json and Path(args.json).exists():
         p.error(f"--json {args.json} exists; choose another file")
     if args.json:
@@ -48,7 +53,7 @@ def main(argv=None) -> int:
     except ValueError as e:
         p.error(str(e))
     if args.json:
-        pp.save(data, args.json)
+        pp.save(pp.lean(data) if args.lean else data, args.json)
         print(f"wrote {args.json}")
     print(pp.table(data))
     print(json.dumps(pp.summarize(data), indent=1))

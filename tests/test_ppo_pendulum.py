@@ -83,7 +83,8 @@ def test_benchmark_refuses_bad_input_before_training(tmp_path, capsys, monkeypat
     out = tmp_path / "runs.json"
     out.write_text("mine")
     for argv, said in ([["--json", str(out)], "exists"], [["--no-peer", "--no-engine"], "nothing to run"],
-                       [["--seeds", "0"], "--seeds"], [["--json", str(tmp_path / "no" / "x.json")], "--json"]):
+                       [["--seeds", "0"], "--seeds"], [["--json", str(tmp_path / "no" / "x.json")], "--json"],
+                       [["--lean"], "--lean"]):
         with pytest.raises(SystemExit) as e:
             bench.main(argv)
         assert e.value.code == 2 and said in capsys.readouterr().err
@@ -99,6 +100,10 @@ def test_benchmark_writes_the_engines_runs(tmp_path, capsys, monkeypatch):
     assert [r["seed"] for r in data["runs"]["engine"]] == [0, 1] and "sb3" not in data["runs"]
     assert all(len(r["episode_returns"]) == 4 for r in data["runs"]["engine"])
     assert "of 2" in capsys.readouterr().out
+    slim = tmp_path / "lean.json"
+    assert _bench().main(["--seeds", "1", "--steps", "1200", "--no-peer", "--json", str(slim), "--lean"]) == 0
+    run = json.loads(slim.read_text())["runs"]["engine"][0]
+    assert "episode_steps" not in run and run["episodes"] == 4 and run["reached_at"] is None
 
 
 # ----------------------------------------------------------------------------- the stored side by side
