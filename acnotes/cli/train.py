@@ -133,6 +133,7 @@ def cmd_train(args) -> int:
     import matplotlib.pyplot as plt
 
     from .. import plots
+    from ..history import solved_threshold
     from ..train import check_memory, train
 
     try:
@@ -185,9 +186,9 @@ def cmd_train(args) -> int:
         if h.status == "interrupted":
             break
     shown = plots.style.line_look(cfg.algo)[0]
-    # Pendulum's returns are negative: its range, and no solved line (CartPole's 475)
-    view = dict(target=None, yrange=plots.continuous.PENDULUM_RANGE) if cfg.env == "Pendulum-v1" else {}
-    fig = plots.learning_curves({cfg.algo: histories}, **view,
+    # Pendulum's returns are negative: its range, and its solved line (-200, not CartPole's 475)
+    view = dict(yrange=plots.continuous.PENDULUM_RANGE) if cfg.env == "Pendulum-v1" else {}
+    fig = plots.learning_curves({cfg.algo: histories}, target=solved_threshold(cfg.env), **view,
                                 title=f"{shown} on {cfg.env}, {plots.style.settings(gamma=cfg.gamma, lr=cfg.lr)}")
     with atomic_path(out / "learning_curve.png") as tmp:
         plots.style.save(fig, tmp, format="png")
