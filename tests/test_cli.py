@@ -134,6 +134,22 @@ def test_train_on_pendulum_draws_its_returns_range(tmp_path, monkeypatch):
     assert (out / "learning_curve.png").exists()
 
 
+def test_train_draws_a_ppo_preset_as_ppo(tmp_path, monkeypatch):
+    """The ppo preset trains GAE(λ)'s Ψ_t with PPO's loss (algo "gae", epochs 20): its learning
+    curve and title say PPO, in PPO's colour, not GAE(λ)."""
+    from acnotes import plots
+    seen = {}
+    draw = plots.learning_curves
+
+    def spy(runs, **kw):
+        seen.update(runs=list(runs), **kw)
+        return draw(runs, **kw)
+    monkeypatch.setattr(plots, "learning_curves", spy)
+    rc, _, err = main("train", "--preset", "ppo", "--n-envs", "2", "--steps", "600", "--out", tmp_path / "ppo", "--quiet")
+    assert rc == 0, err
+    assert seen["runs"] == ["ppo"] and seen["title"].startswith("PPO on CartPole-v1")
+
+
 @pytest.mark.parametrize("args, words", [
     (["train", "--gamma", "1.5", "--out", "X"], "--gamma must be in [0, 1], got 1.5"),
     (["train", "--lr", "0", "--out", "X"], "--lr must be a finite number > 0, got 0.0"),
