@@ -184,8 +184,7 @@ def sweep_sensitivity(rows: Sequence[dict], x: str, metric: str = "final_return"
             table[:len(g), j] = g
         mean, lo, hi = mean_and_band(table)
         if lines == "preset":
-            label, c = style.line_look(lv, k, len(groups_of))
-            label = preset_name(lv, rows) if style.is_algorithm(lv) else label
+            label, c = preset_name(lv, rows), style.line_look(lv, k, len(groups_of))[1]
         else:
             label, c = style.setting(lines, lv) if lines in style.SETTINGS else f"{lines} = {lv}", \
                 style.sequence(len(groups_of))[k]
