@@ -114,9 +114,11 @@ def test_train_without_steps_keeps_the_presets_budget(tmp_path, monkeypatch, arg
 
 
 def test_train_on_pendulum_draws_its_returns_range(tmp_path, monkeypatch):
-    """On Pendulum-v1 (negative returns) the learning curve spans Pendulum's range, without
-    CartPole's solved line, and its title names the env (CartPole's [0, 500] hid every curve)."""
+    """On Pendulum-v1 (negative returns) the learning curve spans Pendulum's range, with
+    Pendulum's solved line (-200) instead of CartPole's 475, and its title names the env
+    (CartPole's [0, 500] hid every curve)."""
     from acnotes import plots
+    from acnotes.history import PENDULUM_SOLVED
     seen = {}
     draw = plots.learning_curves
 
@@ -127,9 +129,25 @@ def test_train_on_pendulum_draws_its_returns_range(tmp_path, monkeypatch):
     out = tmp_path / "pend"
     rc, _, err = main("train", "--preset", "a2c-pendulum", "--n-envs", "2", "--steps", "600", "--out", out, "--quiet")
     assert rc == 0, err
-    assert seen["yrange"] == plots.continuous.PENDULUM_RANGE and seen["target"] is None
+    assert seen["yrange"] == plots.continuous.PENDULUM_RANGE and seen["target"] == PENDULUM_SOLVED == -200
     assert "Pendulum-v1" in seen["title"]
     assert (out / "learning_curve.png").exists()
+
+
+def test_train_draws_a_ppo_preset_as_ppo(tmp_path, monkeypatch):
+    """The ppo preset trains GAE(λ)'s Ψ_t with PPO's loss (algo "gae", epochs 20): its learning
+    curve and title say PPO, in PPO's colour, not GAE(λ)."""
+    from acnotes import plots
+    seen = {}
+    draw = plots.learning_curves
+
+    def spy(runs, **kw):
+        seen.update(runs=list(runs), **kw)
+        return draw(runs, **kw)
+    monkeypatch.setattr(plots, "learning_curves", spy)
+    rc, _, err = main("train", "--preset", "ppo", "--n-envs", "2", "--steps", "600", "--out", tmp_path / "ppo", "--quiet")
+    assert rc == 0, err
+    assert seen["runs"] == ["ppo"] and seen["title"].startswith("PPO on CartPole-v1")
 
 
 @pytest.mark.parametrize("args, words", [

@@ -126,6 +126,25 @@ def test_stored_side_by_side_covers_its_seeds():
         assert r["episodes"] >= 500 and len(r["episode_returns"]) == 100 and r["last_end"] <= 102_400
 
 
+def test_the_engine_counts_the_autoreset_step_and_says_so():
+    """An engine episode takes 201 env steps (its 200 and gymnasium's NEXT_STEP reset step), an SB3
+    episode 200: in the 102,400 env steps of 25 rollouts (25,600 per env) the engine records 127
+    episodes per env, 508, the last ending at 102,104, SB3 512 ending at 102,400; the stored runs
+    hold exactly that, and the module's docstring says it."""
+    data, cfg = pp.load(), acn.train.preset(pp.PRESET)
+    rollout = cfg.n_envs * cfg.n_steps
+    budget = -(-data["total_steps"] // rollout) * rollout          # whole rollouts: 25 x 4,096
+    per_env = budget // cfg.n_envs
+    engine = cfg.n_envs * (per_env // 201), cfg.n_envs * ((per_env // 201) * 201 - 1)
+    sb3 = cfg.n_envs * (per_env // 200), budget
+    assert (budget, per_env, engine, sb3) == (102_400, 25_600, (508, 102_104), (512, 102_400))
+    assert {(r["episodes"], r["last_end"]) for r in data["runs"]["engine"]} == {engine}
+    assert {(r["episodes"], r["last_end"]) for r in data["runs"]["sb3"]} == {sb3}
+    doc = " ".join(pp.__doc__.split())
+    for said in ("NEXT_STEP", "201 of its env steps", "127 episodes per env, 508", "102,104", "512"):
+        assert said in doc, said
+
+
 @pytest.mark.slow
 def test_a_stored_engine_seed_is_its_single_run_trained_now():
     """Seed 0 of the stored population, trained again now as a single run (a member follows its

@@ -83,6 +83,32 @@ def test_one_threshold():
     assert stored.SOLVED == SOLVED == sensitivity.THRESHOLD == 475.0
 
 
+def _minus_200(source: str) -> list[int]:
+    """The lines of Python ``source`` that write -200 as a number."""
+    return [node.lineno for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+            and isinstance(node.operand, ast.Constant) and type(node.operand.value) in (int, float)
+            and node.operand.value == 200]
+
+
+def test_one_pendulum_threshold():
+    """Pendulum's -200 is written as a number once, in history.PENDULUM_SOLVED: the package and
+    the notebooks' code cells use the name (their prose may say $-200$, printed by the code)."""
+    from acnotes.history import PENDULUM_SOLVED
+
+    found = [f"{p.relative_to(PACKAGE)}:{line}" for p in sorted(PACKAGE.rglob("*.py")) for line in _minus_200(p.read_text())]
+    solved = next(i for i, line in enumerate((PACKAGE / "history.py").read_text().splitlines(), 1)
+                  if line.startswith("PENDULUM_SOLVED = "))
+    assert found == [f"history.py:{solved}"] and PENDULUM_SOLVED == -200, found
+    in_notebooks = []
+    for nb in sorted((PACKAGE.parent / "notebooks").glob("*.ipynb")):
+        for k, cell in enumerate(json.loads(nb.read_text(encoding="utf-8"))["cells"]):
+            if cell["cell_type"] == "code":
+                code = "\n".join(line for line in "".join(cell["source"]).splitlines() if not line.startswith(("%", "!")))
+                in_notebooks += [f"{nb.name} cell {k} line {line}" for line in _minus_200(code)]
+    assert in_notebooks == []
+
+
 def test_save_json_is_atomic_and_reads_back(tmp_path, monkeypatch):
     out = tmp_path / "x.json"
     stored.save_json({"a": [1, 2]}, out)

@@ -271,6 +271,38 @@ def test_learning_curves_name_their_band_and_label_the_solved_line():
     plt.close("all")
 
 
+def _sweep_rows(presets):
+    """Results rows of a small made-up sweep (two lr values x two seeds per preset), each on its preset's env."""
+    from acnotes.presets import PRESETS
+    return [dict(preset=p, env=PRESETS[p].get("env", "CartPole-v1"), lr=lr, seed=seed,
+                 final_return=(-900.0 if "pendulum" in p else 300.0) + 10 * seed)
+            for p in presets for lr in (1e-3, 3e-3) for seed in (0, 1)]
+
+
+def test_a_preset_is_drawn_as_its_algorithm_in_sweep_figures():
+    """One colour and one name per algorithm: a sweep's line or tick of a preset takes its
+    algorithm's (gae-pendulum GAE(λ)'s, ppo-pendulum and ppo PPO's, not a colour of a
+    sequence under the preset's name), with " on Pendulum" only when both envs are drawn."""
+    want = {"a2c-pendulum": "a2c", "gae-pendulum": "gae", "ppo-pendulum": "ppo", "ppo": "ppo", "gae": "gae",
+            "blog-tdac": "blog-tdac"}
+    for p, algo in want.items():
+        assert style.is_algorithm(p) and style.look(p) == style.ALGORITHMS[algo], p
+    for presets, suffix in ((["a2c-pendulum", "gae-pendulum", "ppo-pendulum"], ""),
+                            (["a2c-pendulum", "gae-pendulum", "ppo-pendulum", "ppo", "gae"], " on Pendulum")):
+        rows = _sweep_rows(presets)
+        fig = plots.sweep_sensitivity(rows, "lr", "final_return")
+        ax = fig.axes[0]
+        drawn = {line.get_label(): mc.to_hex(line.get_color()) for line in ax.get_lines() if line.get_marker() == "o"}
+        expected = {style.name(want[p]) + (suffix if "pendulum" in p else ""): mc.to_hex(style.color(want[p]))
+                    for p in presets}
+        assert drawn == expected
+        assert colour_problems(fig) == []
+        fig = plots.sweep_heatmap(rows, "lr", "preset", "final_return")
+        ticks = {t.get_text(): mc.to_hex(t.get_color()) for t in fig.axes[0].get_yticklabels()}
+        assert ticks == expected
+        plt.close("all")
+
+
 # ----------------------------------------------------------------------------- the checkers can fail
 def test_checker_catches_an_algorithm_in_another_colour():
     fig, ax = style.figure()

@@ -142,17 +142,30 @@ def test_stored_settings_draw_without_training(monkeypatch, tmp_path):
     assert len(p.trail) == len(atlas.star(spec))
 
 
+def _solved_lines(ax):
+    """(value, colour, line style, width) of each horizontal reference line, and the labels that say "solved"."""
+    lines = [(line.get_ydata()[0], line.get_color(), line.get_linestyle(), line.get_linewidth()) for line in ax.lines
+             if len(set(line.get_ydata())) == 1 and list(line.get_xdata()) == [0, 1]]
+    return lines, [t.get_text() for t in ax.texts if "solved" in t.get_text()]
+
+
 def test_a_pendulum_panel_draws_pendulums_returns():
     """With a Pendulum preset the panel trains the Gaussian policy and draws the returns on
-    [-1600, 0], without CartPole's solved line, and a low return is no collapse (only
-    divergence is); the same panel on CartPole keeps its [0, 500] and its line."""
+    [-1600, 0] with Pendulum's solved line (history.PENDULUM_SOLVED, -200) drawn and labelled as
+    CartPole's 475 is, and a low return is no collapse (only divergence is); the same panel on
+    CartPole keeps its [0, 500] and its line at 475."""
+    from acnotes.history import PENDULUM_SOLVED
+
     p = widgets.learning_panel(["gae", "a2c"], preset="gae-pendulum", total_steps=3_200, seeds=(0, 1),
                                controls=("lr",))
     assert p.histories[0].config["env"] == "Pendulum-v1" and p.histories[0].episode_returns
     ax = p.figure.axes[0]
     assert ax.get_ylim()[0] == -1600 and ax.get_ylim()[1] > 0
-    assert not any("solved" in t.get_text() for t in ax.texts)
+    pend_lines, pend_labels = _solved_lines(ax)
+    assert [v for v, *_ in pend_lines] == [PENDULUM_SOLVED] == [-200] and pend_labels == ["solved (-200)"]
     assert max(h.episode_returns[-1] for h in p.histories) < -15 and "collapsed" not in p.message.value
     c = widgets.learning_panel("a2c", preset="a2c", total_steps=600, seeds=(0,))
     ax = c.figure.axes[0]
-    assert ax.get_ylim() == (0, 505) and any("solved" in t.get_text() for t in ax.texts)
+    cart_lines, cart_labels = _solved_lines(ax)
+    assert ax.get_ylim() == (0, 505) and cart_labels == ["solved (475)"]
+    assert [look for _, *look in pend_lines] == [look for _, *look in cart_lines]   # the same dotted grey line

@@ -80,6 +80,7 @@ def _plots(out: Path, spec, metric: str) -> list[Path]:
 
     from .._files import atomic_path
     from ..plots import style, sweep_heatmap, sweep_sensitivity
+    from ..plots.sweep import preset_name
     from ..sweep import read_results, record_plots
 
     rows = read_results(out)
@@ -92,9 +93,9 @@ def _plots(out: Path, spec, metric: str) -> list[Path]:
         if mine:
             x, y = varied[:2]
             figs.append((f"sensitivity-{algo}-{x}.png",
-                         sweep_sensitivity(mine, x, metric, lines=y, title=f"{style.line_look(algo)[0]}: against {x}")))
+                         sweep_sensitivity(mine, x, metric, lines=y, title=f"{preset_name(algo, rows)}: against {x}")))
             figs.append((f"heatmap-{algo}-{x}-{y}.png",
-                         sweep_heatmap(mine, x, y, metric, title=f"{style.line_look(algo)[0]} over {x} and {y}")))
+                         sweep_heatmap(mine, x, y, metric, title=f"{preset_name(algo, rows)} over {x} and {y}")))
     written = []
     for name, fig in figs:
         record_plots(out, [name])  # listed before it exists: an interrupted --plot leaves no PNG unlisted

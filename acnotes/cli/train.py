@@ -133,6 +133,7 @@ def cmd_train(args) -> int:
     import matplotlib.pyplot as plt
 
     from .. import plots
+    from ..history import solved_threshold
     from ..train import check_memory, train
 
     try:
@@ -184,10 +185,11 @@ def cmd_train(args) -> int:
               f"mean return of last {len(last)} episodes {mean:.1f}")
         if h.status == "interrupted":
             break
-    shown = plots.style.line_look(cfg.algo)[0]
-    # Pendulum's returns are negative: its range, and no solved line (CartPole's 475)
-    view = dict(target=None, yrange=plots.continuous.PENDULUM_RANGE) if cfg.env == "Pendulum-v1" else {}
-    fig = plots.learning_curves({cfg.algo: histories}, **view,
+    algo = plots.style.algorithm_of(cfg)   # the ppo presets train GAE(λ)'s Ψ_t with PPO's loss: drawn as PPO
+    shown = plots.style.line_look(algo)[0]
+    # Pendulum's returns are negative: its range, and its solved line (-200, not CartPole's 475)
+    view = dict(yrange=plots.continuous.PENDULUM_RANGE) if cfg.env == "Pendulum-v1" else {}
+    fig = plots.learning_curves({algo: histories}, target=solved_threshold(cfg.env), **view,
                                 title=f"{shown} on {cfg.env}, {plots.style.settings(gamma=cfg.gamma, lr=cfg.lr)}")
     with atomic_path(out / "learning_curve.png") as tmp:
         plots.style.save(fig, tmp, format="png")

@@ -33,7 +33,7 @@ __all__ = ["PALETTE", "ALGORITHMS", "SETTINGS", "Look", "color", "name", "look",
            "number", "sci", "steps", "figure", "finish", "returns_axis", "solved_line", "band", "band_note",
            "label_ends", "legend_beside", "shades", "sequence", "steps_axis", "save", "DPI", "WIDTH",
            "HEIGHT", "FONT", "SMALL", "MIN_FONT", "SOLVED", "REFERENCE", "MUTED", "NEUTRAL", "reference_line",
-           "line_look", "is_algorithm"]
+           "line_look", "is_algorithm", "algorithm_of"]
 
 # Okabe & Ito (2008), "Color universal design": eight colours told apart with every common
 # colour-vision deficiency.
@@ -74,17 +74,39 @@ FONT, SMALL, MIN_FONT = 11.0, 9.5, 8.0
 SOLVED = SOLVED
 
 
+def algorithm_of(cfg) -> str:
+    """The key in ``ALGORITHMS`` under which a run of Config ``cfg`` is drawn: its estimator
+    (``cfg.algo``), or ``"ppo"`` when it trains with PPO's loss (``cfg.uses_epochs()``: the
+    ``ppo`` presets are GAE(λ)'s Ψ_t with epochs of clipped updates), whatever its env."""
+    return "ppo" if cfg.uses_epochs() else cfg.algo
+
+
+def _key(label) -> str | None:
+    """The key in ``ALGORITHMS`` of an algorithm's key or display name, or of a preset's name
+    (``acnotes.presets``: ``"gae-pendulum"`` is GAE(λ), ``"ppo-pendulum"`` PPO); else None."""
+    if label in ALGORITHMS:
+        return label
+    key = _BY_NAME.get(str(label).lower())
+    if key is None and isinstance(label, str):
+        from ..config import Config
+        from ..presets import PRESETS
+        if label in PRESETS:
+            key = algorithm_of(Config(**PRESETS[label]))
+    return key
+
+
 def look(algo: str) -> Look:
-    """The ``Look`` of an algorithm, by key (``"a2c"``) or display name (``"A2C"``)."""
-    key = algo if algo in ALGORITHMS else _BY_NAME.get(str(algo).lower())
+    """The ``Look`` of an algorithm, by key (``"a2c"``), display name (``"A2C"``) or the name of
+    one of its presets (``"a2c-pendulum"``: one algorithm, one colour and name on every env)."""
+    key = _key(algo)
     if key is None:
         raise ValueError(f"no colour for {algo!r}: the series draws {', '.join(ALGORITHMS)}")
     return ALGORITHMS[key]
 
 
 def is_algorithm(label) -> bool:
-    """Whether ``label`` names an algorithm (by key or display name)."""
-    return label in ALGORITHMS or str(label).lower() in _BY_NAME
+    """Whether ``label`` names an algorithm (by key, display name or preset)."""
+    return _key(label) is not None
 
 
 def line_look(label, k: int = 0, n: int = 8) -> tuple[str, str]:

@@ -19,7 +19,7 @@ from . import style
 from .continuous import PENDULUM_RANGE
 from .learning import mean_and_band
 
-__all__ = ["sweep_heatmap", "sweep_sensitivity", "METRIC_LABELS"]
+__all__ = ["sweep_heatmap", "sweep_sensitivity", "preset_name", "METRIC_LABELS"]
 
 # a metric's column name -> what an axis says
 METRIC_LABELS = {"final_return": "final return (last 100 episodes)", "steps_to_target": "env steps to solve",
@@ -30,12 +30,17 @@ _STEPS = ("steps_to_target", "env_steps")
 
 
 _RETURN_RANGE = {"CartPole-v1": (0.0, 500.0), "Pendulum-v1": PENDULUM_RANGE}
+_ENV_NAMES = {"Pendulum-v1": "Pendulum"}   # what a figure adds to a name, "GAE(λ) on Pendulum", beside CartPole runs
+
+
+def _env(row: dict) -> str:
+    return row.get("env") or "CartPole-v1"
 
 
 def _returns_view(rows: Sequence[dict]) -> tuple[float, float, float | None]:
     """Where the rows' env's returns lie, and its solved threshold (``history.solved_threshold``;
     None for rows of several envs, whose ranges are joined)."""
-    envs = {r.get("env") or "CartPole-v1" for r in rows}
+    envs = {_env(r) for r in rows}
     lo, hi = min(_RETURN_RANGE[e][0] for e in envs), max(_RETURN_RANGE[e][1] for e in envs)
     return lo, hi, (solved_threshold(envs.pop()) if len(envs) == 1 else None)
 
@@ -60,9 +65,25 @@ def _check(rows: Sequence[dict], *names: str) -> None:
             raise ValueError(f"{n!r} is not a column of the results; columns: {', '.join(rows[0])}")
 
 
-def _tick(field: str, v) -> str:
-    """A value of ``field`` written the series' one way (lr 1e-3, gamma 0.99)."""
-    if field in ("preset", "algo") and style.is_algorithm(v):
+def preset_name(preset: str, rows: Sequence[dict]) -> str:
+    """How a figure of ``rows`` names ``preset``: its algorithm's one name (``style.name``, by
+    preset: ``gae-pendulum`` is GAE(λ), ``ppo`` and ``ppo-pendulum`` PPO), followed by " on
+    Pendulum" when ``rows`` hold runs on more than one env and the preset's are Pendulum-v1's;
+    a name that is no algorithm's as given."""
+    shown = style.name(preset) if style.is_algorithm(preset) else str(preset)
+    envs = {_env(r) for r in rows}
+    mine = {_env(r) for r in rows if r.get("preset") == preset}
+    if len(envs) > 1 and len(mine) == 1 and mine <= set(_ENV_NAMES):
+        shown += f" on {_ENV_NAMES[mine.pop()]}"
+    return shown
+
+
+def _tick(field: str, v, rows: Sequence[dict] = ()) -> str:
+    """A value of ``field`` written the series' one way (lr 1e-3, gamma 0.99; a preset by
+    ``preset_name``)."""
+    if field == "preset" and style.is_algorithm(v):
+        return preset_name(v, rows)
+    if field == "algo" and style.is_algorithm(v):
         return style.name(v)
     if isinstance(v, (int, float)) and not isinstance(v, bool) and field in style.SETTINGS:
         return style.setting(field, v).split(" = ", 1)[1]
@@ -102,11 +123,12 @@ def sweep_heatmap(rows: Sequence[dict], x: str, y: str, metric: str = "final_ret
     cb.ax.tick_params(labelsize=style.SMALL)
     if metric in _STEPS:
         cb.ax.yaxis.set_major_formatter(FuncFormatter(style.steps))
-    ax.set_xticks(range(len(xs)), [_tick(x, v) for v in xs])
-    ax.set_yticks(range(len(ys)), [_tick(y, v) for v in ys])
-    for t in ax.get_xticklabels() + ax.get_yticklabels():   # an algorithm's name in its colour
-        if style.is_algorithm(t.get_text()):
-            t.set_color(style.color(t.get_text()))
+    ax.set_xticks(range(len(xs)), [_tick(x, v, rows) for v in xs])
+    ax.set_yticks(range(len(ys)), [_tick(y, v, rows) for v in ys])
+    for field, values, ticks in ((x, xs, ax.get_xticklabels()), (y, ys, ax.get_yticklabels())):
+        for t, v in zip(ticks, values):                      # an algorithm's name in its colour
+            if field in ("preset", "algo") and style.is_algorithm(v):
+                t.set_color(style.color(v))
     lo, hi = im.get_clim()
     for i in range(len(ys)):
         for j in range(len(xs)):
@@ -125,8 +147,9 @@ def sweep_sensitivity(rows: Sequence[dict], x: str, metric: str = "final_return"
                       lines: str = "preset", ax=None, log_x: bool | None = None, title: str | None = None):
     """``metric`` against ``x``: one line per value of ``lines``, mean and 95% band over the
     members of each point (seeds), labelled where it ends; with more than three lines the
-    interval is a bar at each point (lines moved a little apart), as bands would cover each other. A line per algorithm (``lines=
-    "preset"``) is drawn in its colour under its name; other lines in a sequence of colours.
+    interval is a bar at each point (lines moved a little apart), as bands would cover each other. A line per preset (``lines=
+    "preset"``) is drawn in its algorithm's colour under its name (``preset_name``: ``gae-pendulum``
+    as GAE(λ)); other lines in a sequence of colours.
     ``log_x`` defaults to a log axis when ``x`` spans more than a factor of 20. Returns the Figure."""
     _check(rows, x, lines, metric)
     xs = _values(rows, x)
@@ -161,7 +184,7 @@ def sweep_sensitivity(rows: Sequence[dict], x: str, metric: str = "final_return"
             table[:len(g), j] = g
         mean, lo, hi = mean_and_band(table)
         if lines == "preset":
-            label, c = style.line_look(lv, k, len(groups_of))
+            label, c = preset_name(lv, rows), style.line_look(lv, k, len(groups_of))[1]
         else:
             label, c = style.setting(lines, lv) if lines in style.SETTINGS else f"{lines} = {lv}", \
                 style.sequence(len(groups_of))[k]
@@ -177,7 +200,7 @@ def sweep_sensitivity(rows: Sequence[dict], x: str, metric: str = "final_return"
     if log_x:
         ax.set_xscale("log")
     ax.xaxis.set_major_locator(FixedLocator(where))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: next((_tick(x, xv) for xv, w in zip(xs, where)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: next((_tick(x, xv, rows) for xv, w in zip(xs, where)
                                                                    if np.isclose(w, v)), "")))
     ax.xaxis.set_minor_locator(NullLocator())
     if metric in _RETURNS and (low, high) == (0.0, 500.0):

@@ -9,6 +9,14 @@ VecNormalize). SB3 learns until its step count reaches 1e5, so it takes 25 rollo
 steps, 102,400 env steps; the engine, with ``total_steps=100_000``, takes the same 25 rollouts
 (its last rollout is whole), so both have the same budget.
 
+The same budget holds fewer of the engine's episodes. The engine counts gymnasium's NEXT_STEP
+autoreset step (the step after an episode's last, which only resets the env; ``acnotes/rollout.py``)
+as an env step, as on CartPole, so each 200-step Pendulum episode takes 201 of its env steps: in
+102,400 env steps (25,600 per env) its runs record 127 episodes per env, 508, the last ending at
+env step 102,104 (4 x (127 x 201 - 1)). SB3 resets within the step that ends an episode, so its
+episodes take 200 steps each: 512, the last ending at 102,400. The final return of either is the
+mean of its own last 100 episodes.
+
 A seed is *solved* if its final return, the mean of its last 100 episodes (FINAL_WINDOW), is at
 least -200 (``PENDULUM_SOLVED``; the issue's bar). SB3's runs go seed by seed on one torch
 thread; the engine's seeds run as one population (one torch thread too), and each engine run's
@@ -192,7 +200,8 @@ FILENAME = "ppo-pendulum.json"
 def lean(data: dict) -> dict:
     """``data`` with each run cut to what the table needs and a retrained run can be checked
     against: its last 100 episode returns (``episode_returns``, so ``summarize`` reads it as it
-    reads a whole run), ``episodes`` (how many it had), the env step of the last one's end and
+    reads a whole run), ``episodes`` (how many it had: 508 for an engine run of 102,400 env steps,
+    512 for SB3's, as the module's docstring explains), the env step of the last one's end and
     ``reached_at`` (when its 100-episode mean first reached -200, or None)."""
     def cut(r):
         return dict({k: v for k, v in r.items() if k not in ("episode_returns", "episode_steps")},

@@ -40,7 +40,24 @@ from ..config import ADDED_LATER, Config
 from .chunks import Chunk, _one_line, area_under_curve, member_row, plan, run_chunk
 from .raypool import RayPool, RayStartError, ray_available
 from .spec import CONFIG_FIELDS, Spec, _scalar, load_spec, parse_grid_option, parse_seeds, parse_values
-from ..stored.sweeps import DETERMINISTIC, STUDIES, load_study, point_rows, rerun
+
+# the stored studies (``acnotes.stored.sweeps``, which imports this package's chunks and spec) are
+# named here too, and imported the first time one is used: imported here at once, they made an
+# import cycle (``import acnotes.stored.sweeps`` in a fresh interpreter failed)
+_STORED = ("STUDIES", "DETERMINISTIC", "load_study", "point_rows", "rerun")
+
+
+def __getattr__(name: str):
+    """``sweep.load_study`` and the other names of ``acnotes.stored.sweeps``, imported when first used."""
+    if name in _STORED:
+        from ..stored import sweeps as stored
+
+        return getattr(stored, name)
+    raise AttributeError(f"module 'acnotes.sweep' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_STORED))
 
 __all__ = ["Spec", "Chunk", "parse_values", "parse_grid_option", "parse_seeds", "load_spec",
            "plan", "run_chunk", "member_row", "area_under_curve", "read_results", "run_sweep",

@@ -24,6 +24,7 @@ import numpy as np
 from .. import plots
 from ..stored import atlas
 from ..config import Config
+from ..history import PENDULUM_SOLVED
 from ..plots import style
 from ..plots.continuous import PENDULUM_RANGE
 from ..train import train_population
@@ -55,11 +56,11 @@ CONTROLS = tuple(_SLIDERS)
 # 20 episodes) is below COLLAPSED_BELOW: under a random policy's return (about 22), where a
 # policy that saturated on one action sits (about 9).
 COLLAPSED_BELOW = 15.0
-# what a panel draws differently per env: the solved line, the range of returns, the collapse
-# threshold (Pendulum-v1 has no solved threshold, and no return that marks a collapse: only
-# divergence does)
+# what a panel draws differently per env: the solved line (``history.solved_threshold``: 475 on
+# CartPole-v1, -200 on Pendulum-v1), the range of returns, the collapse threshold (Pendulum-v1
+# has no return that marks a collapse: only divergence does)
 _VIEW = {"CartPole-v1": dict(target=style.SOLVED, yrange=None, below=COLLAPSED_BELOW),
-         "Pendulum-v1": dict(target=None, yrange=PENDULUM_RANGE, below=None)}
+         "Pendulum-v1": dict(target=PENDULUM_SOLVED, yrange=PENDULUM_RANGE, below=None)}
 # env steps per second of a panel's population (5 seeds) before one was timed in this session:
 # measured on 2 cores at 32k (REINFORCE, long episodes) to 76k (A2C); the lower end, so the
 # first estimate is not too short
@@ -140,7 +141,7 @@ def learning_panel(algos: Sequence[str] | str = ("a2c",), preset: str | None = N
                    seeds: Sequence[int] = range(5), total_steps: int = 100_000,
                    controls: Sequence[str] = ("gamma", "lr"), auto: bool = True, **fixed) -> Panel:
     """A panel that trains ``seeds`` as one population on the preset's env (CartPole-v1, or Pendulum-v1
-    with ``a2c-pendulum`` or ``gae-pendulum``: no solved line there, returns on [-1600, 0]) and draws the mean
+    with ``a2c-pendulum`` or ``gae-pendulum``: returns on [-1600, 0], the solved line at -200) and draws the mean
     learning curve (the mean return of the last 20 episodes) with a 95% band.
 
     ``controls`` picks the sliders, from ``CONTROLS`` ("gamma", "lr", "critic_lr",
