@@ -307,7 +307,8 @@ def clip_per_member(params: Sequence[Tensor], max_norm: Tensor) -> Tensor:
 
 def _progress_bar(cfg: Config, K: int):
     from tqdm.auto import tqdm
-    desc = cfg.algo if K == 1 else f"{cfg.algo} x{K}"
+    name = "ppo" if cfg.uses_epochs() else cfg.algo   # PPO's presets are GAE's Psi_t with PPO's loss
+    desc = name if K == 1 else f"{name} x{K}"
     return tqdm(total=cfg.total_steps, desc=desc, unit="step", leave=False)
 
 

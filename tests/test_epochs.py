@@ -312,3 +312,13 @@ def test_residual_gradient_with_ppos_settings_is_refused():
     with pytest.raises(ValueError, match="detach_target=False"):
         preset("ppo", detach_target=False).validate()
     preset("gae", detach_target=False).validate()
+
+
+def test_a_ppo_run_is_named_ppo_in_its_progress_bar():
+    """The ppo presets are GAE's Psi_t (algo "gae") with PPO's loss: the bar says ppo, not gae."""
+    from acnotes.train import _progress_bar
+    for cfg, k, desc in ((acn.train.preset("ppo"), 1, "ppo"), (acn.train.preset("ppo-pendulum"), 3, "ppo x3"),
+                         (acn.train.preset("gae"), 1, "gae")):
+        bar = _progress_bar(cfg, k)
+        bar.close()
+        assert bar.desc == desc
