@@ -147,7 +147,7 @@ def common_seeds(data: dict) -> list[int]:
 
 def summarize(data: dict, seeds: Sequence[int] | None = None) -> dict[str, dict]:
     """Per implementation: ``solved`` (seeds whose final return, the mean of their last 100
-    episodes, is >= -200) of ``n``, ``median_final``, ``median_seconds`` and, beside SB3,
+    episodes, is >= ``PENDULUM_SOLVED``, -200) of ``n``, ``median_final``, ``median_seconds`` and, beside SB3,
     ``time_ratio`` (median seconds / SB3's); over ``seeds`` only if given."""
     out = {}
     for name, runs in data["runs"].items():
@@ -165,7 +165,7 @@ def summarize(data: dict, seeds: Sequence[int] | None = None) -> dict[str, dict]
 
 def table(data: dict, seeds: Sequence[int] | None = None) -> str:
     """The summary as a plain-text table, one row per implementation (over ``seeds`` if given)."""
-    rows = [("", "final >= -200", "median final return", "median seconds", "time vs SB3")]
+    rows = [("", f"final >= {PENDULUM_SOLVED:.0f}", "median final return", "median seconds", "time vs SB3")]
     for name, s in summarize(data, seeds).items():
         ratio = f"{s['time_ratio']:.2f}" if "time_ratio" in s else "-"
         rows.append((NAMES.get(name, name), f"{s['solved']} of {s['n']}", f"{s['median_final']:.1f}",
