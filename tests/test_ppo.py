@@ -359,3 +359,14 @@ def test_a_stored_engine_run_is_a_run_trained_now():
     torch.set_num_threads(1)
     again = stored.run_engine(run["seed"], stored.load()["total_steps"])
     assert again["episode_returns"] == run["episode_returns"] and again["episode_steps"] == run["episode_steps"]
+
+
+def test_pporuns_preset_refuses_no_engine_before_training(tmp_path, monkeypatch, capsys):
+    """``--preset`` trains only the engine's ppo preset, so ``--no-engine`` beside it contradicts
+    it: refused by name (exit 2) before any training, not silently ignored."""
+    monkeypatch.setattr(stored, "compute_preset", lambda *a, **k: pytest.fail("trained before refusing"))
+    out = tmp_path / "p.json"
+    with pytest.raises(SystemExit) as stop:
+        main(["pporuns", "--preset", "--no-engine", "--out", str(out), "--quiet"])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and "--no-engine" in err and "--preset" in err and not out.exists()

@@ -154,3 +154,12 @@ def test_a_stored_engine_seed_is_its_single_run_trained_now():
     _, h = acn.train.train(acn.train.preset(pp.PRESET, seed=stored["seed"]), progress=False)
     assert len(h.episode_returns) == stored["episodes"] and h.episode_steps[-1] == stored["last_end"]
     assert h.episode_returns[-100:] == stored["episode_returns"]
+
+
+def test_table_header_names_the_threshold_it_counts_with(monkeypatch):
+    """The table's "final >= R" column says the bar that ``summarize`` counts with
+    (``PENDULUM_SOLVED``, written once), not a number of its own."""
+    runs = [_run(0, [-180.0] * 100, 1.0), _run(1, [-160.0] * 100, 1.0)]
+    monkeypatch.setattr(pp, "PENDULUM_SOLVED", -170.0)
+    text = pp.table(dict(runs=dict(engine=runs)))
+    assert "final >= -170" in text and "1 of 2" in text and "-200" not in text

@@ -382,3 +382,10 @@ def test_a_sequence_keeps_neighbours_apart_and_ordered(n):
     gaps = [float(np.linalg.norm(a - b)) for a, b in zip(labs, labs[1:])]
     assert min(gaps) >= 15, gaps
     assert all(a[0] < b[0] for a, b in zip(labs, labs[1:])) and labs[-1][0] < 85
+
+
+def test_heatmap_cells_write_large_returns_whole():
+    """A Pendulum return in a sweep heatmap reads -1240, not -1.24e+03; steps stay compact."""
+    from acnotes.plots.sweep import _show
+    assert [_show("final_return", v) for v in (-1240.3, -201.26, 475.0, 0.5)] == ["-1240", "-201", "475", "0.5"]
+    assert _show("steps_to_target", 120_000) == style.steps(120_000)

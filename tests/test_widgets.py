@@ -162,7 +162,7 @@ def test_a_pendulum_panel_draws_pendulums_returns():
     ax = p.figure.axes[0]
     assert ax.get_ylim()[0] == -1600 and ax.get_ylim()[1] > 0
     pend_lines, pend_labels = _solved_lines(ax)
-    assert [v for v, *_ in pend_lines] == [PENDULUM_SOLVED] == [-200] and pend_labels == ["solved (-200)"]
+    assert [v for v, *_ in pend_lines] == [PENDULUM_SOLVED] == [-200] and pend_labels == ["solved (\N{MINUS SIGN}200)"]   # the ticks' minus
     assert max(h.episode_returns[-1] for h in p.histories) < -15 and "collapsed" not in p.message.value
     c = widgets.learning_panel("a2c", preset="a2c", total_steps=600, seeds=(0,))
     ax = c.figure.axes[0]

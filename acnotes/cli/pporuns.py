@@ -10,6 +10,9 @@ def cmd_pporuns(args) -> int:
     from ._stored import train_and_store
 
     log = None if args.quiet else (lambda line: print(line, flush=True))
+    if args.preset and args.no_engine:
+        raise ValueError("--preset trains the engine's ppo preset and nothing else, so --no-engine would leave "
+                         "nothing to run; drop one of them")
     if args.preset:   # by default the stored population's seeds and budget
         seeds = list(ppo.PRESET_SEEDS) if args.seeds is None else args.seeds
         steps = ppo.PRESET_STEPS if args.steps is None else args.steps
@@ -34,7 +37,7 @@ def add_cli(sub) -> None:
                                    "notebook 12 reads acnotes/data/ppo-cartpole.json.")
     add_run_args(p, steps=100_000, seeds=list(range(10)), quiet="no line per run")
     p.add_argument("--no-peer", action="store_true", help="leave stable-baselines3's PPO out")
-    p.add_argument("--no-engine", action="store_true", help="leave the engine's ppo preset out")
+    p.add_argument("--no-engine", action="store_true", help="leave the engine's ppo preset out (not with --preset)")
     p.add_argument("--preset", action="store_true",
                    help="instead, train the engine's ppo preset over the seeds as one population, each member "
                         "stopped once solved; then --steps and --seeds default to those of "

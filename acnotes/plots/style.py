@@ -201,8 +201,9 @@ def returns_axis(ax, window: int | None = None, label: str | None = None, top: f
 
 def solved_line(ax, value: float = SOLVED, text: str | None = None, at: str = "left") -> None:
     """The solved threshold, dotted, labelled inside the axes at its left end (where learning
-    curves start, far below it; ``at="right"`` for its right end)."""
-    reference_line(ax, value, text or f"solved ({value:g})", at=at)
+    curves start, far below it; ``at="right"`` for its right end). A negative value is written
+    with the minus sign the tick labels use (Pendulum's "solved (−200)")."""
+    reference_line(ax, value, text or f"solved ({value:g})".replace("-", "\N{MINUS SIGN}"), at=at)
 
 
 def reference_line(ax, value: float, text: str, axis: str = "y", color: str = MUTED,

@@ -95,7 +95,11 @@ def _label(field: str) -> str:
 
 
 def _show(metric: str, v: float) -> str:
-    return style.steps(v) if metric in _STEPS else f"{v:.3g}"
+    """A heatmap cell's value: env steps compact (100k), a return of 1000 or more in size whole
+    (Pendulum's -1240, not -1.24e+03), other values to 3 significant digits."""
+    if metric in _STEPS:
+        return style.steps(v)
+    return f"{v:.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
 def sweep_heatmap(rows: Sequence[dict], x: str, y: str, metric: str = "final_return", *,

@@ -157,10 +157,10 @@ def common_seeds(data: dict) -> list[int]:
 
 def summarize(data: dict, seeds: Sequence[int] | None = None) -> dict[str, dict]:
     """Per implementation: ``solved`` (seeds whose final return, the mean of their last 100
-    episodes, is >= -200) of ``n``, ``median_steps`` (over the solved seeds, the env steps at
-    which their 100-episode mean first reached -200, from their 100th episode on; None if none),
-    ``median_final``, ``median_seconds`` and, beside SB3, ``time_ratio`` (median seconds /
-    SB3's); over ``seeds`` only if given."""
+    episodes, is >= ``PENDULUM_SOLVED``, -200) of ``n``, ``median_steps`` (over the solved seeds,
+    the env steps at which their 100-episode mean first reached the bar, from their 100th episode
+    on; None if none), ``median_final``, ``median_seconds`` and, beside SB3, ``time_ratio``
+    (median seconds / SB3's); over ``seeds`` only if given."""
     out = {}
     for name, runs in data["runs"].items():
         runs = [r for r in runs if seeds is None or r["seed"] in seeds]
@@ -179,8 +179,8 @@ def summarize(data: dict, seeds: Sequence[int] | None = None) -> dict[str, dict]
 
 def table(data: dict, seeds: Sequence[int] | None = None) -> str:
     """The summary as a plain-text table, one row per implementation (over ``seeds`` if given)."""
-    rows = [("", "final >= -200", "median env steps to -200", "median final return", "median seconds",
-             "time vs SB3")]
+    rows = [("", f"final >= {PENDULUM_SOLVED:.0f}", f"median env steps to {PENDULUM_SOLVED:.0f}",
+             "median final return", "median seconds", "time vs SB3")]
     for name, s in summarize(data, seeds).items():
         ratio = f"{s['time_ratio']:.2f}" if "time_ratio" in s else "-"
         steps = "-" if s["median_steps"] is None else f"{s['median_steps']:,.0f}"
