@@ -119,11 +119,15 @@ def test_lean_keeps_the_last_100_returns_and_the_summary():
 def test_stored_side_by_side_covers_its_seeds():
     data = pp.load()
     assert [r["seed"] for r in data["runs"]["engine"]] == list(range(50)) == data["seeds"]
-    assert [r["seed"] for r in data["runs"]["sb3"]] == data["sb3_seeds"]
+    assert [r["seed"] for r in data["runs"]["sb3"]] == data["sb3_seeds"] == list(range(50))
     assert data["sb3"] == pp.SB3_SETTINGS and data["total_steps"] == pp.TOTAL_STEPS
     assert acn.train.Config.from_dict(data["config"]) == acn.train.preset(pp.PRESET)
     for r in data["runs"]["engine"] + data["runs"]["sb3"]:
         assert r["episodes"] >= 500 and len(r["episode_returns"]) == 100 and r["last_end"] <= 102_400
+        # a solved seed got there within the budget, from its 100th episode on (200 steps each)
+        solved = pp.summarize(dict(runs=dict(x=[r])))["x"]["solved"]
+        assert (r["reached_at"] is not None) >= solved
+        assert r["reached_at"] is None or 100 * 200 <= r["reached_at"] <= r["last_end"]
 
 
 def test_the_engine_counts_the_autoreset_step_and_says_so():
@@ -146,14 +150,20 @@ def test_the_engine_counts_the_autoreset_step_and_says_so():
 
 
 @pytest.mark.slow
-def test_a_stored_engine_seed_is_its_single_run_trained_now():
-    """Seed 0 of the stored population, trained again now as a single run (a member follows its
-    single run bit for bit, tests/test_epochs.py): the same number of episodes, the same last
-    100 returns, the last one ending at the same env step."""
+def test_a_stored_engine_seed_starts_as_its_single_run_trained_now():
+    """Seed 0 of the stored population, trained again now as a single run for its first three
+    rollouts (two updates of 10 epochs; a member follows its single run bit for bit,
+    tests/test_epochs.py): the same first episodes, to the stored two decimals. Not the whole
+    run to the last bit: runs stored on the machine of 2026-12-03 and trained again on another
+    on 2026-12-04 in a new venv (torch 2.13.0, gymnasium 1.4.0 on both) kept every episode count
+    and end step, but their last 100 returns moved (a median of 6 per seed): a last-bit
+    difference of the two machines, grown by 25 updates of 640 Adam steps each."""
     stored = pp.load()["runs"]["engine"][0]
-    _, h = acn.train.train(acn.train.preset(pp.PRESET, seed=stored["seed"]), progress=False)
-    assert len(h.episode_returns) == stored["episodes"] and h.episode_steps[-1] == stored["last_end"]
-    assert h.episode_returns[-100:] == stored["episode_returns"]
+    cfg = acn.train.preset(pp.PRESET, seed=stored["seed"])
+    steps = 3 * cfg.n_envs * cfg.n_steps          # the preset does not anneal: a shorter budget is the same start
+    _, h = acn.train.train(cfg.replace(total_steps=steps), progress=False)
+    assert len(h.episode_returns) == len(stored["first_returns"]) == pp.FIRST_EPISODES
+    assert [round(r, 2) for r in h.episode_returns] == stored["first_returns"]
 
 
 def test_table_header_names_the_threshold_it_counts_with(monkeypatch):

@@ -25,10 +25,12 @@ the time ratio compares that share with SB3's seconds per seed.
 
     python benchmarks/ppo_pendulum.py --seeds 4 --json out.json
 
-The stored side by side (``load``, ``acnotes/data/ppo-pendulum.json``, for notebook 12) holds the
-engine's seeds 0-49 (one population) and SB3's seeds 0-11 (all the time allowed here), each run
-cut by ``lean`` to its last 100 returns; ``summarize(data, common_seeds(data))`` compares the
-seeds both ran. tests/test_ppo_pendulum.py trains engine seed 0 again and gets its numbers.
+The stored side by side (``load``, ``acnotes/data/ppo-pendulum.json``, for notebook 12) holds
+one run of ``benchmarks/ppo_pendulum.py --seeds 50``: SB3's seeds 0-49 and the engine's (one
+population), each run cut by ``lean`` to its last 100 returns. ``summarize(data, seeds)``
+compares the given seeds (``CHOSEN_ON``, the seeds the preset was tuned on, can be left out;
+``common_seeds`` gives those both ran). tests/test_ppo_pendulum.py trains engine seed 0 again
+and gets its first 60 episodes.
 """
 
 from __future__ import annotations
@@ -44,11 +46,14 @@ from .blogruns import history   # a stored run (its episodes) as a History
 from .ppo import _run
 from ..history import PENDULUM_SOLVED   # -200, the bar of issue 26 (final mean return over 100 episodes)
 
-__all__ = ["TOTAL_STEPS", "PENDULUM_SOLVED", "SB3_SETTINGS", "PRESET", "run_sb3", "run_engine", "compute",
-           "common_seeds", "reached_at", "summarize", "table", "save", "FILENAME", "lean", "load"]
+__all__ = ["TOTAL_STEPS", "PENDULUM_SOLVED", "SB3_SETTINGS", "PRESET", "CHOSEN_ON", "FIRST_EPISODES",
+           "run_sb3", "run_engine", "compute", "common_seeds", "reached_at", "summarize", "table", "save",
+           "FILENAME", "lean", "load"]
 
 TOTAL_STEPS = 100_000            # rl-zoo's n_timesteps for Pendulum-v1
 PRESET = "ppo-pendulum"
+FIRST_EPISODES = 60              # a lean run keeps its first 60 returns (3 rollouts: 4 envs x 15 episodes)
+CHOSEN_ON = tuple(range(8))      # the seeds the preset's two changes were chosen on (presets.py)
 _NO_SB3 = "stable-baselines3 is not installed: pip install 'acnotes[bench]', or pass --no-peer"
 # rl-baselines3-zoo, hyperparams/ppo.yml, Pendulum-v1 (the rest: SB3's PPO defaults)
 SB3_SETTINGS = dict(n_envs=4, n_steps=1024, gae_lambda=0.95, gamma=0.9, n_epochs=10, ent_coef=0.0,
@@ -201,16 +206,18 @@ def lean(data: dict) -> dict:
     """``data`` with each run cut to what the table needs and a retrained run can be checked
     against: its last 100 episode returns (``episode_returns``, so ``summarize`` reads it as it
     reads a whole run), ``episodes`` (how many it had: 508 for an engine run of 102,400 env steps,
-    512 for SB3's, as the module's docstring explains), the env step of the last one's end and
-    ``reached_at`` (when its 100-episode mean first reached -200, or None)."""
+    512 for SB3's, as the module's docstring explains), the env step of the last one's end,
+    ``reached_at`` (when its 100-episode mean first reached -200, or None) and ``first_returns``
+    (its first ``FIRST_EPISODES`` returns to two decimals, which a run trained again must give)."""
     def cut(r):
         return dict({k: v for k, v in r.items() if k not in ("episode_returns", "episode_steps")},
                     episodes=len(r["episode_returns"]), last_end=r["episode_steps"][-1],
-                    reached_at=reached_at(r), episode_returns=r["episode_returns"][-FINAL_WINDOW:])
+                    reached_at=reached_at(r), first_returns=[round(x, 2) for x in r["episode_returns"][:FIRST_EPISODES]],
+                    episode_returns=r["episode_returns"][-FINAL_WINDOW:])
     return dict(data, runs={name: [cut(r) for r in runs] for name, runs in data["runs"].items()})
 
 
 def load() -> dict:
     """The stored side by side (``acnotes/data/ppo-pendulum.json``, ``lean`` runs): the engine's
-    ``ppo-pendulum`` over seeds 0-49 as one population and SB3's PPO over the seeds in ``sb3_seeds``."""
+    ``ppo-pendulum`` over seeds 0-49 as one population and SB3's PPO over the seeds in ``sb3_seeds`` (0-49)."""
     return read_data(FILENAME)
