@@ -295,11 +295,12 @@ def clip_per_member(params: Sequence[Tensor], max_norm: Tensor) -> Tensor:
     clipping), as ``torch.nn.utils.clip_grad_norm_`` does for one network. Returns the
     norms before clipping, shape [K]."""
     norms = member_grad_norms(params)
-    finite = torch.isfinite(max_norm)
-    if not bool(finite.any()):   # no member clips: every factor would be exactly 1
+    finite = np.isfinite(max_norm.numpy())   # K numbers: tested in numpy, the cheaper call
+    if not finite.any():   # no member clips: every factor would be exactly 1
         return norms
     coef = (max_norm / (norms + 1e-6)).clamp(max=1.0)
-    coef = torch.where(finite, coef, torch.ones_like(coef))
+    if not finite.all():   # (when all clip, the factors are these)
+        coef = torch.where(torch.from_numpy(finite), coef, torch.ones_like(coef))
     grads = [p.grad for p in params]
     torch._foreach_mul_(grads, [coef.reshape((-1,) + (1,) * (g.dim() - 1)) for g in grads])
     return norms
