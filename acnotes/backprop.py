@@ -105,25 +105,31 @@ class Replay:
         return logits, crit
 
     @torch.no_grad()
-    def backward(self, terms, active: np.ndarray, vf_coef: Tensor, ent_coef: Tensor, member_sums) -> None:
+    def backward(self, terms, active: np.ndarray, vf_coef: Tensor, ent_coef: Tensor, member_sums,
+                 counts=None) -> None:
         """Set the gradient of ``sum over active members of actor + vf_coef critic - ent_coef
         entropy`` (``train.losses``' three losses) on ``pop.actor`` and ``pop.critic``, from the
-        ``terms`` of a forward without autograd (the formulas: the module docstring)."""
+        ``terms`` of a forward without autograd (the formulas: the module docstring).
+        ``counts``: ``train.divisors(terms, member_sums)`` if the caller has them already."""
         pop, K = self.pop, self.K
         T, KN = terms.valid.shape
         per_env = KN // K
-        on = terms.valid & torch.from_numpy(np.repeat(active, per_env))        # [T, K*N]
+        # [T, K*N]; when every member is active, the mask would be valid & True
+        on = terms.valid if active.all() else terms.valid & torch.from_numpy(np.repeat(active, per_env))
 
         def each_env(x: Tensor) -> Tensor:                                    # [K] -> [K*N]
-            return x.repeat_interleave(per_env)
+            return torch.from_numpy(np.repeat(x.numpy(), per_env))          # (K numbers: numpy's call is cheaper)
 
-        n = member_sums(terms.valid).clamp(min=1)
-        m = n if terms.ended is None else member_sums(terms.ended).clamp(min=1)
+        if counts is None:
+            from .train import divisors   # train.py imports this module
+            counts = divisors(terms, member_sums)
+        n, m = counts
         psi = terms.psi if terms.weight is None else terms.psi * terms.weight
         p = torch.softmax(terms.logits, -1)
-        onehot = torch.nn.functional.one_hot(terms.actions, p.shape[-1]).to(p.dtype)
-        dlogits = torch.where(on, -psi / each_env(m), 0.0).unsqueeze(-1) * (onehot - p)
-        if bool((ent_coef > 0).any()):
+        # onehot(a_t) - pi as -pi with 1 added at a_t: 1 + (-pi_a) is 1 - pi_a, the same float
+        onehot_minus_p = p.neg().scatter_(-1, terms.actions.unsqueeze(-1), 1.0, reduce="add")
+        dlogits = torch.where(on, -psi / each_env(m), 0.0).unsqueeze(-1) * onehot_minus_p
+        if (ent_coef.numpy() > 0).any():
             logp = torch.log_softmax(terms.logits, -1)
             h = -(p * logp).sum(-1, keepdim=True)
             dlogits = dlogits + torch.where(on, each_env(ent_coef / n), 0.0).unsqueeze(-1) * p * (logp + h)

@@ -46,6 +46,9 @@ class _Run:
         self.n_logged = 0
         with torch.no_grad():
             self.start_norm = _param_norms(params)
+        self.limit = RUNAWAY * self.start_norm   # the runaway threshold, computed once
+        self.total_steps = np.array([c.total_steps for c in configs])
+        self.targets = any(c.target_return is not None for c in configs)
 
     def stop(self, k: int, status: str, message: str = "", warn: bool = False):
         self.col.active[k] = False
@@ -62,8 +65,12 @@ class _Run:
 
     def stop_if_not_finite(self, x: Tensor, what: str):
         """Stop each active member whose ``x[k]`` (a loss, a gradient norm) is NaN or inf."""
-        # the checks read each [K] tensor once, as numpy (the same numbers, fewer small ops)
-        for k in np.flatnonzero(self.col.active & ~np.isfinite(x.detach().numpy())):
+        # the checks read each [K] tensor once, as numpy (the same numbers, fewer small ops);
+        # most updates have every number finite, and then one test says so
+        finite = np.isfinite(x.detach().numpy())
+        if finite.all():
+            return
+        for k in (self.col.active & ~finite).nonzero()[0]:
             self.diverge(k, f"{what} became {x[k].item()}")
 
     def only_active(self, loss: Tensor) -> Tensor:
@@ -76,21 +83,26 @@ class _Run:
         """Log the update of the members ``updated``, then stop those whose weights ran away
         or whose policy saturated, and those that reached their target or budget."""
         with torch.no_grad():
-            grown = (_param_norms(params) > RUNAWAY * self.start_norm).numpy()
+            grown = (_param_norms(params) > self.limit).numpy()
         self.log_update(updated, a, c, g, e)
-        for k in np.flatnonzero(updated & grown):
-            self.diverge(k, f"the weights grew past {RUNAWAY:g} times their initial norm")
-        for k in np.flatnonzero(self.col.active & (e.numpy() < SATURATED) if self.saturates else []):
-            self.diverge(k, f"the policy saturated (mean entropy {e[k].item():.1e} nats: pi(a|s) is "
-                            f"0 or 1, so it can no longer learn)")
+        # each loop only when some member is concerned (most updates: none)
+        if grown.any():
+            for k in (updated & grown).nonzero()[0]:
+                self.diverge(k, f"the weights grew past {RUNAWAY:g} times their initial norm")
+        saturated = e.numpy() < SATURATED if self.saturates else None
+        if saturated is not None and saturated.any():
+            for k in (self.col.active & saturated).nonzero()[0]:
+                self.diverge(k, f"the policy saturated (mean entropy {e[k].item():.1e} nats: pi(a|s) is "
+                                f"0 or 1, so it can no longer learn)")
         self.finish_members()
 
     def log_update(self, updated: np.ndarray, a, c, g, e):
         now = time.perf_counter() - self.t0
         a, c, g, e = (x.tolist() for x in (a, c, g, e))
-        for k in np.flatnonzero(updated):
+        steps = self.col.member_steps.tolist()
+        for k in updated.nonzero()[0].tolist():
             h = self.hists[k]
-            h.steps.append(int(self.col.member_steps[k]))
+            h.steps.append(steps[k])
             h.time.append(now)
             h.actor_loss.append(a[k])
             h.critic_loss.append(c[k])
@@ -106,7 +118,10 @@ class _Run:
 
     def finish_members(self):
         """Stop members that reached their target or their step budget."""
-        for k in np.flatnonzero(self.col.active):
+        active = self.col.active
+        if not self.targets and not (active & (self.col.member_steps >= self.total_steps)).any():
+            return   # no target to test and no budget reached (most updates)
+        for k in active.nonzero()[0]:
             c, h = self.configs[k], self.hists[k]
             if (c.target_return is not None and len(h.episode_returns) >= 100
                     and np.mean(h.episode_returns[-100:]) >= c.target_return):

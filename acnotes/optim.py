@@ -62,6 +62,7 @@ class PopulationOptimizer:
         for i, (p, a) in enumerate(zip(self.params, self.is_actor)):
             self.lrs[i] = shared.setdefault((a, p.dim(), str(p.dtype)), self.lrs[i])
         self._distinct = list({id(lr): lr for lr in self.lrs}.values())
+        self._scaled = (None, {})   # Adam's lr / -(1 - b1^t) for the last t (see ``step``)
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -70,9 +71,13 @@ class PopulationOptimizer:
     @torch.no_grad()
     def step(self, active: Tensor) -> None:
         stepping = active.numpy()
-        self.t[stepping] += 1
+        every = bool(stepping.all())
+        if every:
+            self.t += 1
+        else:
+            self.t[stepping] += 1
         ps = self.params
-        if bool(active.all()):
+        if every:
             gs, lrs, distinct, kept = [p.grad for p in ps], self.lrs, self._distinct, None
         else:  # a member that does not step keeps its parameters and state; a NaN gradient stays out
             ons = [_per_member(active, p) for p in ps]
@@ -88,8 +93,15 @@ class PopulationOptimizer:
             denom = torch._foreach_sqrt(self.v)
             torch._foreach_div_(denom, bc2_sqrt)
             torch._foreach_add_(denom, eps)
-            # lr / -bc1 once per distinct lr tensor (two when all members step: actor, critic)
-            scaled = {id(lr): lr / (-bc1 if isinstance(bc1, float) else -_per_member(bc1, lr)) for lr in distinct}
+            # lr / -bc1 once per distinct lr tensor (two when all members step: actor, critic);
+            # 1 - b1^t is exactly 1 after a few hundred steps, so the last ones are kept for it
+            if kept is None and isinstance(bc1, float) and self._scaled[0] == bc1:
+                scaled = self._scaled[1]
+            else:
+                scaled = {id(lr): lr / (-bc1 if isinstance(bc1, float) else -_per_member(bc1, lr))
+                          for lr in distinct}
+                if kept is None and isinstance(bc1, float):
+                    self._scaled = (bc1, scaled)
             numer = torch._foreach_mul(self.m, [scaled[id(lr)] for lr in lrs])
         else:
             alpha, eps = 0.99, 1e-5

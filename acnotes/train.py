@@ -62,7 +62,7 @@ from .population_checks import STRUCTURAL, check_memory, check_population, memor
 from .rollout import Collector
 
 __all__ = ["Config", "History", "Agent", "preset", "make_agent", "train", "train_population",
-           "StepTerms", "step_terms", "losses", "member_sums", "update_losses", "member_grad_norms",
+           "StepTerms", "step_terms", "divisors", "losses", "member_sums", "update_losses", "member_grad_norms",
            "clip_per_member", "STRUCTURAL", "RUNAWAY", "SATURATED", "check_population", "check_memory",
            "memory_estimate", "split_to_fit"]
 
@@ -123,15 +123,23 @@ def step_terms(forward: Callable, batch, *, algo: str, gamma, lam, n: int | None
                      logits, batch.actions, psi, weight, pred, target)
 
 
-def losses(terms: StepTerms, total: Callable[[Tensor], Tensor] = torch.sum):
+def divisors(terms: StepTerms, total: Callable[[Tensor], Tensor] = torch.sum) -> tuple[Tensor, Tensor]:
+    """``(n, m)``: the number of valid steps, and the actor's divisor (``n``, or for an
+    episodic estimator the number of episodes that ended), each at least 1 (see ``losses``)."""
+    n_valid = total(terms.valid).clamp(min=1)
+    return n_valid, (n_valid if terms.ended is None else total(terms.ended).clamp(min=1))
+
+
+def losses(terms: StepTerms, total: Callable[[Tensor], Tensor] = torch.sum, counts=None):
     """The three losses ``(actor, critic, entropy)`` from the per-step terms: each a sum
     (``total``) divided by the number of valid steps; the actor's, for an episodic
     estimator, by the number of episodes that ended (a sum over time, a mean over episodes).
 
     ``total=torch.sum`` gives one network's scalars; ``member_sums`` gives one loss per member.
+    ``counts``: ``divisors(terms, total)`` if already computed (the training loop shares them
+    with ``Replay.backward``).
     """
-    n_valid = total(terms.valid).clamp(min=1)
-    m = n_valid if terms.ended is None else total(terms.ended).clamp(min=1)
+    n_valid, m = divisors(terms, total) if counts is None else counts
     a = -total(terms.actor) / m
     c = torch.zeros_like(a) if terms.critic is None else total(terms.critic) / n_valid
     return a, c, total(terms.entropy) / n_valid
@@ -248,12 +256,13 @@ def train_population(configs: Sequence[Config], progress: bool = True,
                 else:     # one step on the rollout
                     with torch.set_grad_enabled(not by_hand):
                         terms = step_terms(forward, batch, **settings)   # [T, K*N] each
-                        a, c, e = losses(terms, per_member)               # [K] each: one loss per member
+                        counts = divisors(terms, per_member)
+                        a, c, e = losses(terms, per_member, counts)       # [K] each: one loss per member
                         loss = a + vf_coef * c - ent_coef * e
                     run.stop_if_not_finite(loss, "loss")
                     opt.zero_grad()
                     if by_hand:   # the same gradient, written out (backprop.py)
-                        replay.backward(terms, col.active, vf_coef, ent_coef, per_member)
+                        replay.backward(terms, col.active, vf_coef, ent_coef, per_member, counts)
                     else:
                         run.only_active(loss).sum().backward()
                     g = clip_per_member(params, max_norm)             # [K], the norms before clipping
@@ -295,11 +304,12 @@ def clip_per_member(params: Sequence[Tensor], max_norm: Tensor) -> Tensor:
     clipping), as ``torch.nn.utils.clip_grad_norm_`` does for one network. Returns the
     norms before clipping, shape [K]."""
     norms = member_grad_norms(params)
-    finite = torch.isfinite(max_norm)
-    if not bool(finite.any()):   # no member clips: every factor would be exactly 1
+    finite = np.isfinite(max_norm.numpy())   # K numbers: tested in numpy, the cheaper call
+    if not finite.any():   # no member clips: every factor would be exactly 1
         return norms
     coef = (max_norm / (norms + 1e-6)).clamp(max=1.0)
-    coef = torch.where(finite, coef, torch.ones_like(coef))
+    if not finite.all():   # (when all clip, the factors are these)
+        coef = torch.where(torch.from_numpy(finite), coef, torch.ones_like(coef))
     grads = [p.grad for p in params]
     torch._foreach_mul_(grads, [coef.reshape((-1,) + (1,) * (g.dim() - 1)) for g in grads])
     return norms
