@@ -151,7 +151,7 @@ def reached_at(run: dict) -> int | None:
     return None if hit is None else int(hit[0])
 
 
-NAMES = {"engine": "PPO (the engine's ppo-pendulum, one population)", "sb3": "SB3 PPO (rl-zoo settings, gSDE)"}
+NAMES = {"engine": "engine ppo-pendulum (one population)", "sb3": "SB3 PPO (rl-zoo, gSDE)"}
 
 
 def common_seeds(data: dict) -> list[int]:
@@ -185,7 +185,7 @@ def summarize(data: dict, seeds: Sequence[int] | None = None) -> dict[str, dict]
 def table(data: dict, seeds: Sequence[int] | None = None) -> str:
     """The summary as a plain-text table, one row per implementation (over ``seeds`` if given)."""
     rows = [("", f"final >= {PENDULUM_SOLVED:.0f}", f"median env steps to {PENDULUM_SOLVED:.0f}",
-             "median final return", "median seconds", "time vs SB3")]
+             "median final return", "seconds per seed", "time vs SB3")]
     for name, s in summarize(data, seeds).items():
         ratio = f"{s['time_ratio']:.2f}" if "time_ratio" in s else "-"
         steps = "-" if s["median_steps"] is None else f"{s['median_steps']:,.0f}"
