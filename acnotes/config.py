@@ -112,7 +112,8 @@ class Config:
         adam_eps_default = next(f.default for f in fields(self) if f.name == "adam_eps")
         if checked["optimizer"] == "rmsprop" and checked["adam_eps"] != adam_eps_default:
             raise ValueError(f"adam_eps={checked['adam_eps']:g} is Adam's epsilon, but optimizer is rmsprop (whose "
-                             f"epsilon is fixed at 1e-5): leave adam_eps at {adam_eps_default:g}, or use optimizer adam")
+                             f"epsilon is fixed at 1e-5): set adam_eps to {adam_eps_default:g} (--adam-eps "
+                             f"{adam_eps_default:g}; a preset may have set it), or use optimizer adam")
         for name in ("shared", "discount_actor", "detach_target", "norm_adv", "anneal"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise _validate.BadValue(name, "True or False", getattr(self, name))

@@ -28,7 +28,7 @@ This computes what the one-file algorithms of ``acnotes/reference/`` (REINFORCE,
 GAE, TD-AC, PPO) compute, for K agents at once: for the same preset and seed, the same episode
 returns (tests/test_reference.py; PPO's over 5,000 env steps, for the reason given there).
 
-On Pendulum-v1 (``Config.env``, the presets ``a2c-pendulum`` and ``gae-pendulum``) the policy is
+On Pendulum-v1 (``Config.env``, the presets ``a2c-pendulum``, ``gae-pendulum`` and ``ppo-pendulum``) the policy is
 a Gaussian with a free log sigma (``models.ActorCritic(gaussian=True)``), its actions clipped
 for the env outside the log-probability (``rollout.Collector``), log pi and the entropy those of
 ``acnotes.gaussian``; Psi_t and the critic's target are the estimators' own. That path takes

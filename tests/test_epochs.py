@@ -173,6 +173,10 @@ def test_adam_eps_with_rmsprop_is_refused_as_it_would_be_ignored(tmp_path):
                       "--out", tmp_path / "run")
     assert rc == 2 and "adam_eps" in err and "rmsprop" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+    # a preset that sets adam_eps itself (ppo-pendulum: 1e-5): the message says which flag undoes it
+    rc, _, err = main("train", "--preset", "ppo-pendulum", "--optimizer", "rmsprop", "--steps", 100,
+                      "--out", tmp_path / "run")
+    assert rc == 2 and "--adam-eps 1e-08" in err and "a preset may have set it" in err
 
 
 def test_population_of_ppo_and_one_step_members_is_refused():
