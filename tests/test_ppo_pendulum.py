@@ -77,6 +77,22 @@ def test_preset_is_rl_zoos_budget_and_settings():
         zoo["n_envs"], zoo["n_steps"], zoo["gamma"], zoo["n_epochs"], zoo["clip_range"], zoo["learning_rate"])
 
 
+def test_preset_departs_from_rl_zoo_in_lambda_and_reward_scale_only():
+    """Every setting of ppo-pendulum against rl-zoo's Pendulum-v1 PPO (SB3_SETTINGS) and SB3's
+    PPO defaults: the same everywhere except the two changes presets.py names."""
+    cfg, zoo = acn.train.preset(pp.PRESET), pp.SB3_SETTINGS
+    same = dict(n_envs=zoo["n_envs"], n_steps=zoo["n_steps"], gamma=zoo["gamma"], epochs=zoo["n_epochs"],
+                ent_coef=zoo["ent_coef"], lr=zoo["learning_rate"], clip_eps=zoo["clip_range"], total_steps=100_000,
+                # SB3's defaults: minibatches of 64, 0.5 x MSE (= 1 x (V - y)^2 / 2), clipped gradient
+                # norm 0.5, Adam's eps 1e-5, normalised advantages, separate 64-64 tanh nets, log sigma 0,
+                # one step size, constant schedules
+                batch_size=64, vf_coef=1.0, critic_loss="mse", max_grad_norm=0.5, adam_eps=1e-5, norm_adv=True,
+                hidden=64, layers=2, activation="tanh", shared=False, log_std_init=0.0, critic_lr=None,
+                anneal=False, optimizer="adam", algo="gae", env="Pendulum-v1")
+    assert {k: getattr(cfg, k) for k in same} == same
+    assert (cfg.lam, zoo["gae_lambda"]) == (0.9, 0.95) and (cfg.reward_scale, zoo.get("reward_scale", 1.0)) == (0.1, 1.0)
+
+
 def test_benchmark_refuses_bad_input_before_training(tmp_path, capsys, monkeypatch):
     bench = _bench()
     monkeypatch.setattr(pp, "compute", lambda *a, **k: pytest.fail("trained before refusing"))
