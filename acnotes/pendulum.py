@@ -64,7 +64,8 @@ def _square(x: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):        # inf and NaN go the scalar way below
         out = exact.astype(np.float32)
         near = out.astype(np.float64)
-        gap = np.abs(np.nextafter(out, np.float32(np.inf)).astype(np.float64) - near)
+        toward = np.where(exact >= near, np.float32(np.inf), np.float32(-np.inf))   # the gap on exact's side
+        gap = np.abs(np.nextafter(out, toward).astype(np.float64) - near)
         risky = ((np.abs(2 * np.abs(exact - near) - gap) * 64 <= 2 * gap)
                  | ~(exact <= float(np.finfo(np.float32).max)) | (exact < float(np.finfo(np.float32).tiny)))
     for i in np.flatnonzero(risky):

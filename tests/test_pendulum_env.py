@@ -89,12 +89,14 @@ def test_bad_actions_and_mask():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_squares_are_gymnasiums_scalar_pow_on_any_cpu(dtype):
-    """_square is gymnasium's scalar ``x**2`` (the C pow / powf) to the last bit: 200,000 values
-    of each float type, with zeros, infinities, NaN, subnormal and overflowing squares. numpy's
+    """_square is gymnasium's scalar ``x**2`` (the C pow / powf) to the last bit: 220,000 values
+    of each float type, with squares near powers of two (where the float gaps change), zeros,
+    infinities, NaN, subnormal and overflowing squares. numpy's
     ``x * x`` fails it everywhere (about 1 value in 1,500), ``np.power`` on a CPU with AVX-512."""
     from acnotes.pendulum import _square
     rng = np.random.default_rng(0)
-    x = np.concatenate([rng.normal(size=100_000) * 2, rng.normal(size=100_000) * 50,
+    twos = np.sqrt(2.0 ** rng.integers(-20, 20, size=20_000)) * (1 + rng.normal(size=20_000) * 1e-6)
+    x = np.concatenate([rng.normal(size=100_000) * 2, rng.normal(size=100_000) * 50, twos,   # squares near 2^k too
                         [0.0, -0.0, 2.0, -2.0, 1e-20, 1e-45, 3e19, 1e200, np.inf, -np.inf, np.nan]])
     with np.errstate(over="ignore", under="ignore"):
         x = x.astype(dtype)
