@@ -26,8 +26,8 @@ the time ratio compares that share with SB3's seconds per seed.
     python benchmarks/ppo_pendulum.py --seeds 4 --json out.json
 
 The stored side by side (``load``, ``acnotes/data/ppo-pendulum.json``, for notebook 12) holds
-one run of ``benchmarks/ppo_pendulum.py --seeds 50``: SB3's seeds 0-49 and the engine's (one
-population), each run cut by ``lean`` to its last 100 returns. ``summarize(data, seeds)``
+the runs of ``benchmarks/ppo_pendulum.py --seeds 50 --lean``: SB3's seeds 0-49 and the engine's
+(one population), each run cut by ``lean`` to its first 60 and last 100 returns. ``summarize(data, seeds)``
 compares the given seeds (``CHOSEN_ON``, the seeds the preset was tuned on, can be left out;
 ``common_seeds`` gives those both ran). tests/test_ppo_pendulum.py trains engine seed 0 again
 and gets its first 60 episodes.
