@@ -343,9 +343,8 @@ def backprop(xs: list[Tensor], ws: list[Tensor], dy: Tensor, activation: str) ->
         if i == 0:                           # the observations need no gradient
             break
         dx = _bmm(dy, ws[i].transpose(1, 2))
-        if activation == "tanh":   # dx (1 - x^2), the last two ops in place (dx and x^2 are new tensors)
-            d = xs[i] * xs[i]
-            dy = dx.mul_(torch.sub(1, d, out=d))
+        if activation == "tanh":   # dx (1 - x^2), the product in place on the new tensor dx
+            dy = dx.mul_(1 - xs[i] * xs[i])
         else:
             dy = dx * (xs[i] > 0)
     return torch.cat([g.reshape(dy.shape[0], -1) for g in reversed(grads)], 1)
