@@ -168,6 +168,13 @@ class Population(nn.Module):
         self._hidden = {t: [(self._views[f"{t}_{i}_bias"], self._views[f"{t}_{i}_weight"])
                             for i in range(0, 2 * self.template["layers"], 2)]
                         for t in ("actor_trunk", "critic_trunk") if f"{t}_0_bias" in self._views}
+        with torch.no_grad():   # each side's weights as the backward multiplies by them (``side_weights``)
+            self._side = {side: [self._views[f"{trunk}_{i}_weight"].transpose(1, 2)
+                                 for i in range(0, 2 * self.template["layers"], 2)] +
+                          [self._views[f"{head}_weight"].transpose(1, 2)]
+                          for side, trunk, head in (("actor", "actor_trunk", "pi_head"),
+                                                    ("critic", "critic_trunk", "critic_head"))
+                          if f"{trunk}_0_weight" in self._views and f"{head}_weight" in self._views}
 
     def _view(self, name: str) -> Tensor:
         side, at, shape = self._where[name]
@@ -259,10 +266,9 @@ class Population(nn.Module):
 
     # --- the engine's path: each side's layers as one autograd node (``HandBackward``)
     def side_weights(self, name: str) -> list[Tensor]:
-        """The weights of the ``"actor"`` or ``"critic"`` side (separate trunks), layer by layer."""
-        trunk, head = ("actor_trunk", "pi_head") if name == "actor" else ("critic_trunk", "critic_head")
-        return [self._views[f"{trunk}_{i}_weight"] for i in range(0, 2 * self.template["layers"], 2)] + \
-            [self._views[f"{head}_weight"]]
+        """The weights of the ``"actor"`` or ``"critic"`` side (separate trunks), layer by layer,
+        each transposed ([K, out, in], views made once): ``backprop`` multiplies by W^T."""
+        return self._side[name]
 
     def layers(self, name: str, obs: Tensor) -> tuple[list[Tensor], Tensor]:
         """One side (separate trunks only) on ``obs`` [K, B, d], without autograd: the
@@ -312,8 +318,9 @@ class HandBackward(torch.autograd.Function):
     ``HandBackward.apply(compute, activation, weights, flat)``: ``compute()`` returns the
     inputs of every layer ``[x_0, ..., x_L]`` and the output ``y``, computed without autograd
     (the critic computes them there; the actor replays those of acting, see ``train.py``);
-    ``weights`` are the layers' weights in order, and ``flat`` the side's parameter tensor
-    [K, P] whose views they are: its gradient is what the backward returns. The backward is
+    ``weights`` are the layers' weights in order, transposed (``Population.side_weights``), and
+    ``flat`` the side's parameter tensor [K, P] whose views they are: its gradient is what the
+    backward returns. The backward is
     the chain rule layer by layer: for ``y = x W + b``, dW = x^T dy, db = the sum of dy over
     rows, dx = dy W^T; through ``x = tanh(z)``, dz = dx (1 - x^2) (relu: dz = dx where
     x > 0). It computes what autograd would through the same layers, with fewer ops and no
@@ -336,15 +343,17 @@ class HandBackward(torch.autograd.Function):
 def backprop(xs: list[Tensor], ws: list[Tensor], dy: Tensor, activation: str) -> Tensor:
     """The gradient [K, P] of one side's flat parameters (``Population.actor`` or ``.critic``)
     given ``dy`` [K, B, out], the gradient of its output: the chain rule layer by layer (see
-    ``HandBackward``). ``xs`` are the layers' inputs ``[x_0, ..., x_L]``, ``ws`` their weights."""
+    ``HandBackward``). ``xs`` are the layers' inputs ``[x_0, ..., x_L]``, ``ws`` their weights
+    transposed, [K, out, in] (``Population.side_weights``)."""
     grads: list[Tensor] = []
     for i in reversed(range(len(xs))):
-        grads += [dy.sum(1, keepdim=True), _bmm(xs[i].transpose(1, 2), dy)]   # bias, weight
+        # bias [K, out] and weight [K, in*out]: the sum without keepdim is the same sum, one reshape fewer
+        grads += [dy.sum(1), _bmm(xs[i].transpose(1, 2), dy).flatten(1)]
         if i == 0:                           # the observations need no gradient
             break
-        dx = _bmm(dy, ws[i].transpose(1, 2))
+        dx = _bmm(dy, ws[i])                 # ws[i] is W^T (``Population.side_weights``)
         if activation == "tanh":   # dx (1 - x^2), the product in place on the new tensor dx
             dy = dx.mul_(1 - xs[i] * xs[i])
         else:
             dy = dx * (xs[i] > 0)
-    return torch.cat([g.reshape(dy.shape[0], -1) for g in reversed(grads)], 1)
+    return torch.cat(grads[::-1], 1)
