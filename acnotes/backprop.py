@@ -36,12 +36,16 @@ __all__ = ["Replay", "to_members", "to_time"]
 def to_members(x: Tensor, K: int) -> Tensor:
     """[T, K*N, ...] (time-major) -> [K, T*N, ...] (member-major)."""
     T, KN = x.shape[:2]
+    if K == 1:   # one member: time-major is member-major already (the same view or copy)
+        return x.reshape(1, T * KN, *x.shape[2:])
     return x.reshape(T, K, KN // K, *x.shape[2:]).transpose(0, 1).reshape(K, T * (KN // K), *x.shape[2:])
 
 
 def to_time(y: Tensor, T: int) -> Tensor:
     """[K, T*N, ...] -> [T, K*N, ...]."""
     K, TN = y.shape[:2]
+    if K == 1:
+        return y.reshape(T, TN // T, *y.shape[2:])
     return y.reshape(K, T, TN // T, *y.shape[2:]).transpose(0, 1).reshape(T, K * (TN // T), *y.shape[2:])
 
 

@@ -149,6 +149,8 @@ def member_sums(x: Tensor, members: int) -> Tensor:
     """Sum of ``x`` [T, K*N] over time and over each member's N envs: shape [K]."""
     # each member's numbers as one contiguous row, so that its sum is computed the same way
     # whatever the number of members (a member matches its single run bit for bit)
+    if members == 1:   # the same row (a view, or the same copy) without the transposition
+        return x.reshape(1, -1).sum(1)
     return x.reshape(x.shape[0], members, -1).transpose(0, 1).reshape(members, -1).sum(1)
 
 
