@@ -227,7 +227,7 @@ def actor_terms(logp: Tensor, psi: Tensor, valid: Tensor, weight: Tensor | None 
     0 on the steps that are not ``valid``. ``weight`` is w_t (None: 1)."""
     psi = psi.detach()
     terms = logp * psi if weight is None else logp * psi * weight
-    return torch.where(valid, terms, torch.zeros_like(terms))
+    return torch.where(valid, terms, 0.0)
 
 
 def clipped_terms(logp: Tensor, logp_old: Tensor, psi: Tensor, valid: Tensor, lo=None, hi=None) -> Tensor:
@@ -242,7 +242,7 @@ def clipped_terms(logp: Tensor, logp_old: Tensor, psi: Tensor, valid: Tensor, lo
     terms = ratio * psi
     if lo is not None:
         terms = torch.min(terms, torch.clamp(ratio, lo, hi) * psi)
-    return torch.where(valid, terms, torch.zeros_like(terms))
+    return torch.where(valid, terms, 0.0)
 
 
 def actor_loss(logp: Tensor, psi: Tensor, valid: Tensor, weight: Tensor | None = None,
@@ -274,7 +274,7 @@ def critic_terms(pred: Tensor, target: Tensor, valid: Tensor, kind: str = "mse",
         err = F.smooth_l1_loss(pred, target, reduction="none")
     else:
         raise ValueError(f"critic_loss must be 'mse' or 'smooth_l1', got {kind!r}")
-    return torch.where(valid, err, torch.zeros_like(err))
+    return torch.where(valid, err, 0.0)
 
 
 def critic_loss(pred: Tensor, target: Tensor, valid: Tensor, kind: str = "mse",
@@ -289,7 +289,7 @@ def entropy_terms(logits: Tensor, valid: Tensor) -> Tensor:
     the steps that are not ``valid``."""
     logp_all = torch.log_softmax(logits, -1)
     h = -(logp_all.exp() * logp_all).sum(-1)
-    return torch.where(valid, h, torch.zeros_like(h))
+    return torch.where(valid, h, 0.0)
 
 
 def entropy(logits: Tensor, valid: Tensor) -> Tensor:

@@ -271,7 +271,9 @@ def train_population(configs: Sequence[Config], progress: bool = True,
                     run.stop_if_not_finite(g, "gradient norm")
                     updated = col.active.copy()
                     opt.step(torch.from_numpy(updated))
-                    run.after_update(updated, params, a.detach(), c.detach(), g, e.detach())
+                    if not by_hand:   # (by hand, the losses were computed without autograd)
+                        a, c, e = a.detach(), c.detach(), e.detach()
+                    run.after_update(updated, params, a, c, g, e)
                 if bar is not None:
                     _show(bar, run.hists, col)
                 if callback is not None:
