@@ -73,9 +73,10 @@ class Replay:
     def _replay(self):
         """The kept layers as [K, T*N, ...], in time-then-env order within a member."""
         kept, self.kept = self.kept, []
-        xs = [torch.stack([x[i] for x, _ in kept], 1).flatten(1, 2) for i in range(len(kept[0][0]))]
+        # each step's [K, N, ...] joined on axis 1: [K, T*N, ...], time then env (one call, not stack and flatten)
+        xs = [torch.cat([x[i] for x, _ in kept], 1) for i in range(len(kept[0][0]))]
         self.xs["actor"] = xs
-        return xs, torch.stack([y for _, y in kept], 1).flatten(1, 2)
+        return xs, torch.cat([y for _, y in kept], 1)
 
     def _critic(self):
         xs, c = self.pop.layers("critic", self._obs)
