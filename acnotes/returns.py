@@ -47,8 +47,9 @@ def _float(x: Tensor, like: Tensor) -> Tensor:
 
 def _check_unit(name: str, x) -> None:
     """``x`` (a number, or a tensor of them: one per env of a population) lies in [0, 1]."""
-    # numpy's calls on a few numbers cost less than torch's (the engine checks every update)
-    v = x.detach().cpu().numpy() if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
+    # numpy's calls on a few numbers cost less than torch's (the engine checks every update);
+    # force=True: detached and on the CPU, in one call
+    v = x.numpy(force=True) if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
     if not ((v >= 0.0) & (v <= 1.0)).all():
         raise ValueError(f"{name} must be in [0, 1], got {x}")
 
