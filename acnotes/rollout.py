@@ -297,17 +297,21 @@ class Collector:
         obs = self.reset()
         finished = ~self.active[self._member_of]
         rows = [obs.numpy()]
+        acting = ~finished.reshape(self.members, self.per_member).all(axis=1)
+        everyone = bool(acting.all())
         with torch.inference_mode():
             for _ in range(max_steps):
-                acting = ~finished.reshape(self.members, self.per_member).all(axis=1)
-                everyone = bool(acting.all())
                 a, sent = self._act(obs, acting, everyone)
                 nobs, r, term, trunc, valid, length = self._step(sent, acting, everyone, unfinished=~finished)
-                finished |= term | trunc
+                ended = term | trunc
+                if np.count_nonzero(ended):   # who acts changes only when an episode ends
+                    finished |= ended
+                    acting = ~finished.reshape(self.members, self.per_member).all(axis=1)
+                    everyone = bool(acting.all())
                 nobs = np.asarray(nobs, dtype=np.float32)
                 obs = torch.from_numpy(nobs)
                 rows.append((nobs, a, r, term, trunc, valid, length))
-                if finished.all():
+                if np.count_nonzero(finished) == self.n:   # (.all() costs more on a few values)
                     break
         self._obs = None  # the next call starts from a reset
         return self._batch(rows)
