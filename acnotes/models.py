@@ -175,6 +175,8 @@ class Population(nn.Module):
                           for side, trunk, head in (("actor", "actor_trunk", "pi_head"),
                                                     ("critic", "critic_trunk", "critic_head"))
                           if f"{trunk}_0_weight" in self._views and f"{head}_weight" in self._views}
+        self._heads = {h: (self._views[f"{h}_bias"], self._views[f"{h}_weight"])
+                       for h in ("pi_head", "critic_head") if f"{h}_bias" in self._views}
 
     def _view(self, name: str) -> Tensor:
         side, at, shape = self._where[name]
@@ -213,16 +215,21 @@ class Population(nn.Module):
         """A hidden layer: ``act(x W + b)``. tanh is computed as ``2 sigmoid(2z) - 1`` (the same
         function: within 2e-7 of ``torch.tanh`` in float32), because torch's tanh is not
         vectorized on CPU and costs three times as much here (benchmarks/README.md); the
-        factor 2 is the product's ``alpha`` and ``beta`` (exact). Without autograd the
-        sigmoid and the last step run in place, -1 + 2 s as one op (2 s is exact, so the same
-        numbers as s * 2 - 1)."""
+        factor 2 is the product's ``alpha`` and ``beta`` (exact). Without autograd:
+        ``_layer_in_place``."""
+        if not torch.is_grad_enabled():
+            return self._layer_in_place(b, w, x)
         if not self.tanh:
-            z = torch.baddbmm(b, x, w)
-            return torch.relu(z) if torch.is_grad_enabled() else z.relu_()
-        z = torch.baddbmm(b, x, w, beta=2, alpha=2)
-        if torch.is_grad_enabled():
-            return torch.sigmoid(z) * 2 - 1
-        z.sigmoid_()   # in place: the same kernel on the same numbers, no new tensor
+            return torch.relu(torch.baddbmm(b, x, w))
+        return torch.sigmoid(torch.baddbmm(b, x, w, beta=2, alpha=2)) * 2 - 1
+
+    def _layer_in_place(self, b: Tensor, w: Tensor, x: Tensor) -> Tensor:
+        """``_layer`` without autograd: the activation runs in place on the product (the same
+        kernel on the same numbers, no new tensor), and tanh's last step -1 + 2 s is one op
+        (2 s is exact, so the same numbers as s * 2 - 1)."""
+        if not self.tanh:
+            return torch.baddbmm(b, x, w).relu_()
+        z = torch.baddbmm(b, x, w, beta=2, alpha=2).sigmoid_()
         return torch.add(_MINUS_ONE, z, alpha=2, out=z)
 
     def _mlp(self, prefix: str, x: Tensor) -> Tensor:
@@ -230,8 +237,9 @@ class Population(nn.Module):
             x = self._layer(self.param(f"{prefix}_{i}_bias"), self.param(f"{prefix}_{i}_weight"), x)
         return x
 
-    def _linear(self, prefix: str, x: Tensor) -> Tensor:
-        b, w = self.param(f"{prefix}_bias"), self.param(f"{prefix}_weight")
+    def _linear(self, prefix: str, x: Tensor, views: tuple[Tensor, Tensor] | None = None) -> Tensor:
+        """The layer ``prefix`` on x; ``views``: its (bias, weight) without autograd, if at hand."""
+        b, w = views or (self.param(f"{prefix}_bias"), self.param(f"{prefix}_weight"))
         if self.members == 1 and w.shape[-1] == 1:
             # A product with one output column (the V head) rounds differently for one member
             # than for several (torch takes another kernel), and a member would drift away from
@@ -277,10 +285,10 @@ class Population(nn.Module):
         if torch.is_grad_enabled():   # acting runs under inference mode already: no context to enter
             with torch.no_grad():
                 return self.layers(name, obs)
-        xs = [obs]
+        xs = [obs]   # (acting calls this every env step: the views at hand, no autograd tests)
         for b, w in self._hidden[trunk]:
-            xs.append(self._layer(b, w, xs[-1]))
-        return xs, self._linear(head, xs[-1])
+            xs.append(self._layer_in_place(b, w, xs[-1]))
+        return xs, self._linear(head, xs[-1], self._heads[head])
 
     def critic_values(self, obs: Tensor) -> Tensor:
         """The critic (separate trunk) on ``obs`` [K, B, d], as one autograd node whose
