@@ -308,10 +308,17 @@ def clip_per_member(params: Sequence[Tensor], max_norm: Tensor) -> Tensor:
     clipping), as ``torch.nn.utils.clip_grad_norm_`` does for one network. Returns the
     norms before clipping, shape [K]."""
     norms = member_grad_norms(params)
-    finite = np.isfinite(max_norm.numpy())   # K numbers: tested in numpy, the cheaper call
+    limit = max_norm.numpy()   # K numbers: tested in numpy, the cheaper call
+    finite = np.isfinite(limit)
     if not finite.any():   # no member clips: every factor would be exactly 1
         return norms
-    coef = (max_norm / (norms + 1e-6)).clamp(max=1.0)
+    # norm + 1e-6 in numpy (the same float32 sum as torch's); when it is <= max_norm for every
+    # member, every factor is exactly 1 and multiplying by it would change nothing (most
+    # updates of some presets; a NaN norm fails the test)
+    shifted = norms.numpy() + np.float32(1e-6)
+    if (shifted <= limit).all():
+        return norms
+    coef = (max_norm / torch.from_numpy(shifted)).clamp(max=1.0)
     if not finite.all():   # (when all clip, the factors are these)
         coef = torch.where(torch.from_numpy(finite), coef, torch.ones_like(coef))
     grads = [p.grad for p in params]
