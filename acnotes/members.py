@@ -47,6 +47,9 @@ class _Run:
         with torch.no_grad():
             self.start_norm = _param_norms(params)
         self.limit = RUNAWAY * self.start_norm   # the runaway threshold, computed once
+        # the norms last computed, and the optimizer's ``travelled`` then (see ``after_update``)
+        self._last_norm, self._travelled_then = self.start_norm.numpy().astype(np.float64), 0.0
+        self._half_limit = self.limit.numpy() / 2
         self.total_steps = np.array([c.total_steps for c in configs])
         self.targets = any(c.target_return is not None for c in configs)
 
@@ -79,14 +82,26 @@ class _Run:
         active = self.col.active
         return loss if active.all() else torch.where(torch.from_numpy(active.copy()), loss, torch.zeros_like(loss))
 
-    def after_update(self, updated: np.ndarray, params: list[Tensor], a, c, g, e):
+    def after_update(self, updated: np.ndarray, params: list[Tensor], a, c, g, e, travelled=None):
         """Log the update of the members ``updated``, then stop those whose weights ran away
-        or whose policy saturated, and those that reached their target or budget."""
-        with torch.no_grad():
-            grown = (_param_norms(params) > self.limit).numpy()
+        or whose policy saturated, and those that reached their target or budget. ``travelled``:
+        the optimizer's bound on how far each member's weights have moved so far
+        (``PopulationOptimizer.travelled``; without it the norms are computed every update)."""
+        # A member's norm is at most the one last computed plus the distance travelled since.
+        # While that is below half the limit for every member updated (the half leaves room for
+        # the norms' rounding), none can have crossed it and the norms are not computed: the
+        # same members stop at the same update as when they are computed every time.
+        grown = None
+        bound = None if travelled is None else self._last_norm + (travelled - self._travelled_then)
+        if bound is None or not (bound < self._half_limit)[updated].all():
+            with torch.no_grad():
+                norms = _param_norms(params)
+            grown = (norms > self.limit).numpy()
+            self._last_norm = norms.numpy().astype(np.float64)
+            self._travelled_then = 0.0 if travelled is None else travelled.copy()
         self.log_update(updated, a, c, g, e)
         # each loop only when some member is concerned (most updates: none)
-        if grown.any():
+        if grown is not None and grown.any():
             for k in (updated & grown).nonzero()[0]:
                 self.diverge(k, f"the weights grew past {RUNAWAY:g} times their initial norm")
         saturated = e.numpy() < SATURATED if self.saturates else None

@@ -17,7 +17,21 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["PopulationOptimizer"]
+__all__ = ["PopulationOptimizer", "max_step"]
+
+
+def max_step(kind: str, eps: float) -> float:
+    """How far one step can move a number, in units of its learning rate, whatever the gradients.
+
+    Adam: |m_hat| / (sqrt(v_hat) + eps) <= (1 - b1) / sqrt((1 - b2) (1 - b1^2 / b2)) = 7.27, by
+    Cauchy-Schwarz on the two averages of the same gradients (the bias corrections only lower
+    it). RMSprop: |g| / (sqrt(v) + eps) <= 1 / sqrt(1 - alpha) = 10, as v >= (1 - alpha) g^2.
+    The margins cover the floats' rounding, and Adam's gradients so small that their squares
+    underflow (at most 1e-16 / eps more); with eps below 1e-12 no bound is claimed (inf).
+    """
+    if kind == "rmsprop":
+        return 10.5
+    return 7.5 if eps >= 1e-12 else math.inf
 
 
 def _per_member(x: Tensor, p: Tensor) -> Tensor:
@@ -39,6 +53,10 @@ class PopulationOptimizer:
     their parameters and their state: their moments do not decay and their step count ``t[k]``
     stays, as when torch's optimizer of a single run is not stepped (PPO's empty minibatches,
     ``epochs.py``).
+
+    ``travelled[k]`` bounds how far member k's parameters, as one vector, have moved since the
+    start (the sum of the steps' norms), for the runaway check of ``members._Run``: a step moves
+    each number by at most ``max_step * lr``, and rounding the new value by as much again.
     """
 
     def __init__(self, params: Sequence[Tensor], is_actor: Sequence[bool], lr: Tensor, critic_lr: Tensor,
@@ -51,6 +69,7 @@ class PopulationOptimizer:
         self.adam_eps = eps
         self.set_lr(lr, critic_lr)
         self.t = np.zeros(self.params[0].shape[0], dtype=np.int64)   # each member's step count
+        self.travelled = np.zeros(self.params[0].shape[0])
         self.m = [torch.zeros_like(p) for p in self.params] if kind == "adam" else None
         self.v = [torch.zeros_like(p) for p in self.params]
 
@@ -62,6 +81,9 @@ class PopulationOptimizer:
         for i, (p, a) in enumerate(zip(self.params, self.is_actor)):
             self.lrs[i] = shared.setdefault((a, p.dim(), str(p.dtype)), self.lrs[i])
         self._distinct = list({id(lr): lr for lr in self.lrs}.values())
+        # each member's bound on a step's norm (float64): 2 max_step sqrt(sum over parameters of size * lr^2)
+        sq = sum(p[0].numel() * lr.numpy().reshape(-1).astype(np.float64) ** 2 for p, lr in zip(self.params, self.lrs))
+        self._reach = 2 * max_step(self.kind, self.adam_eps) * np.sqrt(sq)
         self._scaled = (None, {})   # Adam's lr / -(1 - b1^t) for the last t (see ``step``)
 
     def zero_grad(self) -> None:
@@ -74,8 +96,10 @@ class PopulationOptimizer:
         every = bool(stepping.all())
         if every:
             self.t += 1
+            self.travelled += self._reach
         else:
             self.t[stepping] += 1
+            self.travelled[stepping] += self._reach[stepping]
         ps = self.params
         if every:
             gs, lrs, distinct, kept = [p.grad for p in ps], self.lrs, self._distinct, None

@@ -254,7 +254,7 @@ def train_population(configs: Sequence[Config], progress: bool = True,
                                                critic_loss=cfg.critic_loss, continuous=continuous)
                     if replay is not None:
                         replay.xs = {}
-                    run.after_update(col.active.copy(), params, a, c, g, e)
+                    run.after_update(col.active.copy(), params, a, c, g, e, travelled=opt.travelled)
                 else:     # one step on the rollout
                     with torch.set_grad_enabled(not by_hand):
                         terms = step_terms(forward, batch, **settings)   # [T, K*N] each
@@ -273,7 +273,7 @@ def train_population(configs: Sequence[Config], progress: bool = True,
                     opt.step(torch.from_numpy(updated))
                     if not by_hand:   # (by hand, the losses were computed without autograd)
                         a, c, e = a.detach(), c.detach(), e.detach()
-                    run.after_update(updated, params, a, c, g, e)
+                    run.after_update(updated, params, a, c, g, e, travelled=opt.travelled)
                 if bar is not None:
                     _show(bar, run.hists, col)
                 if callback is not None:
