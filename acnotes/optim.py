@@ -82,7 +82,8 @@ class PopulationOptimizer:
             self.lrs[i] = shared.setdefault((a, p.dim(), str(p.dtype)), self.lrs[i])
         self._distinct = list({id(lr): lr for lr in self.lrs}.values())
         # each member's bound on a step's norm (float64): 2 max_step sqrt(sum over parameters of size * lr^2)
-        sq = sum(p[0].numel() * lr.numpy().reshape(-1).astype(np.float64) ** 2 for p, lr in zip(self.params, self.lrs))
+        sq = sum(p.numel() // p.shape[0] * lr.numpy().reshape(-1).astype(np.float64) ** 2
+                 for p, lr in zip(self.params, self.lrs))
         self._reach = 2 * max_step(self.kind, self.adam_eps) * np.sqrt(sq)
         self._scaled = (None, {})   # Adam's lr / -(1 - b1^t) for the last t (see ``step``)
 
