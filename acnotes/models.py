@@ -168,15 +168,13 @@ class Population(nn.Module):
         self._hidden = {t: [(self._views[f"{t}_{i}_bias"], self._views[f"{t}_{i}_weight"])
                             for i in range(0, 2 * self.template["layers"], 2)]
                         for t in ("actor_trunk", "critic_trunk") if f"{t}_0_bias" in self._views}
-        with torch.no_grad():   # each side's weights as the backward multiplies by them (``side_weights``)
-            self._side = {side: [self._views[f"{trunk}_{i}_weight"].transpose(1, 2)
-                                 for i in range(0, 2 * self.template["layers"], 2)] +
-                          [self._views[f"{head}_weight"].transpose(1, 2)]
-                          for side, trunk, head in (("actor", "actor_trunk", "pi_head"),
-                                                    ("critic", "critic_trunk", "critic_head"))
-                          if f"{trunk}_0_weight" in self._views and f"{head}_weight" in self._views}
         self._heads = {h: (self._views[f"{h}_bias"], self._views[f"{h}_weight"])
                        for h in ("pi_head", "critic_head") if f"{h}_bias" in self._views}
+        with torch.no_grad():   # each side's weights as the backward multiplies by them (``side_weights``)
+            self._side = {side: [w.transpose(1, 2) for _, w in self._hidden[trunk] + [self._heads[head]]]
+                          for side, trunk, head in (("actor", "actor_trunk", "pi_head"),
+                                                    ("critic", "critic_trunk", "critic_head"))
+                          if trunk in self._hidden and head in self._heads}
 
     def _view(self, name: str) -> Tensor:
         side, at, shape = self._where[name]
