@@ -326,11 +326,10 @@ class HandBackward(torch.autograd.Function):
     (the critic computes them there; the actor replays those of acting, see ``train.py``);
     ``weights`` are the layers' weights in order, transposed (``Population.side_weights``), and
     ``flat`` the side's parameter tensor [K, P] whose views they are: its gradient is what the
-    backward returns. The backward is
-    the chain rule layer by layer: for ``y = x W + b``, dW = x^T dy, db = the sum of dy over
-    rows, dx = dy W^T; through ``x = tanh(z)``, dz = dx (1 - x^2) (relu: dz = dx where
-    x > 0). It computes what autograd would through the same layers, with fewer ops and no
-    graph of small nodes (tests/test_models.py compares the two).
+    backward returns. The backward is the chain rule layer by layer: for ``y = x W + b``,
+    dW = x^T dy, db = the sum of dy over rows, dx = dy W^T; through ``x = tanh(z)``,
+    dz = dx (1 - x^2) (relu: dz = dx where x > 0). It computes what autograd would through the
+    same layers, with fewer ops and no graph of small nodes (tests/test_models.py compares the two).
     """
 
     @staticmethod
